@@ -1,0 +1,172 @@
+// The certified formulas on finite rows (n >= 1), each with its error bound (η = 2^−P; the
+// quantities and their bounds are in ShiftedExponentials.swift). Every formula is a sum or product of
+// terms of one sign, so relative errors add; the constants below are those sums with a factor of about
+// two to spare. `record` also adds the underflow allowance U when a term left MPFR's range.
+//
+//     softmax       p_j = e_j / S                  rel <= 2η + 6η + η          -> 16η |V|
+//     log-softmax   log p_j = d_j − L  (both <= 0)  abs <= 6η L + 2^−(P+64)|d_j| + η|V| -> 16η |V|
+//     logsumexp     y = m + L                      abs <= 6η L + η |V|         -> 14η |L̃| + 2η |V|
+//     CE, label t   −log p_t = L − d_t  (both >= 0) as log-softmax               -> 16η |V|
+//     CE, q         Σ q_i (L − d_i), terms >= 0    rel <= 8η + η + η           -> 24η |V|
+//     1 − p_t       (S − e_t)/S; S − e_t >= S/2 for t ≠ k (e_t <= 1 <= S − e_t), s for t = k
+//                                                  rel <= 2(6η + 2η) + η + 6η + η -> 40η |V|
+//     p_j − q_j     not sign-definite: abs <= 9η p_j + η|V|                      -> 16η p̃_j + 2η |V|
+//     J_ij          −p_i p_j, and p_i (1 − p_i) on the diagonal                  -> 48η |V|
+//     Jᵀv           p_i (v_i − c), c = Σ p_j v_j: see certifiedVectorJacobianProduct
+//
+// Division by the batch size adds one rounding (η |V|), folded into the constants' slack.
+import MPFR
+
+extension SoftmaxReference {
+    func certifiedSoftmax(_ x: [Double]) throws -> [ReferenceValue] {
+        try certified("softmax", count: x.count) { c in
+            row.evaluate(x, precision: c.precision)
+            c.underflowExponent = row.underflowErrorExponent
+            for j in 0..<x.count {
+                let v = c.values[j]
+                let ternary = v.divide(row.e[j], row.S)
+                c.record(j, exact: ternary == 0 && row.eExact[j] && row.SExact, sign: 1, (16, v))
+            }
+        }
+    }
+
+    func certifiedLogSoftmax(_ x: [Double]) throws -> [ReferenceValue] {
+        try certified("log-softmax", count: x.count) { c in
+            row.evaluate(x, precision: c.precision)
+            c.underflowExponent = row.underflowErrorExponent
+            for j in 0..<x.count {
+                let v = c.values[j]
+                let ternary = v.subtract(row.d[j], row.L)
+                c.record(j, exact: ternary == 0 && row.dExact[j] && row.LExact, sign: x.count > 1 ? -1 : 0, (16, v))
+            }
+        }
+    }
+
+    func certifiedLogSumExp(_ x: [Double]) throws -> ReferenceValue {
+        try certified("logsumexp", count: 1) { c in
+            row.evaluate(x, precision: c.precision)
+            c.underflowExponent = row.underflowErrorExponent
+            let v = c.values[0]
+            let ternary = v.add(row.L, row.maxValue)
+            // y = m + L with L > 0 when n > 1: positive whenever m >= 0.
+            c.record(0, exact: ternary == 0 && row.LExact, sign: row.maxValue >= 0 ? 1 : 0, (14, row.L), (2, v))
+        }[0]
+    }
+
+    func certifiedCrossEntropy(_ x: [Double], _ target: CrossEntropyTarget) throws -> ReferenceValue {
+        try certified("cross-entropy", count: 1) { c in
+            row.evaluate(x, precision: c.precision)
+            c.underflowExponent = row.underflowErrorExponent
+            let (exact, sign) = crossEntropy(into: c.values[0], x.count, target)
+            c.record(0, exact: exact, sign: sign, (24, c.values[0]))
+        }[0]
+    }
+
+    /// CE of the row in `row` (already evaluated) into v; returns (exact, known sign).
+    private func crossEntropy(into v: MPFRFloat, _ n: Int, _ target: CrossEntropyTarget) -> (Bool, Int) {
+        switch target {
+        case .label(let t):
+            let ternary = v.subtract(row.L, row.d[t])
+            return (ternary == 0 && row.dExact[t] && row.LExact, n > 1 ? 1 : 0)
+        case .distribution(let q):
+            let terms = scratchValues(n, precision: v.precision)
+            var exact = row.LExact
+            for i in 0..<n {
+                let ti = terms[i]
+                exact = ti.subtract(row.L, row.d[i]) == 0 && exact && row.dExact[i]
+                exact = ti.multiply(ti, q[i]) == 0 && exact
+            }
+            exact = v.sum(terms, count: n) == 0 && exact
+            return (exact, n > 1 && q.contains { $0 > 0 } ? 1 : 0)
+        }
+    }
+
+    func certifiedMeanCrossEntropy(_ rows: [([Double], CrossEntropyTarget)], batchSize: Int) throws -> ReferenceValue {
+        try certified("mean cross-entropy", count: 1) { c in
+            let losses = scratchValues2(rows.count, precision: c.precision)
+            var exact = true
+            var sign = 0
+            var underflow: Int? = nil
+            for (b, (x, target)) in rows.enumerated() {
+                row.evaluate(x, precision: c.precision)
+                if let u = row.underflowErrorExponent { underflow = u }
+                let (e, rowSign) = crossEntropy(into: losses[b], x.count, target)
+                exact = exact && e
+                sign = max(sign, rowSign)
+            }
+            c.underflowExponent = underflow
+            let v = c.values[0]
+            exact = v.sum(losses, count: rows.count) == 0 && exact
+            exact = v.divide(v, batchSize) == 0 && exact
+            c.record(0, exact: exact, sign: sign, (32, v))
+        }[0]
+    }
+
+    func certifiedGradient(_ x: [Double], _ target: CrossEntropyTarget, batchSize: Int) throws -> [ReferenceValue] {
+        try certified("cross-entropy-gradient", count: x.count) { c in
+            row.evaluate(x, precision: c.precision)
+            c.underflowExponent = row.underflowErrorExponent
+            let n = x.count
+            for j in 0..<n {
+                let v = c.values[j]
+                switch target {
+                case .label(let t) where j == t:
+                    // p_t − 1 = −(1 − p_t), with 1 − p_t = (S − e_t)/S formed without cancellation.
+                    var exact = complement(t, into: t0)
+                    exact = v.divide(t0, row.S) == 0 && exact && row.SExact
+                    v.negate(v)
+                    exact = v.divide(v, batchSize) == 0 && exact
+                    c.record(j, exact: exact, sign: n > 1 ? -1 : 0, (40, v))
+                case .distribution(let q) where q[j] != 0:
+                    t0.precision = c.precision
+                    var exact = t0.divide(row.e[j], row.S) == 0 && row.eExact[j] && row.SExact
+                    exact = v.subtract(t0, q[j]) == 0 && exact
+                    exact = v.divide(v, batchSize) == 0 && exact
+                    c.record(j, exact: exact, sign: 0, (16, t0), (3, v))
+                default:
+                    var exact = v.divide(row.e[j], row.S) == 0 && row.eExact[j] && row.SExact
+                    exact = v.divide(v, batchSize) == 0 && exact
+                    c.record(j, exact: exact, sign: 1, (16, v))
+                }
+            }
+        }
+    }
+
+    /// S − e_i = Σ_{j≠i} e_j into `out` (s itself for the max's index; otherwise S − e_i, which loses at
+    /// most one bit since e_i <= 1 <= S − e_i). Returns whether it is exact.
+    func complement(_ i: Int, into out: MPFRFloat) -> Bool {
+        out.precision = row.precision
+        if i == row.maxIndex { return out.set(row.s) == 0 && row.sExact }
+        return out.subtract(row.S, row.e[i]) == 0 && row.SExact && row.eExact[i]
+    }
+
+    func certifiedJacobian(_ x: [Double]) throws -> [ReferenceValue] {
+        let n = x.count
+        return try certified("jacobian", count: n * n) { c in
+            row.evaluate(x, precision: c.precision)
+            c.underflowExponent = row.underflowErrorExponent
+            let p = scratchValues(n, precision: c.precision)
+            let q = scratchValues2(n, precision: c.precision)  // 1 − p_i
+            var pExact = [Bool](repeating: true, count: n)
+            var qExact = [Bool](repeating: true, count: n)
+            for i in 0..<n {
+                pExact[i] = p[i].divide(row.e[i], row.S) == 0 && row.eExact[i] && row.SExact
+                let exactComplement = complement(i, into: t0)
+                qExact[i] = q[i].divide(t0, row.S) == 0 && exactComplement && row.SExact
+            }
+            for i in 0..<n {
+                for j in 0..<n {
+                    let v = c.values[i * n + j]
+                    if i == j {
+                        let exact = v.multiply(p[i], q[i]) == 0 && pExact[i] && qExact[i]
+                        c.record(i * n + j, exact: exact, sign: n > 1 ? 1 : 0, (48, v))
+                    } else {
+                        let exact = v.multiply(p[i], p[j]) == 0 && pExact[i] && pExact[j]
+                        v.negate(v)
+                        c.record(i * n + j, exact: exact, sign: -1, (48, v))
+                    }
+                }
+            }
+        }
+    }
+}

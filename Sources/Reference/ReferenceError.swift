@@ -1,0 +1,47 @@
+// Why the reference declined a row: bad input (a clear sentence for the user), or a result it could
+// not certify within its precision limit (which it reports instead of guessing).
+
+public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The row has no elements (defined only for logsumexp, whose value is −inf).
+    case emptyRow
+    /// A class label outside 0..<count.
+    case labelOutOfRange(label: Int, count: Int)
+    /// A probability target of the wrong length.
+    case targetLengthMismatch(targetCount: Int, rowCount: Int)
+    /// A probability-target entry that is negative, NaN or infinite.
+    case invalidTargetEntry(index: Int, value: Double)
+    /// A vector (VJP, Jacobian) argument or logit that must be finite and is not.
+    case nonFiniteInput(what: String, index: Int, value: Double)
+    /// Rows and targets of a batch differ in number, or the batch is empty.
+    case batchShapeMismatch(rows: Int, targets: Int)
+    /// Ziv's loop reached the precision limit without certifying the rounding.
+    case uncertified(function: String, precision: Int)
+
+    public var description: String {
+        switch self {
+        case .emptyRow:
+            return "the row is empty (only logsumexp is defined for an empty row)"
+        case .labelOutOfRange(let label, let count):
+            return "label \(label) is out of range for a row of \(count) logits (labels are 0-based, 0..<\(count))"
+        case .targetLengthMismatch(let targetCount, let rowCount):
+            return "the probability target has \(targetCount) entries but the row has \(rowCount)"
+        case .invalidTargetEntry(let index, let value):
+            return "probability target entry \(index) is \(value); entries must be finite and >= 0"
+        case .nonFiniteInput(let what, let index, let value):
+            return "\(what) entry \(index) is \(value); it must be finite"
+        case .batchShapeMismatch(let rows, let targets):
+            return rows == 0 ? "the batch is empty" : "the batch has \(rows) rows but \(targets) targets"
+        case .uncertified(let function, let precision):
+            return "\(function): could not certify the rounding within \(precision) bits of precision"
+        }
+    }
+}
+
+/// What a cross-entropy compares the logits with.
+public enum CrossEntropyTarget: Sendable, Hashable {
+    /// A 0-based class index t: loss −log p_t, gradient p − onehot(t).
+    case label(Int)
+    /// A probability vector q (entries finite and >= 0, taken as given, not renormalized):
+    /// loss −Σ q_i log p_i, gradient p − q.
+    case distribution([Double])
+}

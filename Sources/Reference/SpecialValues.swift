@@ -1,0 +1,145 @@
+// The reference's convention for rows that are not all finite (the README's special-value table).
+//
+// The rule: an element's value is the limit of the exact function as each infinite logit goes to its
+// infinity with the other logits fixed; where that limit depends on how the infinities are approached
+// (two +inf logits sharing the mass, an all −inf row), the element is NaN. So:
+//
+// - a NaN logit makes every output NaN (IEEE propagation, as every peer does);
+// - a −inf logit has probability 0 (log-probability −inf) and the rest is the softmax of the finite
+//   logits; a label on it has loss +inf and gradient −1;
+// - a single +inf logit takes all the mass: softmax is one-hot, log-softmax is 0 there and −inf
+//   elsewhere, logsumexp is +inf, the loss is 0 on it and +inf on any other label;
+// - several +inf logits: their shares are NaN, every other element is as above (probability 0);
+// - an all −inf row: logsumexp is −inf (log 0), everything else NaN;
+// - an empty row: logsumexp is −inf (an empty sum), everything else an error;
+// - a label out of range, or a probability target that is negative, NaN, infinite or of the wrong
+//   length, is an error; q_i = 0 on a −inf logit contributes 0 (0 · log 0 = 0, the limit).
+import MPFR
+
+/// Which convention case a row falls in.
+enum RowShape {
+    case empty
+    case containsNaN
+    /// Indices of the +inf entries (at least one; no NaN).
+    case plusInfinities(Set<Int>)
+    /// Every entry −inf.
+    case allMinusInfinity
+    /// Indices of the finite entries (at least one), the others being −inf.
+    case finite([Int])
+
+    init(_ x: [Double]) {
+        if x.isEmpty {
+            self = .empty
+        } else if x.contains(where: { $0.isNaN }) {
+            self = .containsNaN
+        } else if x.contains(.infinity) {
+            self = .plusInfinities(Set(x.indices.filter { x[$0] == .infinity }))
+        } else {
+            let kept = x.indices.filter { x[$0].isFinite }
+            self = kept.isEmpty ? .allMinusInfinity : .finite(kept)
+        }
+    }
+}
+
+/// A cross-entropy problem reduced to a finite row, or settled by the convention.
+enum PreparedCrossEntropy {
+    case special(ReferenceValue)
+    case finite([Double], CrossEntropyTarget)
+
+    init(_ x: [Double], _ target: CrossEntropyTarget) throws {
+        try validate(target, count: x.count)
+        switch (RowShape(x), target) {
+        case (.empty, _):
+            throw ReferenceError.emptyRow
+        case (.containsNaN, _), (.allMinusInfinity, _):
+            self = .special(.undefined)
+        case (.plusInfinities(let a), .label(let t)):
+            self = .special(a.contains(t) ? (a.count == 1 ? .exactly(0) : .undefined) : .infinity(negative: false))
+        case (.plusInfinities(let a), .distribution(let q)):
+            if q.indices.contains(where: { !a.contains($0) && q[$0] > 0 }) {
+                self = .special(.infinity(negative: false))
+            } else if a.contains(where: { q[$0] > 0 }) {
+                self = .special(a.count == 1 ? .exactly(0) : .undefined)
+            } else {
+                self = .special(.exactly(0))
+            }
+        case (.finite(let kept), .label(let t)):
+            guard let position = kept.firstIndex(of: t) else {
+                self = .special(.infinity(negative: false))
+                return
+            }
+            self = .finite(kept.map { x[$0] }, .label(position))
+        case (.finite(let kept), .distribution(let q)):
+            if q.indices.contains(where: { !x[$0].isFinite && q[$0] > 0 }) {
+                self = .special(.infinity(negative: false))
+            } else {
+                self = .finite(kept.map { x[$0] }, .distribution(kept.map { q[$0] }))
+            }
+        }
+    }
+}
+
+/// Throws unless the target fits a row of `count` logits.
+func validate(_ target: CrossEntropyTarget, count: Int) throws {
+    switch target {
+    case .label(let t):
+        guard count > 0 else { throw ReferenceError.emptyRow }
+        guard (0..<count).contains(t) else { throw ReferenceError.labelOutOfRange(label: t, count: count) }
+    case .distribution(let q):
+        guard q.count == count else { throw ReferenceError.targetLengthMismatch(targetCount: q.count, rowCount: count) }
+        if let i = q.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
+            throw ReferenceError.invalidTargetEntry(index: i, value: q[i])
+        }
+    }
+}
+
+extension SoftmaxReference {
+    /// The gradient p − onehot(t) (or p − q), divided by `batchSize`, under the convention.
+    func gradient(_ x: [Double], _ target: CrossEntropyTarget, batchSize: Int) throws -> [ReferenceValue] {
+        try validate(target, count: x.count)
+        // The one-hot or q entry of element j: what the gradient subtracts there.
+        func subtracted(_ j: Int) -> Double {
+            switch target {
+            case .label(let t): return j == t ? 1 : 0
+            case .distribution(let q): return q[j]
+            }
+        }
+        switch RowShape(x) {
+        case .empty:
+            throw ReferenceError.emptyRow
+        case .containsNaN, .allMinusInfinity:
+            return Array(repeating: .undefined, count: x.count)
+        case .plusInfinities(let a):
+            return try x.indices.map { j in
+                if a.contains(j) {
+                    return a.count == 1 ? try exactDifference(1, subtracted(j), dividedBy: batchSize) : .undefined
+                }
+                return try exactDifference(0, subtracted(j), dividedBy: batchSize)
+            }
+        case .finite(let kept):
+            let subTarget: CrossEntropyTarget
+            switch target {
+            case .label(let t): subTarget = kept.firstIndex(of: t).map { .label($0) } ?? .distribution(Array(repeating: 0, count: kept.count))
+            case .distribution(let q): subTarget = .distribution(kept.map { q[$0] })
+            }
+            let values = try certifiedGradient(kept.map { x[$0] }, subTarget, batchSize: batchSize)
+            if kept.count == x.count { return values }
+            var out = try x.indices.map { try exactDifference(0, subtracted($0), dividedBy: batchSize) }
+            for (value, index) in zip(values, kept) { out[index] = value }
+            return out
+        }
+    }
+
+    /// (a − b) / batchSize correctly rounded, for binary64 a and b (an exact zero difference is +0).
+    func exactDifference(_ a: Double, _ b: Double, dividedBy batchSize: Int) throws -> ReferenceValue {
+        try certified("gradient", count: 1) { c in
+            let v = c.values[0]
+            // a − b is exact at 2200 bits (both are doubles: at most 2098 bits apart).
+            t0.precision = 2200
+            t0.set(a)
+            t0.subtract(t0, b)
+            let ternary = v.divide(t0, batchSize)
+            c.record(0, exact: ternary == 0, sign: t0.sign, (1, v))
+        }[0]
+    }
+}

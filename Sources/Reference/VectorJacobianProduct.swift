@@ -1,0 +1,117 @@
+// The vector-Jacobian product w = Jᵀv = p ⊙ (v − c), c = ⟨p, v⟩ = Σ_j p_j v_j.
+//
+// Unlike the other formulas, v_i − c may cancel: it is small when v_i is near the p-weighted mean of
+// v. So the error bound is absolute, relative to max|v|, and Ziv's loop raises the precision until the
+// cancellation is resolved. With M = max_j |v_j| (so Σ p_j |v_j| <= M) and η = 2^−P:
+//
+//     |c̃ − c|   <= 12η M + η |c̃|                 (p̃_j v_j: 10η each, one correctly rounded sum)
+//     |r̃_i − r_i| <= |c̃ − c| + η |r̃_i|           (r_i = v_i − c)
+//     |w̃_i − w_i| <= 2 p̃_i (12η M + η|c̃| + 12η|r̃_i|) + η |w̃_i|
+//
+// An exact zero cannot be certified by a shrinking bound, so it is decided exactly first. By the
+// Lindemann–Weierstrass theorem, exponentials of distinct rationals are linearly independent over the
+// rationals, so r_i S = Σ_j e_j (v_i − v_j) = Σ_G e^(d_G) Σ_{j∈G} (v_i − v_j) vanishes exactly when every
+// group G of equal logits has Σ_{j∈G} v_j = |G| v_i: all groups share one mean μ of v, and v_i = μ.
+// Those sums are formed exactly in MPFR (2200 bits plus log2 n hold any sum of n doubles).
+import MPFR
+
+extension SoftmaxReference {
+    func certifiedVectorJacobianProduct(_ x: [Double], _ v: [Double]) throws -> [ReferenceValue] {
+        let n = x.count
+        let zeroMean = exactCommonGroupMean(x, v)
+        var isZero = [Bool](repeating: false, count: n)
+        if let (groupSum, groupSize) = zeroMean {
+            let lhs = MPFRFloat(precision: 2400)
+            for i in 0..<n {
+                lhs.set(v[i])
+                lhs.multiply(lhs, groupSize)
+                isZero[i] = lhs.compare(groupSum) == 0
+            }
+        }
+        let maxMagnitude = MPFRFloat(v.map { $0.magnitude }.max() ?? 0)
+        return try certified("vector-jacobian-product", count: n) { c in
+            let p = c.precision
+            row.evaluate(x, precision: p)
+            c.underflowExponent = row.underflowErrorExponent
+            let probabilities = scratchValues(n, precision: p)
+            let products = scratchValues2(n, precision: p)
+            var exact = true
+            for j in 0..<n {
+                exact = probabilities[j].divide(row.e[j], row.S) == 0 && exact && row.eExact[j] && row.SExact
+                exact = products[j].multiply(probabilities[j], v[j]) == 0 && exact
+            }
+            let mean = t0
+            mean.precision = p
+            exact = mean.sum(products, count: n) == 0 && exact
+            let difference = t1
+            difference.precision = p
+            for i in 0..<n {
+                let w = c.values[i]
+                if isZero[i] {
+                    w.setZero()
+                    c.record(i, exact: true, sign: 0)
+                    continue
+                }
+                var elementExact = difference.subtract(v[i], mean) == 0 && exact
+                elementExact = w.multiply(probabilities[i], difference) == 0 && elementExact
+                // The sign of w_i is that of r_i once the bound on r̃_i excludes zero.
+                var sign = 0
+                if difference.isRegular {
+                    var bound = difference.exponent - p + 4
+                    if maxMagnitude.isRegular { bound = max(bound, maxMagnitude.exponent - p + 4) }
+                    if mean.isRegular { bound = max(bound, mean.exponent - p) }
+                    if let u = row.underflowErrorExponent { bound = max(bound, u + 1100) }
+                    if bound + 2 < difference.exponent - 1 { sign = difference.sign }
+                }
+                if probabilities[i].isRegular {
+                    let scale = probabilities[i].exponent
+                    let pm = MPFRFloat(precision: 2)
+                    var terms: [(Int, MPFRFloat)] = [(2, w)]
+                    if maxMagnitude.isRegular { pm.setPowerOfTwo(maxMagnitude.exponent + scale); terms.append((24, pm)) }
+                    let pc = MPFRFloat(precision: 2)
+                    if mean.isRegular { pc.setPowerOfTwo(mean.exponent + scale); terms.append((2, pc)) }
+                    let pr = MPFRFloat(precision: 2)
+                    if difference.isRegular { pr.setPowerOfTwo(difference.exponent + scale); terms.append((24, pr)) }
+                    recordTerms(c, i, exact: elementExact, sign: sign, terms)
+                } else {
+                    c.record(i, exact: elementExact, sign: sign, (2, w))
+                }
+            }
+        }
+    }
+
+    private func recordTerms(_ c: Candidates, _ i: Int, exact: Bool, sign: Int, _ terms: [(Int, MPFRFloat)]) {
+        switch terms.count {
+        case 1: c.record(i, exact: exact, sign: sign, terms[0])
+        case 2: c.record(i, exact: exact, sign: sign, terms[0], terms[1])
+        case 3: c.record(i, exact: exact, sign: sign, terms[0], terms[1], terms[2])
+        default: c.record(i, exact: exact, sign: sign, terms[0], terms[1], terms[2], terms[3])
+        }
+    }
+
+    /// If every group of equal logits has the same mean of v, returns (Σ_{j∈G} v_j, |G|) of one group
+    /// (so r_i = 0 exactly when |G| v_i = Σ_{j∈G} v_j); nil when the means differ (no r_i is zero).
+    private func exactCommonGroupMean(_ x: [Double], _ v: [Double]) -> (MPFRFloat, Int)? {
+        let order = x.indices.sorted { x[$0] < x[$1] || (x[$0] == x[$1] && $0 < $1) }
+        var groups: [(MPFRFloat, Int)] = []
+        var start = 0
+        let bits = 2400 + Int.bitWidth
+        while start < order.count {
+            var end = start
+            while end < order.count && x[order[end]] == x[order[start]] { end += 1 }
+            let sum = MPFRFloat(precision: bits)
+            sum.sum(order[start..<end].map { MPFRFloat(v[$0], precision: 53) })
+            groups.append((sum, end - start))
+            start = end
+        }
+        let (firstSum, firstSize) = groups[0]
+        let a = MPFRFloat(precision: bits + 64)
+        let b = MPFRFloat(precision: bits + 64)
+        for (sum, size) in groups.dropFirst() {
+            a.multiply(sum, firstSize)
+            b.multiply(firstSum, size)
+            if a.compare(b) != 0 { return nil }
+        }
+        return groups[0]
+    }
+}

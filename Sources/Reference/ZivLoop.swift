@@ -1,0 +1,82 @@
+// Ziv's strategy: evaluate at a working precision P with a rigorous error bound, certify each output's
+// rounding, and raise P (doubling it) for the outputs that are not yet decided. Exact results carry no
+// error (MPFR's ternary values say so), so they certify at once and the loop always ends for them;
+// any other result is a real number that is not a binary64 midpoint (a transcendental or a
+// non-dyadic rational), so a finite P decides it. A precision limit turns a pathological row into a
+// clear error instead of a hang.
+import MPFR
+
+/// The approximations of one evaluation at precision P, with their error bounds.
+final class Candidates {
+    private(set) var values: [MPFRFloat] = []
+    private(set) var errorExponents: [Int?] = []
+    private(set) var knownSigns: [Int] = []
+    private(set) var precision = 0
+    private(set) var count = 0
+    /// log2 of the absolute allowance for terms below MPFR's range, if any underflowed.
+    var underflowExponent: Int? = nil
+
+    func prepare(count n: Int, precision p: Int) {
+        count = n
+        precision = p
+        underflowExponent = nil
+        while values.count < n {
+            values.append(MPFRFloat(precision: p))
+            errorExponents.append(nil)
+            knownSigns.append(0)
+        }
+        for j in 0..<n { values[j].precision = p }
+    }
+
+    /// Records output j: exact, or within Σ c_i · 2^−P · |m_i| (+ the underflow allowance) of the
+    /// exact value. The constants c_i come from the error analysis beside each formula.
+    func record(_ j: Int, exact: Bool, sign: Int, _ bounds: (Int, MPFRFloat)...) {
+        knownSigns[j] = sign
+        if exact && underflowExponent == nil {
+            errorExponents[j] = nil
+            return
+        }
+        var exponent: Int? = underflowExponent
+        for (c, magnitude) in bounds where magnitude.isRegular {
+            let term = magnitude.exponent - precision + ceilLog2(c)
+            exponent = max(exponent ?? term, term)
+        }
+        // Σ of k terms each <= 2^t is <= 2^(t + ceil(log2 k)).
+        errorExponents[j] = (exponent ?? MPFREnvironment.minimumExponent) + ceilLog2(bounds.count + 1)
+    }
+
+    private func ceilLog2(_ c: Int) -> Int { c <= 1 ? 0 : Int.bitWidth - (c - 1).leadingZeroBitCount }
+}
+
+extension SoftmaxReference {
+    /// The first working precision: enough for typical rows to certify in one pass (53 bits of
+    /// result, 24 of offset, the error constants and log2 of long rows' sums).
+    static let initialPrecision = 128
+
+    /// Runs Ziv's loop over `count` outputs; `evaluate` fills `candidates` at its precision.
+    func certified(_ function: String, count: Int, _ evaluate: (Candidates) -> Void) throws -> [ReferenceValue] {
+        MPFREnvironment.useWidestExponentRange()
+        var results = [ReferenceValue?](repeating: nil, count: count)
+        var remaining = count
+        var precision = Self.initialPrecision
+        while remaining > 0 {
+            candidates.prepare(count: count, precision: precision)
+            evaluate(candidates)
+            for j in 0..<count where results[j] == nil {
+                if let value = certifier.certify(
+                    candidates.values[j], errorExponent: candidates.errorExponents[j], knownSign: candidates.knownSigns[j])
+                {
+                    results[j] = value
+                    remaining -= 1
+                }
+            }
+            if remaining == 0 { break }
+            guard precision < maximumPrecision else {
+                throw ReferenceError.uncertified(function: function, precision: precision)
+            }
+            precision = min(2 * precision, maximumPrecision)
+        }
+        lastPrecision = precision
+        return results.map { $0! }
+    }
+}

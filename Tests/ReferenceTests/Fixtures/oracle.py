@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""An independent oracle for SoftmaxAudit's certified reference.
+
+It evaluates softmax, log-softmax, logsumexp, cross-entropy and its gradient with mpmath at 3,000 bits
+(far above the reference's working precision), using formulas anchored differently from the
+reference's (at each element or at the first logit rather than at the maximum, for rows up to 64
+logits), and rounds to binary64 with its own integer arithmetic (round to nearest even, gradual
+underflow, overflow, the sign of zero). Nothing here shares code with the Swift reference.
+
+    python3 oracle.py fixture OUT [--seed N]       write the fixture the Swift tests read
+    python3 oracle.py check BINARY [--seed N] [--count K]
+                                                   compare `BINARY reference` on fresh rows
+"""
+import math
+import random
+import struct
+import subprocess
+import sys
+
+import mpmath
+from mpmath import mp, mpf
+
+mp.prec = 3000
+BIG = 1.7976931348623157e308
+SHORT = 64
+
+
+def to_double(v, negative_hint=False):
+    """Round an mpf to binary64, ties to even, with subnormals and overflow; keeps -0."""
+    if v == 0:
+        return -0.0 if negative_hint else 0.0
+    sign = -1.0 if v < 0 else 1.0
+    man, exp = mpmath.mpf(abs(v)).man_exp  # |v| = man * 2^exp, man odd
+    e = man.bit_length() - 1 + exp  # floor(log2 |v|)
+    if e < -1076:  # |v| < 2^-1075: rounds to zero
+        return math.copysign(0.0, sign)
+    if e >= 1024:
+        return sign * math.inf
+    qexp = max(e, -1022) - 52
+    shift = exp - qexp  # |v| / 2^qexp = man * 2^shift
+    if shift >= 0:
+        k = man << shift
+    else:
+        k, rem = divmod(man, 1 << (-shift))
+        half = 1 << (-shift - 1)
+        if rem > half or (rem == half and k % 2 == 1):
+            k += 1
+    if k == 0:
+        return math.copysign(0.0, sign)
+    if k.bit_length() + qexp > 1024:  # k * 2^qexp >= 2^1024
+        return sign * math.inf
+    return sign * math.ldexp(k, qexp)
+
+
+def hexd(x):
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return x.hex()
+
+
+def exps_from(x, a):
+    return [mpmath.exp(mpf(xj) - mpf(a)) for xj in x]
+
+
+def softmax(x):
+    n = len(x)
+    if n <= SHORT:
+        out = []
+        for i in range(n):
+            t = mpmath.fsum(mpmath.exp(mpf(xj) - mpf(x[i])) for j, xj in enumerate(x) if j != i)
+            out.append(to_double(1 / (1 + t)))
+        return out
+    m = max(x)
+    e = exps_from(x, m)
+    total = mpmath.fsum(e)
+    return [to_double(ej / total) for ej in e]
+
+
+def log_softmax(x):
+    n = len(x)
+    out = []
+    if n <= SHORT:
+        for i in range(n):
+            t = mpmath.fsum(mpmath.exp(mpf(xj) - mpf(x[i])) for j, xj in enumerate(x) if j != i)
+            out.append(to_double(-mpmath.log1p(t), negative_hint=n > 1))
+        return out
+    m = max(x)
+    k = x.index(m)
+    s = mpmath.fsum(mpmath.exp(mpf(xj) - mpf(m)) for j, xj in enumerate(x) if j != k)
+    l = mpmath.log1p(s)
+    return [to_double(mpf(xi) - mpf(m) - l, negative_hint=n > 1) for xi in x]
+
+
+def logsumexp(x):
+    a = x[0] if len(x) <= SHORT else max(x)
+    y = mpf(a) + mpmath.log(mpmath.fsum(exps_from(x, a)))
+    return to_double(y)
+
+
+def cross_entropy(x, t):
+    s = mpmath.fsum(mpmath.exp(mpf(xj) - mpf(x[t])) for j, xj in enumerate(x) if j != t)
+    return to_double(mpmath.log1p(s))
+
+
+def gradient(x, t):
+    p = softmax(x)
+    s = mpmath.fsum(mpmath.exp(mpf(xj) - mpf(x[t])) for j, xj in enumerate(x) if j != t)
+    p[t] = to_double(-(s / (1 + s)), negative_hint=len(x) > 1)
+    return p
+
+
+# --- rows -----------------------------------------------------------------------------------
+
+def bits_to_double(rng):
+    while True:
+        x = struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0]
+        if math.isfinite(x):
+            return x
+
+
+def rows(rng, count):
+    """(name, logits) pairs: random and adversarial rows (DESIGN §6)."""
+    out = []
+    def add(name, x):
+        out.append((name, [float(v) for v in x]))
+    for _ in range(count):
+        n = rng.choice([1, 2, 3, 4, 5, 8, 13, 31, 64, 65, 100, 513, 777])
+        kind = rng.randrange(14)
+        if kind == 0:
+            scale = 10 ** rng.uniform(-3, 3)
+            add("normal", [rng.gauss(0, scale) for _ in range(n)])
+        elif kind == 1:
+            c = rng.choice([1e4, 1e8, 1e16, 1e300, -1e300, 1e200])
+            add("offset", [c + c * 1e-15 * rng.randint(-50, 50) for _ in range(n)])
+        elif kind == 2:
+            c = rng.choice([709.78, -745.13, 709.0, -744.0, 710.0])
+            add("exp-limits", [c + rng.uniform(-2, 2) for _ in range(n)])
+        elif kind == 3:
+            add("extremes", [rng.choice([BIG, -BIG, 1e308, -1e308, 0.0, 1.0]) for _ in range(max(n, 2))])
+        elif kind == 4:
+            add("subnormal", [rng.choice([5e-324, -5e-324, 2.2e-308, 1e-310, -3e-320, 0.0]) * rng.randint(1, 9) for _ in range(n)])
+        elif kind == 5:
+            v = rng.gauss(0, 10)
+            add("ties", [v] * n)
+        elif kind == 6:
+            v = rng.gauss(0, 100)
+            row = [v - abs(rng.gauss(0, 3)) for _ in range(n)]
+            row[0] = v
+            row[-1] = math.nextafter(v, math.inf) if rng.random() < 0.5 else v
+            add("near-ties", row)
+        elif kind == 7:
+            lead = rng.choice([16, 36, 37.5, 40, 745, 746, 1e4, 1e300])
+            row = [rng.uniform(-1, 1) - lead for _ in range(n)]
+            row[rng.randrange(n)] = rng.uniform(-1, 1)
+            add("dominant", row)
+        elif kind == 8:
+            add("bit-patterns", [bits_to_double(rng) for _ in range(n)])
+        elif kind == 9:
+            add("uniform-int", [float(rng.randint(-3, 3)) for _ in range(n)])
+        elif kind == 10:
+            add("wide-spread", [rng.uniform(-1, 1) * 10 ** rng.uniform(0, 308) for _ in range(n)])
+        elif kind == 11:
+            add("log-spaced", [math.log(rng.randint(1, 5)) for _ in range(n)])
+        elif kind == 12:
+            add("tiny-scale", [rng.gauss(0, 1e-20) for _ in range(n)])
+        else:
+            add("mixed", [rng.choice([-1e300, -800.0, -40.0, 0.0, 1.0, 2.0]) + rng.uniform(0, 1e-3) for _ in range(n)])
+    return out
+
+
+def cases(rng, count):
+    """(function, label or None, logits, expected values)."""
+    result = []
+    for name, x in rows(rng, count):
+        t = rng.choice([x.index(max(x)), x.index(min(x)), rng.randrange(len(x))])
+        result.append(("softmax", None, x, softmax(x)))
+        result.append(("log-softmax", None, x, log_softmax(x)))
+        result.append(("logsumexp", None, x, [logsumexp(x)]))
+        result.append(("cross-entropy", t, x, [cross_entropy(x, t)]))
+        result.append(("cross-entropy-gradient", t, x, gradient(x, t)))
+    return result
+
+
+def fixed_cases():
+    """Hand-picked rows the fixture always holds (the issue's examples)."""
+    base = [
+        [0.0, 0.0], [0.0, math.log(3)], [1e8, 1e8], [1e308, -1e308], [BIG, -BIG], [0.0, -40.0],
+        [0.0, -745.2, -1e300], [5e-324, 0.0, -5e-324], [709.78, 709.79, -745.13],
+        [0.0, -690.0], [0.0, -700.0], [1e300 + 0, 1e300 * (1 + 2**-52)],
+    ]
+    out = []
+    for x in base:
+        for t in sorted({0, len(x) - 1}):
+            out.append(("cross-entropy", t, x, [cross_entropy(x, t)]))
+            out.append(("cross-entropy-gradient", t, x, gradient(x, t)))
+        out.append(("softmax", None, x, softmax(x)))
+        out.append(("log-softmax", None, x, log_softmax(x)))
+        out.append(("logsumexp", None, x, [logsumexp(x)]))
+    rng = random.Random(99)
+    long_row = [rng.gauss(0, 5) for _ in range(10_000)]
+    out.append(("softmax", None, long_row, softmax(long_row)))
+    out.append(("logsumexp", None, long_row, [logsumexp(long_row)]))
+    long_row2 = [1e8 + rng.uniform(0, 64) for _ in range(12_000)]
+    out.append(("logsumexp", None, long_row2, [logsumexp(long_row2)]))
+    return out
+
+
+def row_text(label, x):
+    values = " ".join(hexd(v) for v in x)
+    return values if label is None else f"{label}: {values}"
+
+
+def main():
+    args = sys.argv[1:]
+    seed = int(args[args.index("--seed") + 1]) if "--seed" in args else 2026
+    count = int(args[args.index("--count") + 1]) if "--count" in args else 150
+    rng = random.Random(seed)
+    if args[0] == "fixture":
+        with open(args[1], "w") as f:
+            f.write("# function | row | correctly rounded values (generated by oracle.py; mpmath at 3000 bits)\n")
+            for fn, label, x, expected in fixed_cases() + cases(rng, count):
+                f.write(f"{fn} | {row_text(label, x)} | {' '.join(hexd(v) for v in expected)}\n")
+        return
+    if args[0] == "check":
+        binary = args[1]
+        by_function = {}
+        for fn, label, x, expected in cases(rng, count):
+            by_function.setdefault(fn, []).append((label, x, expected))
+        failures = 0
+        total = 0
+        for fn, items in by_function.items():
+            text = "".join(row_text(label, x) + "\n" for label, x, _ in items)
+            run = subprocess.run([binary, "reference", fn], input=text, capture_output=True, text=True)
+            if run.returncode != 0:
+                print(f"{fn}: exit {run.returncode}: {run.stderr.strip()}")
+                failures += 1
+                continue
+            for (label, x, expected), line in zip(items, run.stdout.splitlines()):
+                total += 1
+                got = line.split(" ")
+                want = [hexd(v) for v in expected]
+                if got != want:
+                    failures += 1
+                    bad = [i for i in range(len(want)) if i >= len(got) or got[i] != want[i]][:3]
+                    print(f"MISMATCH {fn} row={row_text(label, x)[:200]}")
+                    for i in bad:
+                        print(f"   [{i}] want {want[i]} got {got[i] if i < len(got) else '-'}")
+        print(f"{total} rows checked, {failures} mismatches")
+        sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
