@@ -27,10 +27,12 @@ let package = Package(
         .target(name: "Kernels"),
         // Error measures (and, later, input classes, properties and the engine).
         .target(name: "Audit", dependencies: ["Reference", "Kernels"]),
+        // Report writers: pure functions from results to Markdown and JSON.
+        .target(name: "Report", dependencies: ["Audit", "Kernels"]),
         .executableTarget(
             name: "softmax-audit",
             dependencies: [
-                "Reference", "Kernels", "Audit",
+                "Reference", "Kernels", "Audit", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -41,6 +43,7 @@ let package = Package(
         ),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Reference"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Reference"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Audit", "Kernels"]),
         .testTarget(name: "CommandLineTests", dependencies: ["softmax-audit"]),
     ]
 )

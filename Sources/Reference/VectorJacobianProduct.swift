@@ -13,15 +13,22 @@
 // rationals, so r_i S = Σ_j e_j (v_i − v_j) = Σ_G e^(d_G) Σ_{j∈G} (v_i − v_j) vanishes exactly when every
 // group G of equal logits has Σ_{j∈G} v_j = |G| v_i: all groups share one mean μ of v, and v_i = μ.
 // Those sums are formed exactly in MPFR (2200 bits plus log2 n hold any sum of n doubles).
+//
+// The same expansion settles the sign of a nonzero r_i that is too small for any precision to
+// resolve (terms below MPFR's range, spreads beyond 3e18): with the groups in decreasing order of
+// logit and c_G = Σ_{j∈G} (v_i − v_j), the first nonzero c_{G1} decides the sign when
+// e^(x_G1 − x_G2) |c_G1| > Σ_{G after G1} |c_G| (G2 the next nonzero group), i.e. when
+// x_G1 − x_G2 > log Σ|c_G| − log |c_G1|, checked with outward rounding.
 import MPFR
 
 extension SoftmaxReference {
     func certifiedVectorJacobianProduct(_ x: [Double], _ v: [Double]) throws -> [ReferenceValue] {
         let n = x.count
-        let zeroMean = exactCommonGroupMean(x, v)
+        let groups = exactGroups(x, v)
+        let zeroMean = exactCommonGroupMean(groups)
         var isZero = [Bool](repeating: false, count: n)
         if let (groupSum, groupSize) = zeroMean {
-            let lhs = MPFRFloat(precision: 2400)
+            let lhs = MPFRFloat(precision: Self.exactSumBits)
             for i in 0..<n {
                 lhs.set(v[i])
                 lhs.multiply(lhs, groupSize)
@@ -54,14 +61,15 @@ extension SoftmaxReference {
                 }
                 var elementExact = difference.subtract(v[i], mean) == 0 && exact
                 elementExact = w.multiply(probabilities[i], difference) == 0 && elementExact
-                // The sign of w_i is that of r_i once the bound on r̃_i excludes zero.
-                var sign = 0
+                // The sign of w_i is that of r_i once the bound on r̃_i excludes zero, or once the group
+                // expansion proves it (tried only when a high precision has not settled it).
+                var sign = p >= 1024 ? dominantGroupSign(i, v, groups) : 0
                 if difference.isRegular {
                     var bound = difference.exponent - p + 4
                     if maxMagnitude.isRegular { bound = max(bound, maxMagnitude.exponent - p + 4) }
                     if mean.isRegular { bound = max(bound, mean.exponent - p) }
                     if let u = row.underflowErrorExponent { bound = max(bound, u + 1100) }
-                    if bound + 2 < difference.exponent - 1 { sign = difference.sign }
+                    if sign == 0 && bound + 2 < difference.exponent - 1 { sign = difference.sign }
                 }
                 if probabilities[i].isRegular {
                     let scale = probabilities[i].exponent
@@ -89,29 +97,67 @@ extension SoftmaxReference {
         }
     }
 
-    /// If every group of equal logits has the same mean of v, returns (Σ_{j∈G} v_j, |G|) of one group
-    /// (so r_i = 0 exactly when |G| v_i = Σ_{j∈G} v_j); nil when the means differ (no r_i is zero).
-    private func exactCommonGroupMean(_ x: [Double], _ v: [Double]) -> (MPFRFloat, Int)? {
-        let order = x.indices.sorted { x[$0] < x[$1] || (x[$0] == x[$1] && $0 < $1) }
-        var groups: [(MPFRFloat, Int)] = []
+    /// The groups of equal logits in decreasing order of logit: (logit, exact Σ_{j∈G} v_j, |G|).
+    private func exactGroups(_ x: [Double], _ v: [Double]) -> [(Double, MPFRFloat, Int)] {
+        let order = x.indices.sorted { x[$0] > x[$1] || (x[$0] == x[$1] && $0 < $1) }
+        var groups: [(Double, MPFRFloat, Int)] = []
         var start = 0
-        let bits = 2400 + Int.bitWidth
         while start < order.count {
             var end = start
             while end < order.count && x[order[end]] == x[order[start]] { end += 1 }
-            let sum = MPFRFloat(precision: bits)
+            let sum = MPFRFloat(precision: Self.exactSumBits)
             sum.sum(order[start..<end].map { MPFRFloat(v[$0], precision: 53) })
-            groups.append((sum, end - start))
+            groups.append((x[order[start]], sum, end - start))
             start = end
         }
-        let (firstSum, firstSize) = groups[0]
-        let a = MPFRFloat(precision: bits + 64)
-        let b = MPFRFloat(precision: bits + 64)
-        for (sum, size) in groups.dropFirst() {
+        return groups
+    }
+
+    /// Enough bits for any sum of doubles (their bits span at most 2^1024 down to 2^−1074) times an Int.
+    static let exactSumBits = 2200 + 2 * Int.bitWidth
+
+    /// If every group has the same mean of v, returns (Σ_{j∈G} v_j, |G|) of one group (so r_i = 0
+    /// exactly when |G| v_i = Σ_{j∈G} v_j); nil when the means differ (no r_i is zero).
+    private func exactCommonGroupMean(_ groups: [(Double, MPFRFloat, Int)]) -> (MPFRFloat, Int)? {
+        let (_, firstSum, firstSize) = groups[0]
+        let a = MPFRFloat(precision: Self.exactSumBits)
+        let b = MPFRFloat(precision: Self.exactSumBits)
+        for (_, sum, size) in groups.dropFirst() {
             a.multiply(sum, firstSize)
             b.multiply(firstSum, size)
             if a.compare(b) != 0 { return nil }
         }
-        return groups[0]
+        return (firstSum, firstSize)
+    }
+
+    /// The sign of r_i proved by the leading group of the expansion, or 0 when it does not dominate.
+    private func dominantGroupSign(_ i: Int, _ v: [Double], _ groups: [(Double, MPFRFloat, Int)]) -> Int {
+        var coefficients: [(Double, MPFRFloat)] = []
+        for (logit, sum, size) in groups {
+            let c = MPFRFloat(precision: Self.exactSumBits)
+            c.set(v[i])
+            c.multiply(c, size)
+            c.subtract(c, sum)  // |G| v_i − Σ_{j∈G} v_j, exact
+            if !c.isZero { coefficients.append((logit, c)) }
+        }
+        guard let (leadLogit, lead) = coefficients.first else { return 0 }
+        guard coefficients.count > 1 else { return lead.sign }
+        let rest = MPFRFloat(precision: 128)
+        rest.setZero()
+        let magnitude = MPFRFloat(precision: 128)
+        for (_, c) in coefficients.dropFirst() {
+            magnitude.absoluteValue(c)
+            rest.add(rest, magnitude, .up)
+        }
+        let logRest = MPFRFloat(precision: 128)
+        logRest.log(rest, .up)
+        let logLead = MPFRFloat(precision: 128)
+        magnitude.absoluteValue(lead)
+        logLead.log(magnitude, .down)
+        let needed = MPFRFloat(precision: 128)
+        needed.subtract(logRest, logLead, .up)
+        let gap = MPFRFloat(precision: 128)
+        gap.subtract(leadLogit, coefficients[1].0, .down)
+        return gap.compare(needed) > 0 ? lead.sign : 0
     }
 }

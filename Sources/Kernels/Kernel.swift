@@ -1,0 +1,60 @@
+// An implementation under test: a named set of Double functions with a declared expectation.
+
+/// What the audit should find for a kernel.
+public enum Expectation: Sendable, Equatable {
+    /// Meets its algorithm's error bound on every input class.
+    case accurate
+    /// Has a known flaw, named here, that the audit must detect.
+    case flawed(String)
+
+    public var isAccurate: Bool { self == .accurate }
+}
+
+/// A softmax-family implementation under test. Each function is optional: a kernel implements the
+/// ones its algorithm gives.
+public struct Kernel: Sendable, Identifiable {
+    /// Stable kebab-case name, used on the command line and in reports.
+    public let name: String
+    /// One line: the algorithm.
+    public let summary: String
+    public let expectation: Expectation
+
+    public var softmax: (@Sendable ([Double]) -> [Double])? = nil
+    public var logSoftmax: (@Sendable ([Double]) -> [Double])? = nil
+    public var logSumExp: (@Sendable ([Double]) -> Double)? = nil
+    /// Cross-entropy of one row with a 0-based label.
+    public var crossEntropy: (@Sendable ([Double], Int) -> Double)? = nil
+    /// The gradient of the cross-entropy with respect to one row's logits.
+    public var crossEntropyGradient: (@Sendable ([Double], Int) -> [Double])? = nil
+    /// Mean cross-entropy over a batch of rows (all of one length) with one label per row.
+    public var batchCrossEntropy: (@Sendable ([[Double]], [Int]) -> Double)? = nil
+    /// The batch gradient, divided by the batch size.
+    public var batchCrossEntropyGradient: (@Sendable ([[Double]], [Int]) -> [[Double]])? = nil
+    /// The softmax Jacobian J_ij = p_i (δ_ij − p_j).
+    public var jacobian: (@Sendable ([Double]) -> [[Double]])? = nil
+    /// The vector-Jacobian product p ⊙ (v − ⟨p, v⟩).
+    public var vectorJacobianProduct: (@Sendable ([Double], [Double]) -> [Double])? = nil
+
+    public init(name: String, summary: String, expectation: Expectation) {
+        self.name = name
+        self.summary = summary
+        self.expectation = expectation
+    }
+
+    public var id: String { name }
+
+    /// The names of the functions this kernel implements, in a fixed order.
+    public var functionNames: [String] {
+        var names: [String] = []
+        if softmax != nil { names.append("softmax") }
+        if logSoftmax != nil { names.append("log-softmax") }
+        if logSumExp != nil { names.append("logsumexp") }
+        if crossEntropy != nil { names.append("cross-entropy") }
+        if crossEntropyGradient != nil { names.append("cross-entropy-gradient") }
+        if batchCrossEntropy != nil { names.append("batch-cross-entropy") }
+        if batchCrossEntropyGradient != nil { names.append("batch-cross-entropy-gradient") }
+        if jacobian != nil { names.append("jacobian") }
+        if vectorJacobianProduct != nil { names.append("vector-jacobian-product") }
+        return names
+    }
+}
