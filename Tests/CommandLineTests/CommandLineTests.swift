@@ -1,0 +1,113 @@
+// The command-line contract, end to end: the built softmax-audit binary run as a user would.
+import Foundation
+import Testing
+
+/// Runs the built binary with arguments and standard input; returns (status, stdout, stderr).
+func softmaxAudit(_ arguments: [String], input: String = "") throws -> (Int32, String, String) {
+    let binary = productsDirectory.appendingPathComponent("softmax-audit")
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = stderr
+    try process.run()
+    stdin.fileHandleForWriting.write(Data(input.utf8))
+    try stdin.fileHandleForWriting.close()
+    let out = stdout.fileHandleForReading.readDataToEndOfFile()
+    let err = stderr.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+}
+
+/// The build products directory (where the test bundle and the executable live).
+let productsDirectory: URL = {
+    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+        return bundle.bundleURL.deletingLastPathComponent()
+    }
+    return Bundle.main.bundleURL
+}()
+
+@Suite("Command line")
+struct CommandLineTests {
+    @Test("reference softmax: one line of hex floats per row")
+    func softmax() throws {
+        let (status, out, err) = try softmaxAudit(["reference", "softmax"], input: "0 0\n1e308 -1e308\n0x1p+0 0x1p+0 0x1p+0 0x1p+0\n")
+        #expect(status == 0, "stderr: \(err)")
+        #expect(out == "0x1.0000000000000p-1 0x1.0000000000000p-1\n0x1.0000000000000p+0 0x0.0p+0\n"
+                + "0x1.0000000000000p-2 0x1.0000000000000p-2 0x1.0000000000000p-2 0x1.0000000000000p-2\n")
+    }
+
+    @Test("reference cross-entropy and gradient take 'label: row'; logsumexp of an empty row is -inf")
+    func labeled() throws {
+        let (s1, ce, _) = try softmaxAudit(["reference", "cross-entropy"], input: "0: 0 0\n0: 0 -690.7755\n")
+        #expect(s1 == 0 && ce == "0x1.62e42fefa39efp-1\n0x1.56e46f1990c4ap-997\n", "log 2, and a loss of 1e-300 (mpmath): \(ce)")
+        let (s2, g, _) = try softmaxAudit(["reference", "cross-entropy-gradient"], input: "1: 0 0 0 0\n")
+        #expect(s2 == 0 && g == "0x1.0000000000000p-2 -0x1.8000000000000p-1 0x1.0000000000000p-2 0x1.0000000000000p-2\n")
+        let (s3, lse, _) = try softmaxAudit(["reference", "logsumexp"], input: "\n-inf -inf\ninf 0\nnan 0\n")
+        #expect(s3 == 0 && lse == "-inf\n-inf\ninf\nnan\n")
+        let (s4, ls, _) = try softmaxAudit(["reference", "log-softmax"], input: "0 -40\n")
+        #expect(s4 == 0 && ls == "-0x1.39792499b1a24p-58 -0x1.4000000000000p+5\n", "\(ls)")
+    }
+
+    @Test("--input reads a file")
+    func inputFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-rows-\(getpid()).txt")
+        try "0 0\n".write(to: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: path) }
+        let (status, out, _) = try softmaxAudit(["reference", "softmax", "--input", path.path])
+        #expect(status == 0 && out == "0x1.0000000000000p-1 0x1.0000000000000p-1\n")
+        let (missing, _, err) = try softmaxAudit(["reference", "softmax", "--input", "/nonexistent/rows"])
+        #expect(missing == 2 && err.contains("/nonexistent/rows"), "\(err)")
+    }
+
+    @Test("malformed rows: exit 2, one sentence naming the line", arguments: [
+        ("softmax", "1 2\n1 x 3\n", "line 2", "value 2, 'x', is not a number"),
+        ("softmax", "1 2\n\n", "line 2", "empty"),
+        ("cross-entropy", "0: 1 2\n1 2\n", "line 2", "label"),
+        ("cross-entropy", "2: 1 2\n", "line 1", "label 2 is out of range"),
+        ("cross-entropy-gradient", "a: 1 2\n", "line 1", "'a' is not a non-negative integer"),
+        ("logsumexp", "0: 1 2\n", "line 1", "takes no label"),
+    ])
+    func malformed(_ c: (String, String, String, String)) throws {
+        let (status, out, err) = try softmaxAudit(["reference", c.0], input: c.1)
+        #expect(status == 2, "input \(c.1.debugDescription): status \(status), stderr \(err)")
+        #expect(err.contains(c.2) && err.contains(c.3), "stderr: \(err)")
+        #expect(err.split(separator: "\n").count == 1, "one line: \(err)")
+        #expect(!out.contains("nan"), "no half-computed output: \(out)")
+    }
+
+    @Test("an unknown function is a usage error")
+    func unknownFunction() throws {
+        let (status, _, err) = try softmaxAudit(["reference", "softmin"])
+        #expect(status != 0 && err.contains("softmin"))
+    }
+
+    @Test("list prints every kernel with its expectation")
+    func list() throws {
+        let (status, out, _) = try softmaxAudit(["list"])
+        #expect(status == 0)
+        for name in ["seed-softmax", "seed-stable-softmax", "seed-cross-entropy", "seed-delta-cross-entropy",
+                     "softmax-shifted", "logsumexp-log1p", "softmax-online", "gradient-complement"] {
+            #expect(out.contains(name + "\n"), "\(name) missing")
+        }
+        #expect(out.contains("expectation: accurate") && out.contains("expectation: flawed"))
+    }
+
+    @Test("run writes the report and its JSON, the same bytes twice")
+    func run() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-run-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (status, out, err) = try softmaxAudit(["run", "--output", directory.path])
+        #expect(status == 0, "stderr: \(err)")
+        #expect(out.contains("kernels.md"))
+        let first = try Data(contentsOf: directory.appendingPathComponent("kernels.md"))
+        let json = try Data(contentsOf: directory.appendingPathComponent("kernels.json"))
+        #expect(try JSONSerialization.jsonObject(with: json) is [String: Any])
+        _ = try softmaxAudit(["run", "--output", directory.path])
+        #expect(try Data(contentsOf: directory.appendingPathComponent("kernels.md")) == first, "deterministic")
+        let text = String(decoding: first, as: UTF8.self)
+        #expect(text.contains("Generated by `softmax-audit run`") && text.contains("| `seed-softmax` |"))
+    }
+}

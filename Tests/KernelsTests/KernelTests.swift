@@ -1,0 +1,94 @@
+// The kernels: the tutorial's translation keeps NumPy's behaviour and flaws; the accurate
+// algorithms give what their formulas say on hand-worked rows.
+import Testing
+@testable import Kernels
+import Reference
+
+@Suite("Kernels")
+struct KernelTests {
+    @Test("names are unique kebab-case, every kernel has a summary and at least one function")
+    func catalogue() {
+        let names = Kernel.all.map(\.name)
+        #expect(Set(names).count == names.count, "duplicate names in \(names)")
+        for k in Kernel.all {
+            #expect(k.name.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" }, "\(k.name) is not kebab-case")
+            #expect(!k.summary.isEmpty && !k.functionNames.isEmpty, "\(k.name)")
+            if case .flawed(let flaw) = k.expectation { #expect(!flaw.isEmpty, "\(k.name) names no flaw") }
+        }
+        #expect(Kernel.named("seed-softmax") != nil && Kernel.named("nope") == nil)
+    }
+
+    @Test("np.sum's pairwise order: the value NumPy 2.4 printed for this array")
+    func numpySum() {
+        // np.sum(np.array([1e16, 1, -1e16, 1, 1, 3, 2**-30, 5, 7, 1e-3])) == 16.001000000931324,
+        // while left-to-right gives 18.001000000931324 − … (the 1 is lost next to 1e16).
+        let a = [1e16, 1, -1e16, 1, 1, 3, 0x1p-30, 5, 7, 1e-3]
+        #expect(Summation.numpy(a) == 16.001000000931324)
+        #expect(Summation.recursive(a) != 16.001000000931324)
+    }
+
+    @Test("seed softmax overflows to NaN above ~709.78; the shifted one does not")
+    func seedOverflow() throws {
+        let x = [710.0, 0]
+        let seed = Kernel.named("seed-softmax")!.softmax!(x)
+        #expect(seed[0].isNaN && seed[1] == 0, "exp(710) = inf, inf/inf = NaN: \(seed)")
+        let shifted = Kernel.named("softmax-shifted")!.softmax!(x)
+        #expect(shifted[0] == 1 && shifted[1] > 0, "\(shifted)")
+    }
+
+    @Test("seed stable_softmax subtracts the max after exp, as written")
+    func seedStable() {
+        // [0, 1]: exps = [1 − 1, e − 1] = [0, e − 1], so p = [0, 1].
+        let p = Kernel.named("seed-stable-softmax")!.softmax!([0, 1])
+        #expect(p == [0, 1], "(exp(x) − max) / sum: \(p)")
+    }
+
+    @Test("seed cross_entropy normalizes over the whole matrix")
+    func seedWholeMatrix() {
+        // Two rows [0, 0]: per row p = 1/2 and the loss is log 2; over the matrix p = 1/4, log 4.
+        let ce = Kernel.named("seed-cross-entropy")!.batchCrossEntropy!([[0, 0], [0, 0]], [0, 1])
+        #expect(ce == 2 * 0x1.62e42fefa39efp-1, "log 4, not log 2: \(ce)")
+        let g = Kernel.named("seed-delta-cross-entropy")!.batchCrossEntropyGradient!([[0, 0], [0, 0]], [0, 1])
+        #expect(g == [[-0.375, 0.125], [0.125, -0.375]], "(1/4 − onehot) / 2: \(g)")
+    }
+
+    @Test("log1p keeps a dominant logit's tail; log(sum) drops it (pytorch#113708)")
+    func dominantTail() {
+        let x = [0.0, -40]
+        let good = Kernel.named("logsumexp-log1p")!
+        #expect(good.logSumExp!(x) == 4.248354255291589e-18)
+        #expect(good.logSoftmax!(x)[0] == -4.248354255291589e-18)
+        let usual = Kernel.named("log-softmax-shifted")!
+        #expect(usual.logSoftmax!(x)[0] == 0, "the known flaw is present")
+        #expect(Kernel.named("cross-entropy-log1p")!.crossEntropy!(x, 0) == 4.248354255291589e-18)
+        #expect(Kernel.named("cross-entropy-logsumexp")!.crossEntropy!(x, 0) == 4.248354255291589e-18,
+                "logsumexp − x_t is still fine with x_t = 0; it cancels for x_t ≠ 0")
+        #expect(Kernel.named("cross-entropy-logsumexp")!.crossEntropy!([1e8, 1e8 - 40], 0) == 0, "cancels: 1e8 + 4e-18 − 1e8")
+    }
+
+    @Test("the complement gradient keeps 1 − p_t; p − onehot loses it")
+    func gradients() {
+        let x = [0.0, -40, -40]
+        let g = Kernel.named("gradient-complement")!.crossEntropyGradient!(x, 0)
+        #expect(g[0] == -2 * 4.248354255291589e-18, "−(e^-40 + e^-40)/(1 + 2e^-40): \(g)")
+        let naive = Kernel.named("gradient-onehot")!.crossEntropyGradient!(x, 0)
+        #expect(naive[0] == 0, "p_0 rounds to 1, and 1 − 1 = 0: \(naive)")
+    }
+
+    @Test("online softmax matches the two-pass shifted softmax to a few ulps on a rising row")
+    func online() {
+        let x = (0..<100).map { Double($0) / 3 }
+        let a = Kernel.named("softmax-online")!.softmax!(x)
+        let b = Kernel.named("softmax-shifted")!.softmax!(x)
+        for (u, v) in zip(a, b) { #expect(abs(u - v) <= 8 * v.ulp, "online \(u), two-pass \(v)") }
+    }
+
+    @Test("Jacobian rows sum to zero and its diagonal keeps p(1 − p) for a dominant logit")
+    func jacobian() {
+        let j = Kernel.named("softmax-jacobian")!.jacobian!([0, -40])
+        #expect(j[0][0] == 4.248354255291589e-18, "p_0 (1 − p_0) ≈ e^-40: \(j)")
+        #expect(j[0][1] == -4.248354255291589e-18)
+        let vjp = Kernel.named("softmax-vjp")!.vectorJacobianProduct!([0, 0], [1, 3])
+        #expect(vjp == [-0.5, 0.5], "p = 1/2, <p, v> = 2: \(vjp)")
+    }
+}

@@ -1,0 +1,89 @@
+// The reference against results worked out by hand (closed forms and exact dyadic values).
+import Testing
+@testable import Reference
+
+/// "input ... expected ... observed" for failure messages.
+func describe(_ x: [Double], _ expected: [Double], _ observed: [ReferenceValue]) -> String {
+    "input \(x.map(Binary64.hexString)), expected \(expected.map(Binary64.hexString)), observed \(observed.map(\.description))"
+}
+
+func bits(_ values: [ReferenceValue]) -> [UInt64] { values.map(\.rounded.bitPattern) }
+func bits(_ values: [Double]) -> [UInt64] { values.map(\.bitPattern) }
+
+@Suite("Reference: closed forms")
+struct ClosedFormTests {
+    let reference = SoftmaxReference()
+
+    @Test("a uniform row gives 1/n correctly rounded, log-softmax -log n, CE log n", arguments: [1, 2, 3, 4, 5, 7, 10, 1000, 4096])
+    func uniform(_ n: Int) throws {
+        let x = Array(repeating: 3.25, count: n)
+        let p = try reference.softmax(x)
+        let expected = 1.0 / Double(n)  // IEEE division is correctly rounded
+        #expect(bits(p) == Array(repeating: expected.bitPattern, count: n), "\(describe(x, [expected], Array(p.prefix(3))))")
+        if n & (n - 1) == 0 {
+            #expect(p.allSatisfy { $0.isExact }, "1/\(n) is dyadic, so exact")
+            #expect(reference.lastPrecision == SoftmaxReference.initialPrecision, "an exact result needs one pass")
+        }
+        // log n: Glibc's log is correctly rounded on these (checked against mpmath); n = 1 gives +0.
+        let ce = try reference.crossEntropy(x, target: .label(n - 1))
+        let logN = [1: 0.0, 2: 0x1.62e42fefa39efp-1, 3: 0x1.193ea7aad030bp+0, 4: 0x1.62e42fefa39efp+0,
+                    5: 0x1.9c041f7ed8d33p+0, 7: 0x1.f2272ae325a57p+0, 10: 0x1.26bb1bbb55516p+1,
+                    1000: 0x1.ba18a998fffa0p+2, 4096: 0x1.0a2b23f3bab73p+3][n]!
+        #expect(ce.rounded.bitPattern == logN.bitPattern, "n = \(n): expected log n = \(Binary64.hexString(logN)), observed \(ce)")
+        let lse = try reference.logSumExp(x)
+        #expect(lse.rounded == (3.25 + logN) || n > 1, "n = 1: logsumexp is the logit")
+    }
+
+    @Test("n = 1: softmax [1], log-softmax [+0], logsumexp x, CE +0, gradient [+0]", arguments: [0.0, -1e308, 5e-324, 709.8])
+    func singleton(_ v: Double) throws {
+        let x = [v]
+        #expect(bits(try reference.softmax(x)) == bits([1.0]))
+        #expect(bits(try reference.logSoftmax(x)) == bits([0.0]))
+        #expect(try reference.logSumExp(x).rounded.bitPattern == v.bitPattern)
+        #expect(try reference.crossEntropy(x, target: .label(0)).rounded.bitPattern == (0.0).bitPattern)
+        #expect(bits(try reference.crossEntropyGradient(x, target: .label(0))) == bits([0.0]), "1 - 1 is +0")
+        #expect(reference.lastPrecision == SoftmaxReference.initialPrecision)
+    }
+
+    @Test("exact dyadic results certify in one pass: [0, 0], [5, 5, 5, 5] and its gradient")
+    func dyadic() throws {
+        #expect(bits(try reference.softmax([0, 0])) == bits([0.5, 0.5]))
+        #expect(reference.lastPrecision == SoftmaxReference.initialPrecision)
+        let g = try reference.crossEntropyGradient([5, 5, 5, 5], target: .label(1))
+        #expect(bits(g) == bits([0.25, -0.75, 0.25, 0.25]), "observed \(g)")
+        #expect(g.allSatisfy { $0.isExact })
+        let q = try reference.crossEntropyGradient([0, 0], target: .distribution([0.5, 0.5]))
+        #expect(bits(q) == bits([0.0, 0.0]), "p - q = 1/2 - 1/2 is an exact +0: \(q)")
+        let vjp = try reference.vectorJacobianProduct([2, 2, 2, 2], [1, 2, 3, 6])
+        #expect(bits(vjp) == bits([-0.5, -0.25, 0, 0.75]), "p = 1/4, <p, v> = 3: \(vjp)")
+    }
+
+    @Test("[0, fl(log 3)]: p = [1/4, 3/4] moved by log 3's rounding, across the binade at 1/4")
+    func logThree() throws {
+        // fl(log 3) = 0x1.193ea7aad030bp+0 = log 3 + δ, δ = 9.07e-17 (mpmath). So
+        // p_0 = 1/(1 + 3e^δ) = 1/4 (1 − 3δ/4) = 1/4 − 1.70e-17. Below 1/4 doubles are 2^-55 = 2.78e-17
+        // apart: p_0 is 0.61 of a spacing below 1/4 and rounds to 1/4 − 2^-55 (0x1.fffffffffffffp-3).
+        // p_1 = 3/4 + 1.70e-17 is 0.15 ulp above 3/4 and rounds to 3/4.
+        // log p_0 = −log(4 + 3δ) = −2 log 2 − 6.8e-17; 2 log 2 = 0x1.62e42fefa39ef + 0.357 ulp, and
+        // 6.8e-17 is 0.31 ulp more: 0.66 ulp, so it rounds to −0x1.62e42fefa39f0p+0.
+        let x = [0, 0x1.193ea7aad030bp+0]
+        let p = try reference.softmax(x)
+        #expect(bits(p) == bits([0x1.fffffffffffffp-3, 0.75]), "\(describe(x, [0x1.fffffffffffffp-3, 0.75], p))")
+        #expect(abs(p[0].ulpOffset - 0.39) < 0.01, "1/4 − 1.70e-17 is 0.39 spacing above 1/4 − 2^-55: \(p[0])")
+        #expect(abs(p[1].ulpOffset - 0.153) < 0.01, "observed \(p[1])")
+        let l = try reference.logSoftmax(x)
+        #expect(l[0].rounded == -0x1.62e42fefa39f0p+0, "observed \(l[0])")
+        #expect(l[1].rounded == -0x1.269621134db92p-2, "log(3/4) − 6.8e-17 · 1/3: observed \(l[1])")
+    }
+
+    @Test("a dominant logit keeps relative accuracy: CE([0, -40], 0) = log1p(e^-40)")
+    func dominant() throws {
+        // e^-40 = 4.248354255291589e-18; log1p(e^-40) = e^-40 - e^-80/2 = 4.2483542552915889...e-18.
+        let ce = try reference.crossEntropy([0, -40], target: .label(0))
+        #expect(ce.rounded == 4.248354255291589e-18, "observed \(ce)")
+        let l = try reference.logSoftmax([0, -40])
+        #expect(l[0].rounded == -4.248354255291589e-18, "scipy#18295 / pytorch#113708 give 0 here: \(l[0])")
+        let g = try reference.crossEntropyGradient([0, -40], target: .label(0))
+        #expect(g[0].rounded == -4.248354255291589e-18, "p_0 - 1 = -e^-40/(1 + e^-40): \(g[0])")
+    }
+}
