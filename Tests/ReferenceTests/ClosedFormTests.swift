@@ -86,4 +86,25 @@ struct ClosedFormTests {
         let g = try reference.crossEntropyGradient([0, -40], target: .label(0))
         #expect(g[0].rounded == -4.248354255291589e-18, "p_0 - 1 = -e^-40/(1 + e^-40): \(g[0])")
     }
+
+    @Test("Jacobian of a uniform row: 3/16 on the diagonal, −1/16 elsewhere, exactly")
+    func jacobianUniform() throws {
+        let j = try reference.jacobian([2, 2, 2, 2])
+        for i in 0..<4 {
+            for k in 0..<4 {
+                let expected = i == k ? 0.1875 : -0.0625
+                #expect(j[i][k].rounded == expected && j[i][k].isExact, "J[\(i)][\(k)]: expected \(expected), observed \(j[i][k])")
+            }
+        }
+    }
+
+    @Test("VJP across a spread beyond MPFR's range: the signs of the zeros come from the leading group")
+    func vjpSignsBeyondRange() throws {
+        // x = [1e300, 1e300⁺, 1e300⁺⁺] (consecutive doubles, 1.5e284 apart): p_0 and p_1 are below 2^(emin),
+        // p_2 ≈ 1. With v = [−1, 0, 1]: r_0 = −1 − c ≈ −2, r_1 ≈ −1, r_2 = 2p_0 + p_1 > 0 (tiny). So
+        // w = p ⊙ r = [−tiny, −tiny, +tiny]: [−0, −0, +0].
+        let x = [1e300, 1e300.nextUp, 1e300.nextUp.nextUp]
+        let w = try reference.vectorJacobianProduct(x, [-1, 0, 1])
+        #expect(bits(w) == bits([-0.0, -0.0, 0.0]), "observed \(w)")
+    }
 }
