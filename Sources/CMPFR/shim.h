@@ -20,4 +20,11 @@ static inline long cmpfr_precision(mpfr_srcptr x) { return (long)mpfr_get_prec(x
 static inline long cmpfr_emin_min(void) { return (long)mpfr_get_emin_min(); }
 static inline long cmpfr_emax_max(void) { return (long)mpfr_get_emax_max(); }
 
+// GMP's allocator hook is a macro (mp_set_memory_functions -> __gmp_set_memory_functions); the leak
+// tests route MPFR's allocations through counting functions with it.
+static inline void cmpfr_set_memory_functions(void *(*allocate)(size_t), void *(*reallocate)(void *, size_t, size_t),
+                                              void (*release)(void *, size_t)) {
+    mp_set_memory_functions(allocate, reallocate, release);
+}
+
 #endif

@@ -113,9 +113,11 @@ extension Kernel {
         usual.logSumExp = Shifted.logSumExpLog
 
         var crossEntropy = Kernel(
-            name: "cross-entropy-log1p", summary: "(x_max - x_t) + log1p(s): two non-negative terms, per row; mean over a batch.",
+            name: "cross-entropy-log1p",
+            summary: "(x_max - x_t) + log1p(s): two non-negative terms, per row; mean over a batch; log-softmax from the same terms.",
             expectation: .accurate)
         crossEntropy.crossEntropy = Shifted.crossEntropyLog1p
+        crossEntropy.logSoftmax = Shifted.logSoftmaxLog1p
         crossEntropy.batchCrossEntropy = { rows, labels in
             zip(rows, labels).map { Shifted.crossEntropyLog1p($0, $1) }.reduce(0, +) / Double(rows.count)
         }

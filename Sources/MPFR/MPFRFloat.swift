@@ -94,6 +94,12 @@ public final class MPFRFloat {
         Int(mpfr_set_si(raw, value, rounding.raw))
     }
 
+    /// Moves to the next representable value below (mpfr_nextbelow).
+    public func nextBelow() { mpfr_nextbelow(raw) }
+
+    /// Moves to the next representable value above (mpfr_nextabove).
+    public func nextAbove() { mpfr_nextabove(raw) }
+
     /// Sets ±0 (negative when `negative`).
     public func setZero(negative: Bool = false) { mpfr_set_zero(raw, negative ? -1 : 1) }
 

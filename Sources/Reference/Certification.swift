@@ -36,7 +36,9 @@ struct Binary64Certifier {
     ///   - errorExponent: |V − v| <= 2^errorExponent; nil when V is exact.
     ///   - knownSign: the sign of v when the formula guarantees it (+1, −1), 0 when unknown; used only
     ///     when the bound does not exclude zero.
-    func certify(_ v: MPFRFloat, errorExponent: Int?, knownSign: Int) -> ReferenceValue? {
+    ///   - limit: an exact value the exact result is strictly below (`upper`) or above, which trims the
+    ///     interval to exclude it.
+    func certify(_ v: MPFRFloat, errorExponent: Int?, knownSign: Int, limit: (MPFRFloat, upper: Bool)? = nil) -> ReferenceValue? {
         precondition(!v.isNaN, "the certified path never produces NaN")
         guard let err = errorExponent else {
             // Exact: an exact zero is +0, as x − x is in round-to-nearest.
@@ -54,6 +56,15 @@ struct Binary64Certifier {
         high.precision = low.precision
         low.subtract(v, scratch, .down)
         high.add(v, scratch, .up)
+        if let (bound, upper) = limit {
+            if upper && high.compare(bound) >= 0 {
+                high.set(bound, .down)
+                high.nextBelow()
+            } else if !upper && low.compare(bound) <= 0 {
+                low.set(bound, .up)
+                low.nextAbove()
+            }
+        }
         let a = low.double(.nearest)
         let b = high.double(.nearest)
         let rounded: Double

@@ -38,6 +38,8 @@ extension SoftmaxReference {
                 let v = c.values[j]
                 let ternary = v.subtract(row.d[j], row.L)
                 c.record(j, exact: ternary == 0 && row.dExact[j] && row.LExact, sign: x.count > 1 ? -1 : 0, (16, v))
+                // L > 0 for n > 1, so log p_j < d_j: decides a d_j that is itself a midpoint.
+                if x.count > 1 && row.dExact[j] { c.limit(j, row.d[j], upper: true) }
             }
         }
     }
@@ -59,6 +61,12 @@ extension SoftmaxReference {
             c.underflowExponent = row.underflowErrorExponent
             let (exact, sign) = crossEntropy(into: c.values[0], x.count, target)
             c.record(0, exact: exact, sign: sign, (24, c.values[0]))
+            // −log p_t = −d_t + L > −d_t for n > 1: decides a −d_t that is itself a midpoint.
+            if case .label(let t) = target, x.count > 1, row.dExact[t] {
+                t1.precision = row.d[t].precision
+                t1.negate(row.d[t])
+                c.limit(0, t1, upper: false)
+            }
         }[0]
     }
 

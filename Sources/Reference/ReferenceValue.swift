@@ -22,6 +22,8 @@ public struct ReferenceValue: Sendable, Hashable, CustomStringConvertible {
     public let kind: Kind
     public let rounded: Double
     public let ulpOffset: Double
+    /// The unrounded value in decimal, when the reference was asked for digits (`decimalDigits`).
+    public internal(set) var decimal: String? = nil
 
     public init(rounded: Double, ulpOffset: Double) {
         self.kind = .real

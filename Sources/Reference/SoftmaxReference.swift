@@ -13,6 +13,9 @@ public final class SoftmaxReference {
     public let maximumPrecision: Int
     /// The working precision at which the last call certified all of its outputs.
     public internal(set) var lastPrecision = 0
+    /// When set, every real result also carries its unrounded value to this many significant decimal
+    /// digits (`ReferenceValue.decimal`), the precision raised until the error bound allows them.
+    public var decimalDigits: Int? = nil
 
     let row = ShiftedExponentials()
     let candidates = Candidates()

@@ -18,7 +18,8 @@
 // resolve (terms below MPFR's range, spreads beyond 3e18): with the groups in decreasing order of
 // logit and c_G = Σ_{j∈G} (v_i − v_j), the first nonzero c_{G1} decides the sign when
 // e^(x_G1 − x_G2) |c_G1| > Σ_{G after G1} |c_G| (G2 the next nonzero group), i.e. when
-// x_G1 − x_G2 > log Σ|c_G| − log |c_G1|, checked with outward rounding.
+// x_G1 − x_G2 > log Σ|c_G| − log |c_G1|, checked with outward rounding; and when every nonzero c_G
+// has one sign, that sign decides outright.
 import MPFR
 
 extension SoftmaxReference {
@@ -141,7 +142,8 @@ extension SoftmaxReference {
             if !c.isZero { coefficients.append((logit, c)) }
         }
         guard let (leadLogit, lead) = coefficients.first else { return 0 }
-        guard coefficients.count > 1 else { return lead.sign }
+        // Coefficients of one sign times positive exponentials: that sign, whatever their sizes.
+        if coefficients.allSatisfy({ $0.1.sign == lead.sign }) { return lead.sign }
         let rest = MPFRFloat(precision: 128)
         rest.setZero()
         let magnitude = MPFRFloat(precision: 128)

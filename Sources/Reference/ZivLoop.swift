@@ -11,6 +11,8 @@ final class Candidates {
     private(set) var values: [MPFRFloat] = []
     private(set) var errorExponents: [Int?] = []
     private(set) var knownSigns: [Int] = []
+    /// An exact value the result is known to be strictly below (upper) or above (lower), if any.
+    private(set) var limits: [(MPFRFloat, upper: Bool)?] = []
     private(set) var precision = 0
     private(set) var count = 0
     /// log2 of the absolute allowance for terms below MPFR's range, if any underflowed.
@@ -24,7 +26,9 @@ final class Candidates {
             values.append(MPFRFloat(precision: p))
             errorExponents.append(nil)
             knownSigns.append(0)
+            limits.append(nil)
         }
+        for j in 0..<n { limits[j] = nil }
         for j in 0..<n { values[j].precision = p }
     }
 
@@ -45,13 +49,19 @@ final class Candidates {
         errorExponents[j] = (exponent ?? MPFREnvironment.minimumExponent) + ceilLog2(bounds.count + 1)
     }
 
+    /// Records that output j's exact value is strictly below (`upper`) or above `limit`, an exact value
+    /// that must stay untouched until the outputs are certified. This settles results whose error
+    /// interval never leaves a rounding midpoint: log p_j = d_j − L when d_j is itself a binary64
+    /// midpoint and L > 0 is far below any precision's reach.
+    func limit(_ j: Int, _ limit: MPFRFloat, upper: Bool) { limits[j] = (limit, upper) }
+
     private func ceilLog2(_ c: Int) -> Int { c <= 1 ? 0 : Int.bitWidth - (c - 1).leadingZeroBitCount }
 }
 
 extension SoftmaxReference {
     /// The first working precision: enough for typical rows to certify in one pass (53 bits of
     /// result, 24 of offset, the error constants and log2 of long rows' sums).
-    static let initialPrecision = 128
+    public static let initialPrecision = 128
 
     /// Runs Ziv's loop over `count` outputs; `evaluate` fills `candidates` at its precision.
     func certified(_ function: String, count: Int, _ evaluate: (Candidates) -> Void) throws -> [ReferenceValue] {
@@ -63,9 +73,16 @@ extension SoftmaxReference {
             candidates.prepare(count: count, precision: precision)
             evaluate(candidates)
             for j in 0..<count where results[j] == nil {
-                if let value = certifier.certify(
-                    candidates.values[j], errorExponent: candidates.errorExponents[j], knownSign: candidates.knownSigns[j])
+                let v = candidates.values[j]
+                if var value = certifier.certify(
+                    v, errorExponent: candidates.errorExponents[j], knownSign: candidates.knownSigns[j], limit: candidates.limits[j])
                 {
+                    if let digits = decimalDigits {
+                        // The bound must fix `digits` decimal digits: error below 10^-(digits+1) relative.
+                        if let err = candidates.errorExponents[j], v.isRegular, err > v.exponent - (digits * 3322 / 1000) - 6 { continue }
+                        if let err = candidates.errorExponents[j], !v.isRegular, err > -1200 - digits * 4 { continue }
+                        value.decimal = v.decimalString(digits: digits)
+                    }
                     results[j] = value
                     remaining -= 1
                 }

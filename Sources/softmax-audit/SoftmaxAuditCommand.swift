@@ -7,10 +7,26 @@ struct SoftmaxAuditCommand: ParsableCommand {
         commandName: "softmax-audit",
         abstract: "Proves how accurate softmax, log-softmax, logsumexp and cross-entropy implementations are.",
         discussion: """
-            With no subcommand, runs the default job (`run`). `reference` evaluates the certified
-            reference on rows from standard input; `list` prints the kernels under test.
+            With no subcommand, runs the audit (`run`). `reference` evaluates the certified reference on
+            rows from standard input; `check` re-runs one row through a kernel; `list` prints the kernels
+            (or, with --classes, the input classes).
             """,
-        subcommands: [RunCommand.self, ReferenceCommand.self, ListCommand.self],
+        subcommands: [RunCommand.self, ReferenceCommand.self, CheckCommand.self, ListCommand.self],
         defaultSubcommand: RunCommand.self
     )
+
+    /// Parses and runs, with exit status 2 for bad usage (ArgumentParser's own is 64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                printError(fullMessage(for: error))
+                exit(withError: ExitCode(2))
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -56,8 +56,8 @@ final class OutputBuffer {
 }
 
 /// Writes one line to standard error.
-func printError(_ message: String) {
-    writeAll(STDERR_FILENO, Array((message + "\n").utf8))
+func printError(_ message: String, newline: Bool = true) {
+    writeAll(STDERR_FILENO, Array((message + (newline ? "\n" : "")).utf8))
 }
 
 /// Writes every byte to a file descriptor (retrying short writes; gives up on an error such as a

@@ -85,10 +85,10 @@ struct KernelTests {
 
     @Test("Jacobian rows sum to zero and its diagonal keeps p(1 − p) for a dominant logit")
     func jacobian() {
-        let j = Kernel.named("softmax-jacobian")!.jacobian!([0, -40])
+        let j = Kernel.named("softmax-backward")!.jacobian!([0, -40])
         #expect(j[0][0] == 4.248354255291589e-18, "p_0 (1 − p_0) ≈ e^-40: \(j)")
         #expect(j[0][1] == -4.248354255291589e-18)
-        let vjp = Kernel.named("softmax-vjp")!.vectorJacobianProduct!([0, 0], [1, 3])
+        let vjp = Kernel.named("softmax-backward")!.vectorJacobianProduct!([0, 0], [1, 3])
         #expect(vjp == [-0.5, 0.5], "p = 1/2, <p, v> = 2: \(vjp)")
     }
 }

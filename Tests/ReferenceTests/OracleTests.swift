@@ -2,6 +2,7 @@
 // formulas and its own rounding code (Fixtures/oracle.py), on random and adversarial rows. Every
 // value must agree bit for bit.
 import Foundation
+import MPFR
 import Testing
 @testable import Reference
 
@@ -74,30 +75,26 @@ struct OracleTests {
 
 @Suite("Reference: resources")
 struct ResourceTests {
-    /// Resident memory in bytes (Linux /proc/self/statm).
-    func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let pages = Int(text.split(separator: " ")[1]) ?? 0
-        return pages * 4096
-    }
-
-    @Test("no MPFR memory leaks over 20,000 rows (resident memory stays flat)")
+    @Test("no MPFR memory leaks: the same 20,000 rows again allocate nothing more")
     func noLeak() throws {
+        MPFRMemory.startCounting()
         let reference = SoftmaxReference()
         var rng = SplitMix64(seed: 7)
-        func row() -> [Double] { (0..<(1 + Int(rng.next() % 40))).map { _ in Double(Int64(bitPattern: rng.next()) % 2000) / 7 } }
-        for _ in 0..<2_000 { _ = try reference.softmax(row()); _ = try reference.crossEntropy(row(), target: .label(0)) }
-        let before = residentBytes()
-        for _ in 0..<20_000 {
-            let x = row()
-            _ = try reference.softmax(x)
-            _ = try reference.logSoftmax(x)
-            _ = try reference.crossEntropyGradient(x, target: .label(x.count - 1))
+        let rows = (0..<2_000).map { _ in (0..<(1 + Int(rng.next() % 40))).map { _ in Double(Int64(bitPattern: rng.next()) % 2000) / 7 } }
+        func pass() throws {
+            for x in rows {
+                _ = try reference.softmax(x)
+                _ = try reference.logSoftmax(x)
+                _ = try reference.crossEntropyGradient(x, target: .label(x.count - 1))
+                _ = try reference.vectorJacobianProduct(x, x.map { $0.rounded() })
+            }
         }
-        let growth = residentBytes() - before
-        // 60,000 calls: a leak of even one MPFR value (16 bytes of limbs plus a header) per call would
-        // add more than 2 MB.
-        #expect(growth < 2 << 20, "resident memory grew by \(growth) bytes over 60,000 reference calls")
+        try pass()  // grows the reusable workspace to its size
+        let before = MPFRMemory.liveBytesOnThisThread
+        for _ in 0..<10 { try pass() }
+        let growth = MPFRMemory.liveBytesOnThisThread - before
+        // Counted on this thread only (GMP's allocator hook), so other tests do not disturb it.
+        #expect(growth == 0, "MPFR's live memory grew by \(growth) bytes over 80,000 more reference calls on the same rows")
     }
 
     @Test("a 10,000-logit row certifies in one pass")

@@ -1,0 +1,331 @@
+// The audit engine: every selected kernel's functions over every selected class's cases, checked
+// against the certified reference, aggregated per kernel × function × class, the first failure of
+// each kind shrunk. Cases are generated from (seed, class, index) and results merged in that order,
+// so the result is the same whatever the number of jobs.
+import Dispatch
+import Foundation
+import Kernels
+import Reference
+
+public struct AuditConfiguration: Sendable {
+    public static let defaultSeed: UInt64 = 20_261_129
+    public var seed: UInt64 = defaultSeed
+    public var casesPerClass = 60
+    public var maxLength = 4096
+    public var jobs = ProcessInfo.processInfo.activeProcessorCount
+    public var kernels: [Kernel] = Kernel.all
+    public var classes: [InputClass] = InputClass.all
+    /// Candidate evaluations allowed per shrunk failure.
+    public var shrinkBudget = 200
+    /// Called with (done, total) as cases finish (from worker threads).
+    public var progress: (@Sendable (Int, Int) -> Void)? = nil
+
+    public init() {}
+
+    /// The CI preset: fewer cases, shorter rows.
+    public static var quick: AuditConfiguration {
+        var c = AuditConfiguration()
+        c.casesPerClass = 12
+        c.maxLength = 512
+        c.shrinkBudget = 120
+        return c
+    }
+}
+
+/// Histogram bins of ULP errors: [0, 0.5], (0.5, 1], (1, 2], (2, 4], …, (2^29, 2^30], above.
+public enum ULPBins {
+    public static let count = 33
+    public static func index(_ ulps: Double) -> Int {
+        if ulps <= 0.5 { return 0 }
+        if !(ulps <= 0x1p30) { return count - 1 }
+        return 1 + Int(ulps.exponent) + (ulps.significandBitPattern == 0 ? 0 : 1)
+    }
+    public static func label(_ i: Int) -> String {
+        switch i {
+        case 0: return "≤ 0.5"
+        case 1: return "≤ 1"
+        case count - 1: return "> 2^30"
+        default: return "≤ 2^\(i - 1)"
+        }
+    }
+}
+
+/// The aggregate of one kernel × function × class.
+public struct AuditCell: Sendable {
+    public let kernel: String
+    public let function: AuditFunction
+    public let inputClass: String
+    public var cases = 0
+    public var elements = 0
+    public var correctlyRounded = 0
+    public var bitsSum = 0.0
+    public var bitsCount = 0
+    public var maxULPs = 0.0
+    public var maxULPsCase: Int? = nil
+    public var maxBoundRatio = 0.0
+    public var caseMaxULPs: [Double] = []
+    public var histogram = [Int](repeating: 0, count: ULPBins.count)
+    public var failureCounts: [FailureKind: Int] = [:]
+    /// The first failing case index and detail of each kind.
+    public var firstFailure: [FailureKind: (index: Int, detail: String)] = [:]
+    public var conventionDifferences = 0
+    public var wrongSignZeros = 0
+
+    public var meanBits: Double { bitsCount == 0 ? 0 : bitsSum / Double(bitsCount) }
+    /// The 99th percentile of the per-case maximum ULP error (nearest rank).
+    public var p99: Double {
+        guard !caseMaxULPs.isEmpty else { return 0 }
+        let sorted = caseMaxULPs.sorted()
+        return sorted[min(sorted.count - 1, Int((0.99 * Double(sorted.count)).rounded(.up)) - 1)]
+    }
+    public var failingCases: Int { failureCounts.values.reduce(0, +) }
+}
+
+/// A shrunk failure.
+public struct ShrunkFailure: Sendable {
+    public let kernel: String
+    public let function: AuditFunction
+    public let kind: FailureKind
+    public let inputClass: String
+    public let caseIndex: Int
+    public let detail: String
+    public let original: AuditCase
+    public let minimal: AuditCase
+    public let minimalDetail: String
+    public let evaluations: Int
+}
+
+/// One of a kernel's worst cases, recomputed for the report.
+public struct WorstCase: Sendable {
+    public let kernel: String
+    public let function: AuditFunction
+    public let inputClass: String
+    public let input: AuditCase
+    public let element: Int
+    public let computed: Double
+    public let reference: ReferenceValue
+    public let ulps: Double
+}
+
+public struct AuditResult: Sendable {
+    public let seed: UInt64
+    public let casesPerClass: Int
+    public let maxLength: Int
+    public let kernels: [Kernel]
+    public let classes: [InputClass]
+    public let cells: [AuditCell]
+    public let shrunk: [ShrunkFailure]
+    public let worst: [WorstCase]
+    /// Reference errors (uncertified rows), which make the run fail.
+    public let referenceErrors: [String]
+    public let rowsEvaluated: Int
+
+    public func cells(kernel: String) -> [AuditCell] { cells.filter { $0.kernel == kernel } }
+}
+
+/// Collects the per-item results from worker threads.
+private final class ItemStore: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [[ItemOutcome]?]
+    private var done = 0
+    init(count: Int) { items = Array(repeating: nil, count: count) }
+    func store(_ i: Int, _ outcome: [ItemOutcome]) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        items[i] = outcome
+        done += 1
+        return done
+    }
+    var all: [[ItemOutcome]] { items.map { $0 ?? [] } }
+}
+
+/// The compact outcome of one kernel × function on one case.
+struct ItemOutcome: Sendable {
+    let kernel: Int
+    let function: AuditFunction
+    let outcome: CaseOutcome
+    var referenceError: String? = nil
+}
+
+public enum AuditEngine {
+    public static func run(_ configuration: AuditConfiguration) -> AuditResult {
+        let classes = configuration.classes
+        let kernels = configuration.kernels
+        let n = configuration.casesPerClass
+        let total = classes.count * n
+        let store = ItemStore(count: total)
+        let jobs = max(1, configuration.jobs)
+        DispatchQueue.concurrentPerform(iterations: jobs) { worker in
+            let checker = CaseChecker()
+            var item = worker
+            while item < total {
+                let inputClass = classes[item / n]
+                let c = inputClass.makeCase(seed: configuration.seed, index: item % n, maxLength: configuration.maxLength)
+                let outcomes = evaluate(c, kernels, checker)
+                let done = store.store(item, outcomes)
+                configuration.progress?(done, total)
+                item += jobs
+            }
+        }
+        // Merge in item order.
+        var cells: [String: AuditCell] = [:]
+        var referenceErrors: [String] = []
+        var rows = 0
+        for (item, outcomes) in store.all.enumerated() {
+            let className = classes[item / n].name
+            let index = item % n
+            rows += 1
+            for o in outcomes {
+                if let e = o.referenceError {
+                    referenceErrors.append("\(className) case \(index), \(o.function.rawValue): \(e)")
+                    continue
+                }
+                let key = "\(o.kernel)|\(o.function.rawValue)|\(className)"
+                var cell = cells[key] ?? AuditCell(kernel: kernels[o.kernel].name, function: o.function, inputClass: className)
+                merge(o.outcome, index: index, into: &cell)
+                cells[key] = cell
+            }
+        }
+        // Cells in report order: kernel, function, class.
+        var ordered: [AuditCell] = []
+        for (ki, k) in kernels.enumerated() {
+            for f in AuditFunction.allCases where f.isImplemented(by: k) {
+                for cls in classes {
+                    if let cell = cells["\(ki)|\(f.rawValue)|\(cls.name)"] { ordered.append(cell) }
+                }
+            }
+        }
+        let shrunk = shrinkFailures(ordered, configuration)
+        let worst = worstCases(ordered, configuration)
+        return AuditResult(
+            seed: configuration.seed, casesPerClass: n, maxLength: configuration.maxLength, kernels: kernels, classes: classes,
+            cells: ordered, shrunk: shrunk, worst: worst, referenceErrors: referenceErrors, rowsEvaluated: rows)
+    }
+
+    static func evaluate(_ c: AuditCase, _ kernels: [Kernel], _ checker: CaseChecker) -> [ItemOutcome] {
+        var out: [ItemOutcome] = []
+        for f in AuditFunction.allCases where f.applies(to: c) {
+            let users = kernels.indices.filter { f.isImplemented(by: kernels[$0]) }
+            guard !users.isEmpty else { continue }
+            let expected: [ReferenceValue]
+            do {
+                expected = try f.reference(checker.reference, on: c)
+            } catch {
+                out.append(ItemOutcome(kernel: users[0], function: f, outcome: CaseOutcome(), referenceError: "\(error)"))
+                continue
+            }
+            for ki in users {
+                do {
+                    if var outcome = try checker.check(kernels[ki], f, c, expected: expected) {
+                        outcome.output = []
+                        outcome.reference = []
+                        out.append(ItemOutcome(kernel: ki, function: f, outcome: outcome))
+                    }
+                } catch {
+                    out.append(ItemOutcome(kernel: ki, function: f, outcome: CaseOutcome(), referenceError: "\(error)"))
+                }
+            }
+        }
+        return out
+    }
+
+    static func merge(_ o: CaseOutcome, index: Int, into cell: inout AuditCell) {
+        cell.cases += 1
+        cell.elements += o.elements
+        cell.correctlyRounded += o.correctlyRounded
+        cell.bitsSum += o.bitsSum
+        cell.bitsCount += o.ulps.count
+        if o.maxULPs > cell.maxULPs || cell.maxULPsCase == nil {
+            cell.maxULPs = o.maxULPs
+            cell.maxULPsCase = index
+        }
+        cell.maxBoundRatio = max(cell.maxBoundRatio, o.maxBoundRatio)
+        cell.caseMaxULPs.append(o.maxULPs)
+        for u in o.ulps { cell.histogram[ULPBins.index(u)] += 1 }
+        cell.conventionDifferences += o.conventionDifferences
+        cell.wrongSignZeros += o.wrongSignZeros
+        for failure in o.failures {
+            cell.failureCounts[failure.kind, default: 0] += 1
+            if cell.firstFailure[failure.kind] == nil { cell.firstFailure[failure.kind] = (index, failure.detail) }
+        }
+    }
+
+    /// Shrinks the first failing case of each kernel × function × kind (in class order).
+    static func shrinkFailures(_ cells: [AuditCell], _ configuration: AuditConfiguration) -> [ShrunkFailure] {
+        struct Job { let cell: AuditCell; let kind: FailureKind; let index: Int; let detail: String }
+        var jobs: [Job] = []
+        var seen = Set<String>()
+        for cell in cells {
+            for kind in cell.firstFailure.keys.sorted() {
+                let key = "\(cell.kernel)|\(cell.function.rawValue)|\(kind)"
+                guard !seen.contains(key), let first = cell.firstFailure[kind] else { continue }
+                seen.insert(key)
+                jobs.append(Job(cell: cell, kind: kind, index: first.index, detail: first.detail))
+            }
+        }
+        let work = jobs
+        let results = ResultSlots<ShrunkFailure>(count: work.count)
+        let workers = max(1, configuration.jobs)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let checker = CaseChecker()
+            let shrinker = Shrinker(checker: checker, budget: configuration.shrinkBudget)
+            var j = worker
+            while j < work.count {
+                let job = work[j]
+                let k = configuration.kernels.first { $0.name == job.cell.kernel }!
+                let cls = configuration.classes.first { $0.name == job.cell.inputClass }!
+                let c = cls.makeCase(seed: configuration.seed, index: job.index, maxLength: configuration.maxLength)
+                let r = shrinker.shrink(k, job.cell.function, job.kind, c)
+                let detail = minimalDetail(checker, k, job.cell.function, job.kind, r.minimal)
+                results.set(j, ShrunkFailure(
+                    kernel: k.name, function: job.cell.function, kind: job.kind, inputClass: cls.name, caseIndex: job.index,
+                    detail: job.detail, original: c, minimal: r.minimal, minimalDetail: detail, evaluations: r.evaluations))
+                j += workers
+            }
+        }
+        return results.all
+    }
+
+    static func minimalDetail(_ checker: CaseChecker, _ k: Kernel, _ f: AuditFunction, _ kind: FailureKind, _ c: AuditCase) -> String {
+        guard let expected = try? f.reference(checker.reference, on: c), let o = try? checker.check(k, f, c, expected: expected) else { return "" }
+        return o.failures.first { $0.kind == kind }?.detail ?? ""
+    }
+
+    /// The case with the largest ULP error of each kernel × function (over classes), recomputed.
+    static func worstCases(_ cells: [AuditCell], _ configuration: AuditConfiguration) -> [WorstCase] {
+        let checker = CaseChecker()
+        var out: [WorstCase] = []
+        var groups: [String: AuditCell] = [:]
+        var order: [String] = []
+        for cell in cells where cell.maxULPsCase != nil {
+            let key = "\(cell.kernel)|\(cell.function.rawValue)"
+            if groups[key] == nil { order.append(key) }
+            if groups[key].map({ cell.maxULPs > $0.maxULPs }) ?? true { groups[key] = cell }
+        }
+        for key in order {
+            let cell = groups[key]!
+            let k = configuration.kernels.first { $0.name == cell.kernel }!
+            let cls = configuration.classes.first { $0.name == cell.inputClass }!
+            let c = cls.makeCase(seed: configuration.seed, index: cell.maxULPsCase!, maxLength: configuration.maxLength)
+            guard let expected = try? cell.function.reference(checker.reference, on: c),
+                let o = try? checker.check(k, cell.function, c, expected: expected), let i = o.worstElement
+            else { continue }
+            out.append(WorstCase(kernel: k.name, function: cell.function, inputClass: cls.name, input: c, element: i,
+                                 computed: o.output[i], reference: o.reference[i], ulps: o.maxULPs))
+        }
+        return out
+    }
+}
+
+/// Fixed slots filled from worker threads.
+final class ResultSlots<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [T?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ value: T) {
+        lock.lock()
+        slots[i] = value
+        lock.unlock()
+    }
+    var all: [T] { slots.compactMap { $0 } }
+}

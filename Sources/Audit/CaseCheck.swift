@@ -1,0 +1,170 @@
+// The checks of one kernel's function on one case: error against the certified reference, the
+// algorithm's bound, special values, and the reference-free properties.
+import Kernels
+import Reference
+
+/// Which check failed; also the key under which failures are shrunk and reported.
+public enum FailureKind: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// Measured error above the algorithm's bound on a finite row.
+    case boundExceeded
+    /// NaN or inf where the result is finite (or the reverse) on a row of finite logits.
+    case specialValue(SpecialValueVerdict)
+    /// A reference-free property.
+    case property(Property)
+
+    public var description: String {
+        switch self {
+        case .boundExceeded: return "bound exceeded"
+        case .specialValue(let v): return "special value: \(v.rawValue)"
+        case .property(let p): return "property: \(p.rawValue)"
+        }
+    }
+
+    var order: Int {
+        switch self {
+        case .boundExceeded: return 0
+        case .specialValue(let v): return 1 + SpecialValueVerdict.allCases.firstIndex(of: v)!
+        case .property(let p): return 100 + Property.allCases.firstIndex(of: p)!
+        }
+    }
+
+    public static func < (a: Self, b: Self) -> Bool { a.order < b.order }
+}
+
+/// One failure on one case, with what was seen.
+public struct CaseFailure: Sendable, Equatable {
+    public let kind: FailureKind
+    public let detail: String
+}
+
+/// The outcome of one kernel × function × case.
+public struct CaseOutcome: Sendable {
+    /// Largest ULP error among elements without a special-value verdict, and where.
+    public var maxULPs: Double = 0
+    public var worstElement: Int? = nil
+    public var elements = 0
+    public var correctlyRounded = 0
+    public var bitsSum = 0.0
+    /// Largest measured error / bound allowance (finite rows).
+    public var maxBoundRatio = 0.0
+    /// Special-value verdicts on rows with non-finite logits: convention differences, not failures.
+    public var conventionDifferences = 0
+    /// Zeros of the wrong sign (reported, not failed: both zeros compare equal).
+    public var wrongSignZeros = 0
+    public var failures: [CaseFailure] = []
+    /// The computed output and the reference, kept for the report's worst cases.
+    public var output: [Double] = []
+    public var reference: [ReferenceValue] = []
+    /// Per-element ULP errors (finite ones), for the histogram.
+    public var ulps: [Double] = []
+}
+
+/// Runs the checks, sharing the reference values and bounds of a case across kernels.
+public final class CaseChecker {
+    let reference: SoftmaxReference
+    private var boundCache: [BoundFormula: [ElementBound]] = [:]
+    private var cachedCase: AuditCase? = nil
+
+    public init(reference: SoftmaxReference = SoftmaxReference()) { self.reference = reference }
+
+    /// Checks kernel k's function f on case c against `expected` (the reference for f on c).
+    public func check(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase, expected: [ReferenceValue]) throws -> CaseOutcome? {
+        guard let output = f.output(of: k, on: c) else { return nil }
+        if cachedCase != c {
+            boundCache = [:]
+            cachedCase = c
+        }
+        var outcome = CaseOutcome()
+        outcome.output = output
+        outcome.reference = expected
+        guard output.count == expected.count else {
+            outcome.failures.append(CaseFailure(kind: .specialValue(.nanForNumber),
+                detail: "the kernel returned \(output.count) values, the reference \(expected.count)"))
+            return outcome
+        }
+        let formula = BoundFormula.judging(k, f)
+        var bounds: [ElementBound]? = nil
+        if c.isFinite && expected.allSatisfy({ $0.kind == .real && $0.rounded.isFinite }) {
+            if let cached = boundCache[formula] {
+                bounds = cached
+            } else {
+                bounds = try ErrorBounds.bounds(formula, case: c, reference: reference)
+                boundCache[formula] = bounds
+            }
+        }
+        var worstRatioIndex: Int? = nil
+        for (i, (computed, exact)) in zip(output, expected).enumerated() {
+            let e = ElementError(computed: computed, reference: exact)
+            outcome.elements += 1
+            if let verdict = e.special {
+                if verdict == .wrongSignOfZero {
+                    outcome.wrongSignZeros += 1
+                } else if c.isFinite {
+                    if !outcome.failures.contains(where: { $0.kind == .specialValue(verdict) }) {
+                        outcome.failures.append(CaseFailure(kind: .specialValue(verdict),
+                            detail: "element \(i): \(Binary64.hexString(computed)) where the reference is \(exact)"))
+                    }
+                    continue
+                } else {
+                    outcome.conventionDifferences += 1
+                    continue
+                }
+            }
+            if e.isCorrectlyRounded || (e.special == .wrongSignOfZero && e.ulps <= 0.5) { outcome.correctlyRounded += 1 }
+            if e.ulps.isFinite {
+                outcome.ulps.append(e.ulps)
+                outcome.bitsSum += e.bits
+            }
+            if e.ulps > outcome.maxULPs || outcome.worstElement == nil {
+                outcome.maxULPs = e.ulps
+                outcome.worstElement = i
+            }
+            if let bounds {
+                let allowance = bounds[i].allowance(exact.rounded.magnitude)
+                let ratio = e.absolute == 0 ? 0 : e.absolute / allowance
+                if ratio > outcome.maxBoundRatio {
+                    outcome.maxBoundRatio = ratio
+                    worstRatioIndex = i
+                }
+            }
+        }
+        if outcome.maxBoundRatio > 1, let i = worstRatioIndex {
+            outcome.failures.append(CaseFailure(kind: .boundExceeded,
+                detail: "element \(i): error \(shortNumber(outcome.maxBoundRatio)) times the \(formula.rawValue) bound (\(shortNumber(outcome.ulps.max() ?? 0)) ulps)"))
+        }
+        // The softmax bound that judges this kernel, for the tolerances of the softmax properties.
+        var softmaxBound = Properties.rel(Double(c.row.count) + 4 + 2 * Properties.spread(c.row))
+        if f == .softmax, let bounds { softmaxBound = bounds.map(\.relative).max() ?? softmaxBound }
+        for p in Properties.failures(k, f, c, output: output, softmaxBound: softmaxBound)
+            + Properties.metamorphicFailures(k, f, c, output: output, softmaxBound: softmaxBound)
+        {
+            outcome.failures.append(CaseFailure(kind: .property(p.property), detail: p.detail))
+        }
+        return outcome
+    }
+
+    /// The failure kinds of k's f on c (computing the reference), for the shrinker.
+    func failureKinds(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase) -> Set<FailureKind> {
+        guard f.applies(to: c), let expected = try? f.reference(reference, on: c),
+            let outcome = try? check(k, f, c, expected: expected)
+        else { return [] }
+        return Set(outcome.failures.map(\.kind))
+    }
+}
+
+/// Three significant digits.
+public func shortNumber(_ x: Double) -> String {
+    if x.isNaN { return "nan" }
+    if x.isInfinite { return x < 0 ? "-inf" : "inf" }
+    if x == 0 { return "0" }
+    let m = x.magnitude
+    if m >= 0.001 && m < 1e6 {
+        var s = String(format3(x))
+        if s.contains(".") {
+            while s.hasSuffix("0") { s.removeLast() }
+            if s.hasSuffix(".") { s.removeLast() }
+        }
+        return s
+    }
+    return scientific(x)
+}

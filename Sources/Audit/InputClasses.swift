@@ -1,0 +1,247 @@
+// The input classes of the audit: random rows, and an adversarial catalogue in which every class comes
+// from a failure a real library shipped (DESIGN §6).
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One audit input: a row with its label, or a batch of rows of one length with a label each.
+public struct AuditCase: Sendable, Equatable {
+    public var rows: [[Double]]
+    public var labels: [Int]
+
+    public init(rows: [[Double]], labels: [Int]) {
+        self.rows = rows
+        self.labels = labels
+    }
+
+    public init(_ row: [Double], label: Int) { self.init(rows: [row], labels: [label]) }
+
+    public var isBatch: Bool { rows.count > 1 }
+    public var row: [Double] { rows[0] }
+    public var label: Int { labels[0] }
+    /// Whether every logit is finite (special-value verdicts then count as failures).
+    public var isFinite: Bool { rows.allSatisfy { $0.allSatisfy(\.isFinite) } }
+
+    /// The case in the `reference` input syntax, labels first; batch rows one per line.
+    public var text: String {
+        zip(rows, labels).map { LabeledRow(label: $1, logits: $0).text }.joined(separator: "\n")
+    }
+}
+
+/// A named family of inputs.
+public struct InputClass: Sendable, Identifiable {
+    public let name: String
+    public let summary: String
+    /// The failure the class comes from (nil for the random classes).
+    public let source: String?
+    let generate: @Sendable (inout AuditRandom, _ maxLength: Int) -> AuditCase
+
+    public var id: String { name }
+    public var isAdversarial: Bool { source != nil }
+
+    /// The case with this index under this seed: the same whatever the thread that asks.
+    public func makeCase(seed: UInt64, index: Int, maxLength: Int) -> AuditCase {
+        var rng = AuditRandom(seed: seed, stream: name, index: index)
+        return generate(&rng, maxLength)
+    }
+}
+
+// MARK: - Building blocks
+
+enum Rows {
+    static let inf = Double.infinity
+
+    /// A label: on the argmax, on the smallest logit, or random, in equal shares.
+    static func label(_ x: [Double], _ rng: inout AuditRandom) -> Int {
+        switch rng.int(0...2) {
+        case 0: return argmax(x)
+        case 1: return argmin(x)
+        default: return rng.int(0...(x.count - 1))
+        }
+    }
+
+    static func argmax(_ x: [Double]) -> Int { x.indices.max { x[$0] < x[$1] || (x[$0] == x[$1] && $0 > $1) }! }
+    static func argmin(_ x: [Double]) -> Int { x.indices.min { x[$0] < x[$1] || (x[$0] == x[$1] && $0 < $1) }! }
+
+    /// A small dyadic value k / 2^8 with |k| < 2^12: few bits, so adding an offset of 1e4 or more is exact.
+    static func dyadic(_ rng: inout AuditRandom, scale: Double = 1) -> Double {
+        Double(rng.int(-4095...4095)) / 256 * scale
+    }
+
+    static func single(_ x: [Double], _ rng: inout AuditRandom) -> AuditCase { AuditCase(x, label: label(x, &rng)) }
+}
+
+extension InputClass {
+    /// A class of single rows with the default label policy.
+    static func rows(_ name: String, _ summary: String, source: String? = nil,
+                     _ make: @escaping @Sendable (inout AuditRandom, Int) -> [Double]) -> InputClass
+    {
+        InputClass(name: name, summary: summary, source: source) { rng, max in
+            let x = make(&rng, max)
+            return Rows.single(x, &rng)
+        }
+    }
+
+    /// Rows c + b_j with b_j = k_j · ulp(c) · 2^m small: every sum is exact, so the exact softmax is that of b.
+    static func offset(_ c: Double, name: String) -> InputClass {
+        rows(name, "A shared offset of \(c) plus small deviations on the offset's own grid (exact sums).",
+             source: "pytorch#11752: CE([1e8, 1e8]) gave 0 instead of log 2; pytorch#38839 and mlx#4169: log_softmax(x - 1e7) gave whole numbers")
+        { rng, max in
+            let n = rng.logUniformLength(min(max, 256))
+            let step = Swift.max(c.magnitude.ulp, 0x1p-8)
+            return (0..<n).map { _ in c + Double(rng.int(-64...64)) * step }
+        }
+    }
+
+    static func dominant(_ lead: Double) -> InputClass {
+        rows("dominant-\(lead < 1000 ? String(Int(lead)) : "1e4")",
+             "One logit leads every other by \(lead): p ≈ 1 there and the tail lives in log1p territory.",
+             source: "pytorch#113708: log_softmax is exactly 0 at the max once the lead passes ~36; scipy#18295: logsumexp([0, -40]) was 0")
+        { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 512)))
+            var x = (0..<n).map { _ in -lead - rng.unit() }
+            x[rng.int(0...(n - 1))] = rng.uniform(-1, 1)
+            return x
+        }
+    }
+}
+
+// MARK: - The catalogue
+
+extension InputClass {
+    /// Every class, random ones first, in report order.
+    public static let all: [InputClass] = random + adversarial
+
+    public static func named(_ name: String) -> InputClass? { all.first { $0.name == name } }
+
+    static let random: [InputClass] = [
+        rows("normal", "Normal logits at a scale drawn log-uniformly from 1e-3 to 1e3; lengths log-uniform up to the maximum.") { rng, max in
+            let scale = Double.exp10(rng.uniform(-3, 3))
+            return (0..<rng.logUniformLength(max)).map { _ in rng.normal() * scale }
+        },
+        rows("uniform", "Logits uniform in [-s, s], s log-uniform from 1e-3 to 1e3; lengths log-uniform up to the maximum.") { rng, max in
+            let s = Double.exp10(rng.uniform(-3, 3))
+            return (0..<rng.logUniformLength(max)).map { _ in rng.uniform(-s, s) }
+        },
+        rows("bit-patterns", "Finite doubles drawn uniformly over their bit patterns (Herbie's sampling); lengths up to 64.") { rng, max in
+            (0..<rng.logUniformLength(min(max, 64))).map { _ in rng.bitPatternDouble() }
+        },
+    ]
+
+    static let adversarial: [InputClass] = [
+        offset(1e4, name: "offset-1e4"),
+        offset(1e8, name: "offset-1e8"),
+        offset(1e16, name: "offset-1e16"),
+        offset(1e300, name: "offset-1e300"),
+        offset(-1e300, name: "offset-minus-1e300"),
+        rows("exp-overflow-edge", "Logits in [708, 711], across exp's overflow threshold log(greatestFinite) ≈ 709.78.",
+             source: "the tutorial's softmax: exp overflows to inf and inf/inf is NaN") { rng, max in
+            (0..<rng.logUniformLength(min(max, 64))).map { _ in rng.uniform(708, 711) }
+        },
+        rows("exp-underflow-edge", "Every logit in [-746, -744], across exp's underflow to zero at ≈ -745.13.",
+             source: "the tutorial's softmax: every exp underflows and 0/0 is NaN") { rng, max in
+            (0..<rng.logUniformLength(min(max, 64))).map { _ in rng.uniform(-746, -744) }
+        },
+        rows("extreme-magnitudes", "±greatestFiniteMagnitude, ±1e308 and small values: x_max - x_min overflows to inf.",
+             source: "x - max overflowing to -inf (DESIGN §6)") { rng, max in
+            let pool: [Double] = [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1e308, -1e308, 0, 1, -1]
+            var x = (0..<Swift.max(2, rng.logUniformLength(min(max, 16)))).map { _ in pool[rng.int(0...(pool.count - 1))] }
+            x[0] = 1e308
+            x[x.count - 1] = -1e308
+            return x
+        },
+        rows("subnormal-logits", "Logits that are subnormal numbers or zero, of both signs.",
+             source: "gradual underflow in the inputs (DESIGN §6)") { rng, max in
+            (0..<rng.logUniformLength(min(max, 64))).map { _ in
+                Double(rng.int(-1_000_000...1_000_000)) * 0x1p-1074 * (rng.int(0...1) == 0 ? 1 : 0x1p40)
+            }
+        },
+        rows("ties-all-equal", "Every logit equal: p = 1/n and CE = log n exactly.",
+             source: "uniform rows (DESIGN §6); pytorch#147284: float64 rows failing to sum to 1") { rng, max in
+            Array(repeating: rng.normal() * 100, count: rng.logUniformLength(max))
+        },
+        rows("ties-maxima", "Two to four logits share the maximum; the rest are below it.", source: "tied maxima (DESIGN §6)") { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 256)))
+            let top = rng.normal() * 10
+            var x = (0..<n).map { _ in top - 1 - rng.unit() * 10 }
+            for _ in 0..<rng.int(2...4) { x[rng.int(0...(n - 1))] = top }
+            return x
+        },
+        rows("maxima-one-ulp-apart", "The two largest logits are adjacent doubles.", source: "maxima one ulp apart (DESIGN §6)") { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 256)))
+            let top = rng.normal() * 1000
+            var x = (0..<n).map { _ in top - rng.unit() * 20 }
+            let i = rng.int(0...(n - 1))
+            let j = (i + 1 + rng.int(0...(n - 2))) % n
+            x[i] = top
+            x[j] = top.nextUp
+            return x
+        },
+        dominant(16), dominant(36), dominant(40), dominant(745), dominant(1e4),
+        rows("mask-some", "Some logits are -inf (masked), the rest normal.",
+             source: "attention masks: masked entries must get probability 0 (DESIGN §6)") { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 256)))
+            var x = (0..<n).map { _ in rng.normal() * 5 }
+            for i in 0..<n where rng.unit() < 0.3 { x[i] = -Rows.inf }
+            x[rng.int(0...(n - 1))] = rng.normal()
+            return x
+        },
+        rows("mask-all", "Every logit -inf: a fully masked attention row.",
+             source: "NaN in PyTorch, JAX and SciPy; zeros in PyTorch's safe softmax") { rng, max in
+            Array(repeating: -Rows.inf, count: rng.logUniformLength(min(max, 64)))
+        },
+        rows("plus-inf", "One +inf logit among finite ones (the limit is one-hot).",
+             source: "NaN in PyTorch, JAX and SciPy; one-hot proposed in scipy PR #24225") { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 64)))
+            var x = (0..<n).map { _ in rng.normal() * 5 }
+            x[rng.int(0...(n - 1))] = Rows.inf
+            return x
+        },
+        rows("nan-entries", "A NaN among finite logits.", source: "NaN propagation (DESIGN §7)") { rng, max in
+            let n = rng.logUniformLength(min(max, 64))
+            var x = (0..<n).map { _ in rng.normal() * 5 }
+            x[rng.int(0...(n - 1))] = .nan
+            return x
+        },
+        InputClass(name: "label-on-argmax", summary: "A dominant logit with the label on it: p_t ≈ 1, the loss ~ e^-lead.",
+                   source: "the loss ~ 1e-300 must keep relative accuracy; the gradient p_t - 1 cancels (DESIGN §6)") { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 256)))
+            let lead = rng.uniform(20, 700)
+            var x = (0..<n).map { _ in -lead - rng.unit() * 5 }
+            let t = rng.int(0...(n - 1))
+            x[t] = 0
+            return AuditCase(x, label: t)
+        },
+        InputClass(name: "label-on-smallest", summary: "The label on the smallest logit, far below the others: p_t underflows, the loss is finite.",
+                   source: "-log(softmax) gives inf where the true loss is finite (DESIGN §6)") { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 256)))
+            var x = (0..<n).map { _ in rng.normal() * 5 }
+            let t = rng.int(0...(n - 1))
+            x[t] = -rng.uniform(700, 2000)
+            return AuditCase(x, label: t)
+        },
+        rows("odd-widths", "Odd lengths between 513 and 1023, normal logits.",
+             source: "pytorch#147284: float64 rows of odd widths failing to sum to 1") { rng, max in
+            let n = Swift.min(max, 2 * rng.int(256...511) + 1)
+            return (0..<n).map { _ in rng.normal() * 3 }
+        },
+        rows("long-rows", "Lengths between half the maximum and the maximum, normal logits.",
+             source: "long rows: summation error grows with n (DESIGN §6)") { rng, max in
+            (0..<rng.int(Swift.max(1, max / 2)...max)).map { _ in rng.normal() * 3 }
+        },
+        InputClass(name: "batches", summary: "Two to eight rows of one length, a label each; one row may lead by hundreds.",
+                   source: "the tutorial normalizes over the whole matrix instead of per row") { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 64)))
+            let m = rng.int(2...8)
+            var rows = (0..<m).map { _ in (0..<n).map { _ in rng.normal() * 3 } }
+            if rng.unit() < 0.5 { rows[0] = rows[0].map { $0 + 300 } }
+            return AuditCase(rows: rows, labels: rows.map { Rows.label($0, &rng) })
+        },
+    ]
+}
+
+extension Double {
+    static func exp10(_ x: Double) -> Double { pow(10, x) }
+}

@@ -1,0 +1,72 @@
+// The audit's numbers as JSON, beside the Markdown (schema "softmax-audit/audit/1"): keys sorted and
+// floating-point values written by Foundation's encoder, so the bytes are stable for the same result.
+import Audit
+import Foundation
+import Reference
+
+public enum AuditJSON {
+    struct Document: Encodable {
+        let schema = "softmax-audit/audit/1"
+        let tool: String
+        let mpfr: String
+        let command: String
+        let seed: UInt64
+        let casesPerClass: Int
+        let maxLength: Int
+        let passed: Bool
+        let verdicts: [Verdict]
+        let cells: [Cell]
+        let counterexamples: [Counterexample]
+        let referenceErrors: [String]
+    }
+    struct Verdict: Encodable {
+        let kernel: String
+        let expectation: String
+        let verdict: String
+        let failures: [String: Int]
+    }
+    struct Cell: Encodable {
+        let kernel, function, inputClass: String
+        let cases, elements, correctlyRounded: Int
+        let maxULPs, p99ULPs, meanBits, maxErrorOverBound: Double
+        let maxULPsCase: Int?
+        let failures: [String: Int]
+        let conventionDifferences, wrongSignZeros: Int
+        let histogram: [Int]
+    }
+    struct Counterexample: Encodable {
+        let kernel, function, check, inputClass: String
+        let caseIndex: Int
+        let minimalRow: String
+        let detail: String
+        let originalLength: Int
+        let evaluations: Int
+    }
+
+    public static func render(_ r: AuditResult, _ run: RunDescription) throws -> String {
+        let document = Document(
+            tool: run.toolVersion, mpfr: run.mpfrVersion, command: run.command, seed: r.seed, casesPerClass: r.casesPerClass,
+            maxLength: r.maxLength, passed: r.passed,
+            verdicts: r.verdicts.map { v in
+                Verdict(kernel: v.kernel.name, expectation: AuditMarkdown.expectation(v.kernel), verdict: v.status.rawValue,
+                        failures: Dictionary(uniqueKeysWithValues: v.failures.map { ("\($0.key)", $0.value) }))
+            },
+            cells: r.cells.map { c in
+                Cell(kernel: c.kernel, function: c.function.rawValue, inputClass: c.inputClass, cases: c.cases, elements: c.elements,
+                     correctlyRounded: c.correctlyRounded, maxULPs: c.maxULPs, p99ULPs: c.p99, meanBits: c.meanBits,
+                     maxErrorOverBound: c.maxBoundRatio, maxULPsCase: c.maxULPsCase,
+                     failures: Dictionary(uniqueKeysWithValues: c.failureCounts.map { ("\($0.key)", $0.value) }),
+                     conventionDifferences: c.conventionDifferences, wrongSignZeros: c.wrongSignZeros, histogram: c.histogram)
+            },
+            counterexamples: r.shrunk.map { s in
+                Counterexample(kernel: s.kernel, function: s.function.rawValue, check: "\(s.kind)", inputClass: s.inputClass,
+                               caseIndex: s.caseIndex, minimalRow: s.minimal.text, detail: s.minimalDetail,
+                               originalLength: s.original.row.count, evaluations: s.evaluations)
+            },
+            referenceErrors: r.referenceErrors)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(document), as: UTF8.self) + "\n"
+    }
+}

@@ -1,0 +1,88 @@
+// `softmax-audit check KERNEL --row "..." [--label N] [--function F]`: one row through a kernel, beside
+// the reference to 40 significant digits and in hex, with the ULP error of every element.
+import ArgumentParser
+import Audit
+import Kernels
+import Reference
+
+extension AuditFunction: ExpressibleByArgument {}
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Re-run one row through a kernel and compare every element with the reference.",
+        discussion: """
+            The row is in the `reference` syntax, with an optional 'label:' prefix; a batch is several rows \
+            separated by ';'. Without --function, every function the kernel implements is checked.
+            """)
+
+    @Argument(help: "A kernel name (see `softmax-audit list`).")
+    var kernel: String
+
+    @Option(help: "The row, e.g. \"0 -40\" or \"1: 0 -40\"; batch rows separated by ';'.")
+    var row: String
+
+    @Option(help: "The 0-based label (default: the row's own 'label:' prefix, else 0).")
+    var label: Int?
+
+    @Option(help: "Only this function.")
+    var function: AuditFunction?
+
+    func validate() throws {
+        guard Kernel.named(kernel) != nil else {
+            throw ValidationError("there is no kernel '\(kernel)'; `softmax-audit list` prints the names.")
+        }
+    }
+
+    func run() throws {
+        let k = Kernel.named(kernel)!
+        var rows: [[Double]] = []
+        var labels: [Int] = []
+        for (i, part) in row.split(separator: ";").enumerated() {
+            do {
+                let parsed = try RowSyntax.parse(part, labeled: part.contains(":"))
+                rows.append(parsed.logits)
+                labels.append(label ?? parsed.label ?? 0)
+            } catch {
+                throw failure(2, "check: --row, row \(i + 1): \(error)")
+            }
+        }
+        if rows.isEmpty || rows.contains(where: \.isEmpty) { throw failure(2, "check: --row is empty.") }
+        if let bad = zip(rows, labels).first(where: { !(0..<$0.count).contains($1) }) {
+            throw failure(2, "check: label \(bad.1) is out of range for a row of \(bad.0.count) logits.")
+        }
+        if rows.count > 1 && Set(rows.map(\.count)).count > 1 { throw failure(2, "check: batch rows must have one length.") }
+        let c = AuditCase(rows: rows, labels: labels)
+        let functions = AuditFunction.allCases.filter { ($0 == function || function == nil) && $0.isImplemented(by: k) && $0.applies(to: c) }
+        if functions.isEmpty {
+            throw failure(2, "check: \(k.name) implements \(k.functionNames.joined(separator: ", ")), none of which applies to this input.")
+        }
+        let reference = SoftmaxReference()
+        reference.decimalDigits = 40
+        let checker = CaseChecker(reference: reference)
+        print("kernel \(k.name): \(k.summary)")
+        print("input  \(c.text.replacingOccurrences(of: "\n", with: " ; "))")
+        for f in functions {
+            let expected: [ReferenceValue]
+            let outcome: CaseOutcome
+            do {
+                expected = try f.reference(reference, on: c)
+                outcome = try checker.check(k, f, c, expected: expected)!
+            } catch {
+                throw failure(1, "check: the reference failed: \(error)")
+            }
+            print("\n\(f.rawValue)")
+            for (i, (computed, exact)) in zip(outcome.output, expected).enumerated() {
+                let e = ElementError(computed: computed, reference: exact)
+                let digits = exact.decimal ?? exact.description
+                var line = "  [\(i)] kernel \(Binary64.hexString(computed))  reference \(Binary64.hexString(exact.rounded)) = \(digits)  ulps \(shortNumber(e.ulps))"
+                if let s = e.special { line += "  (\(s.rawValue))" }
+                print(line)
+            }
+            if outcome.failures.isEmpty {
+                print("  no check failed (largest error \(shortNumber(outcome.maxULPs)) ulps, \(shortNumber(outcome.maxBoundRatio)) of the bound)")
+            }
+            for failureItem in outcome.failures { print("  FAILED \(failureItem.kind): \(failureItem.detail)") }
+        }
+    }
+}
