@@ -15,11 +15,10 @@
 // Those sums are formed exactly in MPFR (2200 bits plus log2 n hold any sum of n doubles).
 //
 // The same expansion settles the sign of a nonzero r_i that is too small for any precision to
-// resolve (terms below MPFR's range, spreads beyond 3e18): with the groups in decreasing order of
-// logit and c_G = Σ_{j∈G} (v_i − v_j), the first nonzero c_{G1} decides the sign when
-// e^(x_G1 − x_G2) |c_G1| > Σ_{G after G1} |c_G| (G2 the next nonzero group), i.e. when
-// x_G1 − x_G2 > log Σ|c_G| − log |c_G1|, checked with outward rounding; and when every nonzero c_G
-// has one sign, that sign decides outright.
+// resolve (terms below MPFR's range, spreads beyond 3e18): with c_G = Σ_{j∈G} (v_i − v_j) and G1 the
+// group of largest logit with c_G ≠ 0, r_i has the sign of Σ_G c_G e^(x_G − x_G1), a sum whose leading
+// term is c_G1 itself — evaluated at rising precision with a rigorous bound (or, when every nonzero
+// c_G has one sign, that sign outright).
 import MPFR
 
 extension SoftmaxReference {
@@ -57,7 +56,7 @@ extension SoftmaxReference {
                 let w = c.values[i]
                 if isZero[i] {
                     w.setZero()
-                    c.record(i, exact: true, sign: 0)
+                    c.recordExact(i)
                     continue
                 }
                 var elementExact = difference.subtract(v[i], mean) == 0 && exact
@@ -144,22 +143,48 @@ extension SoftmaxReference {
         guard let (leadLogit, lead) = coefficients.first else { return 0 }
         // Coefficients of one sign times positive exponentials: that sign, whatever their sizes.
         if coefficients.allSatisfy({ $0.1.sign == lead.sign }) { return lead.sign }
-        let rest = MPFRFloat(precision: 128)
-        rest.setZero()
-        let magnitude = MPFRFloat(precision: 128)
-        for (_, c) in coefficients.dropFirst() {
-            magnitude.absoluteValue(c)
-            rest.add(rest, magnitude, .up)
+        // Otherwise evaluate T = Σ_G c_G e^(x_G − x_G1), the same sum rescaled by e^(−x_G1 − ...) > 0, at
+        // rising precision: each term within 4·2^−P of itself, and a term whose exponential leaves MPFR's
+        // range within |c_G| 2^emin. T ≠ 0 (Lindemann–Weierstrass), so a precision settles its sign.
+        MPFREnvironment.useWidestExponentRange()
+        var precision = 256
+        while precision <= 16384 {
+            let total = MPFRFloat(precision: precision)
+            total.setZero()
+            let bound = MPFRFloat(precision: 64)
+            bound.setZero()
+            let term = MPFRFloat(precision: precision)
+            let argument = MPFRFloat(precision: precision + 64)
+            let magnitude = MPFRFloat(precision: 64)
+            var underflowed = false
+            for (logit, c) in coefficients {
+                argument.subtract(logit, leadLogit)
+                if !argument.isZero && argument.exponent > 62 {
+                    underflowed = true
+                    continue
+                }
+                MPFREnvironment.clearUnderflow()
+                term.exp(argument)
+                if MPFREnvironment.underflowed {
+                    underflowed = true
+                    continue
+                }
+                term.multiply(term, c)
+                total.add(total, term)
+                magnitude.absoluteValue(term)
+                bound.add(bound, magnitude, .up)
+            }
+            // 4·2^−P per term (argument, exp, product, sum), plus 2^(emin + 2300) for the dropped terms.
+            bound.scale(bound, byPowerOfTwo: 3 - precision, .up)
+            if underflowed {
+                let tiny = MPFRFloat(precision: 2)
+                tiny.setPowerOfTwo(MPFREnvironment.minimumExponent + 2300)
+                bound.add(bound, tiny, .up)
+            }
+            magnitude.absoluteValue(total)
+            if magnitude.compare(bound) > 0 { return total.sign }
+            precision *= 4
         }
-        let logRest = MPFRFloat(precision: 128)
-        logRest.log(rest, .up)
-        let logLead = MPFRFloat(precision: 128)
-        magnitude.absoluteValue(lead)
-        logLead.log(magnitude, .down)
-        let needed = MPFRFloat(precision: 128)
-        needed.subtract(logRest, logLead, .up)
-        let gap = MPFRFloat(precision: 128)
-        gap.subtract(leadLogit, coefficients[1].0, .down)
-        return gap.compare(needed) > 0 ? lead.sign : 0
+        return 0
     }
 }

@@ -49,6 +49,13 @@ final class Candidates {
         errorExponents[j] = (exponent ?? MPFREnvironment.minimumExponent) + ceilLog2(bounds.count + 1)
     }
 
+    /// Records output j as exact whatever underflowed: for values decided exactly by other means
+    /// (the VJP's exact zeros).
+    func recordExact(_ j: Int) {
+        knownSigns[j] = 0
+        errorExponents[j] = nil
+    }
+
     /// Records that output j's exact value is strictly below (`upper`) or above `limit`, an exact value
     /// that must stay untouched until the outputs are certified. This settles results whose error
     /// interval never leaves a rounding midpoint: log p_j = d_j − L when d_j is itself a binary64
