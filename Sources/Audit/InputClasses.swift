@@ -28,6 +28,12 @@ public struct AuditCase: Sendable, Equatable {
     public var text: String {
         zip(rows, labels).map { LabeledRow(label: $1, logits: $0).text }.joined(separator: "\n")
     }
+
+    /// The same with shortest round-trip decimals (exact too); batch rows separated by " ; ", as
+    /// `softmax-audit check --row` reads them.
+    public var decimalText: String {
+        zip(rows, labels).map { LabeledRow(label: $1, logits: $0).decimalText }.joined(separator: " ; ")
+    }
 }
 
 /// A named family of inputs.
@@ -155,7 +161,8 @@ extension InputClass {
         rows("subnormal-logits", "Logits that are subnormal numbers or zero, of both signs.",
              source: "gradual underflow in the inputs (DESIGN §6)") { rng, max in
             (0..<rng.logUniformLength(min(max, 64))).map { _ in
-                Double(rng.int(-1_000_000...1_000_000)) * 0x1p-1074 * (rng.int(0...1) == 0 ? 1 : 0x1p40)
+                // k · 2^-1074 with |k| < 2^52: every value subnormal (or zero), small ones half the time.
+                Double(rng.int(0...1) == 0 ? rng.int(-1_000_000...1_000_000) : rng.int(-(1 << 52 - 1)...(1 << 52 - 1))) * 0x1p-1074
             }
         },
         rows("ties-all-equal", "Every logit equal: p = 1/n and CE = log n exactly.",
@@ -166,7 +173,9 @@ extension InputClass {
             let n = Swift.max(2, rng.logUniformLength(min(max, 256)))
             let top = rng.normal() * 10
             var x = (0..<n).map { _ in top - 1 - rng.unit() * 10 }
-            for _ in 0..<rng.int(2...4) { x[rng.int(0...(n - 1))] = top }
+            // Two to four distinct positions: consecutive from a random start, wrapping.
+            let start = rng.int(0...(n - 1))
+            for k in 0..<min(n, rng.int(2...4)) { x[(start + k) % n] = top }
             return x
         },
         rows("maxima-one-ulp-apart", "The two largest logits are adjacent doubles.", source: "maxima one ulp apart (DESIGN §6)") { rng, max in

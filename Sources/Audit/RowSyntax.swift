@@ -14,8 +14,14 @@ public struct LabeledRow: Sendable, Equatable {
     }
 
     /// The row in the contract's syntax, every value in exact hexadecimal notation.
-    public var text: String {
-        let values = logits.map(Binary64.hexString).joined(separator: " ")
+    public var text: String { render(Binary64.hexString) }
+
+    /// The row in the contract's syntax with shortest round-trip decimals ("1024", "-1e+300",
+    /// "5e-324"): as exact as the hexadecimal form, easier to read.
+    public var decimalText: String { render(RowSyntax.decimal) }
+
+    private func render(_ format: (Double) -> String) -> String {
+        let values = logits.map(format).joined(separator: " ")
         guard let label else { return values }
         return "\(label): " + values
     }
@@ -43,6 +49,13 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
 }
 
 public enum RowSyntax {
+    /// Swift's shortest round-trip decimal, without a trailing ".0" (Double(String) reads it back exactly).
+    public static func decimal(_ x: Double) -> String {
+        var s = x.description
+        if s.hasSuffix(".0") { s.removeLast(2) }
+        return s
+    }
+
     /// Parses one line (a trailing carriage return and surrounding blanks are ignored).
     public static func parse(_ line: Substring, labeled: Bool) throws(RowSyntaxError) -> LabeledRow {
         var body = line

@@ -83,13 +83,14 @@ public struct Shrinker {
         return ShrinkResult(original: c, minimal: best, evaluations: evaluations)
     }
 
-    /// The case without the columns in `range`, labels moved with their columns (nil labels → 0).
+    /// The case without the columns in `range`, labels moved with their columns.
     static func removing(_ range: Range<Int>, from c: AuditCase) -> AuditCase {
         var out = c
         for b in out.rows.indices {
             out.rows[b].removeSubrange(range)
             let t = c.labels[b]
-            out.labels[b] = range.contains(t) ? -1 : (t >= range.upperBound ? t - range.count : t)
+            // A removed label moves to 0 (the check decides whether the failure survives).
+            out.labels[b] = range.contains(t) ? 0 : (t >= range.upperBound ? t - range.count : t)
         }
         return out
     }
@@ -124,7 +125,10 @@ public struct Shrinker {
         if x == 0 { return 0 }
         if !x.isFinite { return 3 }
         if x == x.rounded() && x.magnitude <= 32 { return 1 + x.magnitude / 32 + (x < 0 ? 0.01 : 0) }
-        let significantBits = 53 - Double(x.significandBitPattern.trailingZeroBitCount) - (x.isSubnormal ? 52 : 0)
+        let pattern = x.significandBitPattern
+        let trailing = min(pattern.trailingZeroBitCount, 52)
+        // Normal: the implicit bit and the fraction down to its last 1; subnormal: the fraction's span.
+        let significantBits = Double(x.isSubnormal ? (64 - pattern.leadingZeroBitCount) - trailing : 53 - trailing)
         return 3 + significantBits + Double(abs(x.exponent)) / 64 + (x < 0 ? 0.01 : 0)
     }
 }

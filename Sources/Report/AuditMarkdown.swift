@@ -112,10 +112,10 @@ public enum AuditMarkdown {
         }
         let shrunk = r.shrunk.filter { $0.kernel == k.name }
         if !shrunk.isEmpty {
-            md += "**Shrunk counterexamples** (the first failure of each check, shrunk to a minimal row; re-run one with `softmax-audit check \(k.name) --function F --row \"...\"`):\n\n"
+            md += "**Shrunk counterexamples** (the first failure of each check, shrunk to a minimal row; re-run one with `softmax-audit check \(k.name) --function FUNCTION --row \"ROW\"`):\n\n"
             md += "| function | check | minimal row | what it shows | from |\n|---|---|---|---|---|\n"
             for s in shrunk {
-                md += "| \(s.function.rawValue) | \(s.kind) | `\(s.minimal.text.replacingNewlines)` | \(escape(s.minimalDetail)) | `\(s.inputClass)` #\(s.caseIndex), \(s.original.row.count) logits\(s.original.isBatch ? " × \(s.original.rows.count) rows" : "") |\n"
+                md += "| \(s.function.rawValue) | \(s.kind) | `\(s.minimal.decimalText)` | \(escape(s.minimalDetail)) | `\(s.inputClass)` #\(s.caseIndex), \(s.original.row.count) logits\(s.original.isBatch ? " × \(s.original.rows.count) rows" : "") |\n"
             }
             md += "\n"
         }
@@ -132,7 +132,7 @@ public enum AuditMarkdown {
     }
 
     static func inputText(_ c: AuditCase) -> String {
-        let text = c.text.replacingNewlines
+        let text = c.decimalText
         if text.count <= 120 { return "`\(text)`" }
         return "`\(text.prefix(100))…` (\(c.row.count) logits\(c.isBatch ? " × \(c.rows.count) rows" : ""))"
     }

@@ -1,0 +1,56 @@
+// The engine: the same results for any number of jobs, and the verdicts it draws.
+import Testing
+@testable import Audit
+@testable import Kernels
+
+@Suite("Engine")
+struct EngineTests {
+    func configuration(jobs: Int) -> AuditConfiguration {
+        var c = AuditConfiguration.quick
+        c.casesPerClass = 4
+        c.maxLength = 128
+        c.jobs = jobs
+        c.kernels = ["seed-softmax", "softmax-shifted", "cross-entropy-log1p", "gradient-onehot"].map { Kernel.named($0)! }
+        return c
+    }
+
+    @Test("one job and two give the same cells, counterexamples and verdicts")
+    func jobsDoNotMatter() {
+        let a = AuditEngine.run(configuration(jobs: 1))
+        let b = AuditEngine.run(configuration(jobs: 2))
+        #expect(a.cells.map(\.maxULPs) == b.cells.map(\.maxULPs))
+        #expect(a.cells.map(\.bitsSum) == b.cells.map(\.bitsSum), "sums merged in case order, not thread order")
+        #expect(a.cells.map(\.failingCases) == b.cells.map(\.failingCases))
+        #expect(a.shrunk.map(\.minimal) == b.shrunk.map(\.minimal))
+        #expect(a.verdicts.map(\.status) == b.verdicts.map(\.status))
+    }
+
+    @Test("flawed kernels are caught, accurate ones pass")
+    func verdicts() {
+        let r = AuditEngine.run(configuration(jobs: 2))
+        let status = Dictionary(uniqueKeysWithValues: r.verdicts.map { ($0.kernel.name, $0.status) })
+        #expect(status["seed-softmax"] == .flawDetected)
+        #expect(status["gradient-onehot"] == .flawDetected)
+        #expect(status["softmax-shifted"] == .passed)
+        #expect(status["cross-entropy-log1p"] == .passed)
+        #expect(r.passed)
+    }
+
+    @Test("a flawed kernel whose flaw goes unseen fails the run")
+    func missedFlaw() {
+        var c = configuration(jobs: 2)
+        var k = Kernel(name: "claims-a-flaw", summary: "the shifted softmax", expectation: .flawed("none, really"))
+        k.softmax = Shifted.softmax
+        c.kernels = [k]
+        c.classes = [InputClass.named("normal")!]
+        let r = AuditEngine.run(c)
+        #expect(r.verdicts[0].status == .flawMissed && !r.passed)
+        #expect(r.problems.first?.contains("claims-a-flaw") == true)
+    }
+
+    @Test("histogram bins double from 0.5 ulp")
+    func bins() {
+        #expect(ULPBins.index(0) == 0 && ULPBins.index(0.5) == 0 && ULPBins.index(0.75) == 1 && ULPBins.index(1) == 1)
+        #expect(ULPBins.index(1.5) == 2 && ULPBins.index(2) == 2 && ULPBins.index(3) == 3 && ULPBins.index(.infinity) == ULPBins.count - 1)
+    }
+}
