@@ -10,7 +10,7 @@ import Reference
 public struct AuditConfiguration: Sendable {
     public static let defaultSeed: UInt64 = 20_261_129
     public var seed: UInt64 = defaultSeed
-    public var casesPerClass = 60
+    public var casesPerClass = 200
     public var maxLength = 4096
     public var jobs = ProcessInfo.processInfo.activeProcessorCount
     public var kernels: [Kernel] = Kernel.all
@@ -119,8 +119,19 @@ public struct AuditResult: Sendable {
     /// Reference errors (uncertified rows), which make the run fail.
     public let referenceErrors: [String]
     public let rowsEvaluated: Int
+    /// Where the time went (not in the reports, which must not depend on the machine).
+    public let timing: AuditTiming
 
     public func cells(kernel: String) -> [AuditCell] { cells.filter { $0.kernel == kernel } }
+}
+
+/// Seconds spent: the whole run, the case evaluations summed over workers, and the certified
+/// reference's part of those.
+public struct AuditTiming: Sendable {
+    public var wall = 0.0
+    public var workers = 0.0
+    public var reference = 0.0
+    public var shrinking = 0.0
 }
 
 /// Collects the per-item results from worker threads.
@@ -128,6 +139,8 @@ private final class ItemStore: @unchecked Sendable {
     private let lock = NSLock()
     private var items: [[ItemOutcome]?]
     private var done = 0
+    var workerSeconds = 0.0
+    var referenceSeconds = 0.0
     init(count: Int) { items = Array(repeating: nil, count: count) }
     func store(_ i: Int, _ outcome: [ItemOutcome]) -> Int {
         lock.lock()
@@ -135,6 +148,12 @@ private final class ItemStore: @unchecked Sendable {
         items[i] = outcome
         done += 1
         return done
+    }
+    func addTime(worker: Double, reference: Double) {
+        lock.lock()
+        workerSeconds += worker
+        referenceSeconds += reference
+        lock.unlock()
     }
     var all: [[ItemOutcome]] { items.map { $0 ?? [] } }
 }
@@ -149,6 +168,7 @@ struct ItemOutcome: Sendable {
 
 public enum AuditEngine {
     public static func run(_ configuration: AuditConfiguration) -> AuditResult {
+        let start = ContinuousClock.now
         let classes = configuration.classes
         let kernels = configuration.kernels
         let n = configuration.casesPerClass
@@ -157,16 +177,21 @@ public enum AuditEngine {
         let jobs = max(1, configuration.jobs)
         DispatchQueue.concurrentPerform(iterations: jobs) { worker in
             let checker = CaseChecker()
+            let workerStart = ContinuousClock.now
+            var referenceTime = Duration.zero
             var item = worker
             while item < total {
                 let inputClass = classes[item / n]
                 let c = inputClass.makeCase(seed: configuration.seed, index: item % n, maxLength: configuration.maxLength)
-                let outcomes = evaluate(c, kernels, checker)
+                let outcomes = evaluate(c, kernels, checker, referenceTime: &referenceTime)
+                referenceTime += checker.takeBoundTime()
                 let done = store.store(item, outcomes)
                 configuration.progress?(done, total)
                 item += jobs
             }
+            store.addTime(worker: seconds(ContinuousClock.now - workerStart), reference: seconds(referenceTime))
         }
+        let shrinkStart = ContinuousClock.now
         // Merge in item order.
         var cells: [String: AuditCell] = [:]
         var referenceErrors: [String] = []
@@ -197,19 +222,28 @@ public enum AuditEngine {
         }
         let shrunk = shrinkFailures(ordered, configuration)
         let worst = worstCases(ordered, configuration)
+        let timing = AuditTiming(
+            wall: seconds(ContinuousClock.now - start), workers: store.workerSeconds, reference: store.referenceSeconds,
+            shrinking: seconds(ContinuousClock.now - shrinkStart))
         return AuditResult(
             seed: configuration.seed, casesPerClass: n, maxLength: configuration.maxLength, kernels: kernels, classes: classes,
-            cells: ordered, shrunk: shrunk, worst: worst, referenceErrors: referenceErrors, rowsEvaluated: rows)
+            cells: ordered, shrunk: shrunk, worst: worst, referenceErrors: referenceErrors, rowsEvaluated: rows, timing: timing)
     }
 
-    static func evaluate(_ c: AuditCase, _ kernels: [Kernel], _ checker: CaseChecker) -> [ItemOutcome] {
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    static func evaluate(_ c: AuditCase, _ kernels: [Kernel], _ checker: CaseChecker, referenceTime: inout Duration) -> [ItemOutcome] {
         var out: [ItemOutcome] = []
         for f in AuditFunction.allCases where f.applies(to: c) {
             let users = kernels.indices.filter { f.isImplemented(by: kernels[$0]) }
             guard !users.isEmpty else { continue }
             let expected: [ReferenceValue]
+            let clock = ContinuousClock.now
             do {
                 expected = try f.reference(checker.reference, on: c)
+                referenceTime += ContinuousClock.now - clock
             } catch {
                 out.append(ItemOutcome(kernel: users[0], function: f, outcome: CaseOutcome(), referenceError: "\(error)"))
                 continue

@@ -64,6 +64,14 @@ public final class CaseChecker {
     let reference: SoftmaxReference
     private var boundCache: [BoundFormula: [ElementBound]] = [:]
     private var cachedCase: AuditCase? = nil
+    /// Time spent evaluating bounds (which ask the reference for logsumexp, p and the VJP).
+    private var boundTime = Duration.zero
+
+    /// The bound-evaluation time since the last call.
+    func takeBoundTime() -> Duration {
+        defer { boundTime = .zero }
+        return boundTime
+    }
 
     public init(reference: SoftmaxReference = SoftmaxReference()) { self.reference = reference }
 
@@ -88,7 +96,9 @@ public final class CaseChecker {
             if let cached = boundCache[formula] {
                 bounds = cached
             } else {
+                let clock = ContinuousClock.now
                 bounds = try ErrorBounds.bounds(formula, case: c, reference: reference)
+                boundTime += ContinuousClock.now - clock
                 boundCache[formula] = bounds
             }
         }

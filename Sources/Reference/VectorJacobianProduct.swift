@@ -61,16 +61,17 @@ extension SoftmaxReference {
                 }
                 var elementExact = difference.subtract(v[i], mean) == 0 && exact
                 elementExact = w.multiply(probabilities[i], difference) == 0 && elementExact
-                // The sign of w_i is that of r_i once the bound on r̃_i excludes zero, or once the group
-                // expansion proves it (tried only when a high precision has not settled it).
-                var sign = p >= 1024 ? dominantGroupSign(i, v, groups) : 0
+                // The sign of w_i is that of r_i once the bound on r̃_i excludes zero, or, when a high precision
+                // has not settled it, once the group expansion proves it.
+                var sign = 0
                 if difference.isRegular {
                     var bound = difference.exponent - p + 4
                     if maxMagnitude.isRegular { bound = max(bound, maxMagnitude.exponent - p + 4) }
                     if mean.isRegular { bound = max(bound, mean.exponent - p) }
                     if let u = row.underflowErrorExponent { bound = max(bound, u + 1100) }
-                    if sign == 0 && bound + 2 < difference.exponent - 1 { sign = difference.sign }
+                    if bound + 2 < difference.exponent - 1 { sign = difference.sign }
                 }
+                if sign == 0 && p >= 4096 { sign = dominantGroupSign(i, v, groups) }
                 if probabilities[i].isRegular {
                     let scale = probabilities[i].exponent
                     let pm = MPFRFloat(precision: 2)

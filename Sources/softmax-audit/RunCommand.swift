@@ -22,7 +22,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Worker threads (default: every core). Results do not depend on it.")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Cases per input class (default 60; 12 with --quick).")
+    @Option(help: "Cases per input class (default 200; 12 with --quick).")
     var cases: Int?
 
     @Option(name: .customLong("max-length"), help: "The longest row generated, 1 to 1000000 (default 4096; 512 with --quick).")
@@ -110,7 +110,9 @@ struct RunCommand: ParsableCommand {
             throw failure(1, "run: cannot write the reports under '\(output)': \(error.localizedDescription)")
         }
         let good = result.verdicts.filter(\.isGood).count
+        let t = result.timing
         print("Wrote \(output)/audit.md (\(result.rowsEvaluated) cases, \(result.kernels.count) kernels): \(good) of \(result.kernels.count) verdicts as declared.")
+        print("Time: \(String(format: "%.1f", t.wall)) s with \(jobs) jobs, \(Int((Double(result.rowsEvaluated) / t.wall).rounded())) cases/s; the reference took \(Int((100 * t.reference / max(t.workers, 1e-9)).rounded()))% of the case evaluation, shrinking and worst cases \(String(format: "%.1f", t.shrinking)) s.")
         if !result.passed {
             for problem in result.problems { printError("softmax-audit: " + problem + ".") }
             throw ExitCode(1)

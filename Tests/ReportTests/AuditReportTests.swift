@@ -27,7 +27,7 @@ struct AuditReportTests {
             minimalDetail: "element 0: nan where the reference is 1", evaluations: 12)
         return AuditResult(seed: 42, casesPerClass: 10, maxLength: 512, kernels: [seed, shifted],
                            classes: [InputClass.named("normal")!, InputClass.named("exp-overflow-edge")!],
-                           cells: [b, a], shrunk: [shrunk], worst: [], referenceErrors: [], rowsEvaluated: 20)
+                           cells: [b, a], shrunk: [shrunk], worst: [], referenceErrors: [], rowsEvaluated: 20, timing: AuditTiming())
     }
 
     @Test("header, verdicts and the summary row carry the given numbers")
