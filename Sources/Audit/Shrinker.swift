@@ -101,7 +101,14 @@ public struct Shrinker {
         var candidates: [Double] = [0, 1, -1, 2, -2, 3, -3, 4, -4, 8, -8, 16, -16, 32, -32]
         if x != 0 {
             candidates.append(x.rounded())
-            candidates.append(Double(sign: x.sign, exponent: x.exponent, significand: 1))  // a power of two
+            // Powers of two: this binade's, then smaller ones in large steps (2^(e/2), 2^(e/4), … 2^4).
+            var e = x.exponent
+            candidates.append(Double(sign: x.sign, exponent: e, significand: 1))
+            while e.magnitude > 4 {
+                e /= 2
+                candidates.append(Double(sign: x.sign, exponent: e, significand: 1))
+            }
+            for k in [10, 8, 6] where k < x.exponent { candidates.append(Double(sign: x.sign, exponent: k, significand: 1)) }
             for bits in [1, 2, 4, 8, 16, 24] { candidates.append(roundToBits(x, bits)) }
             // The value without the row's shared offset (its smallest magnitude neighbor's power of two).
             let top = row.filter(\.isFinite).max() ?? 0
