@@ -100,6 +100,7 @@ public struct WorstCase: Sendable {
     public let kernel: String
     public let function: AuditFunction
     public let inputClass: String
+    public let caseIndex: Int
     public let input: AuditCase
     public let element: Int
     public let computed: Double
@@ -344,7 +345,7 @@ public enum AuditEngine {
             guard let expected = try? cell.function.reference(checker.reference, on: c),
                 let o = try? checker.check(k, cell.function, c, expected: expected), let i = o.worstElement
             else { continue }
-            out.append(WorstCase(kernel: k.name, function: cell.function, inputClass: cls.name, input: c, element: i,
+            out.append(WorstCase(kernel: k.name, function: cell.function, inputClass: cls.name, caseIndex: cell.maxULPsCase!, input: c, element: i,
                                  computed: o.output[i], reference: o.reference[i], ulps: o.maxULPs))
         }
         return out

@@ -88,7 +88,12 @@ extension SoftmaxReference {
                         // The bound must fix `digits` decimal digits: error below 10^-(digits+1) relative.
                         if let err = candidates.errorExponents[j], v.isRegular, err > v.exponent - (digits * 3322 / 1000) - 6 { continue }
                         if let err = candidates.errorExponents[j], !v.isRegular, err > -1200 - digits * 4 { continue }
-                        value.decimal = v.decimalString(digits: digits)
+                        if v.isZero, let err = candidates.errorExponents[j] {
+                            // Nonzero but below anything MPFR represents here: say so rather than print 0.
+                            value.decimal = (value.rounded.sign == .minus ? "-" : "") + "(nonzero, below 2^\(err + 1))"
+                        } else {
+                            value.decimal = v.decimalString(digits: digits)
+                        }
                     }
                     results[j] = value
                     remaining -= 1

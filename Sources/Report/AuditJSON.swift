@@ -17,7 +17,14 @@ public enum AuditJSON {
         let verdicts: [Verdict]
         let cells: [Cell]
         let counterexamples: [Counterexample]
+        let worstCases: [Worst]
         let referenceErrors: [String]
+    }
+    struct Worst: Encodable {
+        let kernel, function, inputClass: String
+        let caseIndex, element: Int
+        let input, output, reference: String
+        let ulps: Double
     }
     struct Verdict: Encodable {
         let kernel: String
@@ -62,6 +69,10 @@ public enum AuditJSON {
                 Counterexample(kernel: s.kernel, function: s.function.rawValue, check: "\(s.kind)", inputClass: s.inputClass,
                                caseIndex: s.caseIndex, minimalRow: s.minimal.text, detail: s.minimalDetail,
                                originalLength: s.original.row.count, evaluations: s.evaluations)
+            },
+            worstCases: r.worst.map { w in
+                Worst(kernel: w.kernel, function: w.function.rawValue, inputClass: w.inputClass, caseIndex: w.caseIndex, element: w.element,
+                      input: w.input.text, output: Binary64.hexString(w.computed), reference: Binary64.hexString(w.reference.rounded), ulps: w.ulps)
             },
             referenceErrors: r.referenceErrors)
         let encoder = JSONEncoder()

@@ -96,17 +96,18 @@ public enum AuditMarkdown {
         let verdict = r.verdicts.first { $0.kernel.name == k.name }!
         var md = "<a id=\"\(k.name)\"></a>\n## `\(k.name)` — \(verdict.status.rawValue)\n\n\(k.summary) Expectation: \(expectation(k)).\n\n"
         md += "![ULP errors of \(k.name) per class](figures/\(k.name).svg)\n\n"
-        md += "<details><summary>By input class</summary>\n\n| function | class | cases | max ULP | p99 | mean bits | correctly rounded | max error / bound | failures | convention differences | −0/+0 |\n|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n"
+        md += "<details><summary>By input class</summary>\n\n| function | class | cases | max ULP (case) | p99 | mean bits | correctly rounded | max error / bound | failures | convention differences | −0/+0 |\n|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n"
         for cell in r.cells(kernel: k.name) {
             let failures = cell.failureCounts.keys.sorted().map { "\($0): \(cell.failureCounts[$0]!)" }.joined(separator: "; ")
-            md += "| \(cell.function.rawValue) | `\(cell.inputClass)` | \(cell.cases) | \(num(cell.maxULPs)) | \(num(cell.p99)) | \(num(cell.meanBits)) | \(percent(cell.correctlyRounded, cell.elements)) | \(num(cell.maxBoundRatio)) | \(failures.isEmpty ? "—" : failures) | \(cell.conventionDifferences) | \(cell.wrongSignZeros) |\n"
+            let worstCase = cell.maxULPsCase.map { " (#\($0))" } ?? ""
+            md += "| \(cell.function.rawValue) | `\(cell.inputClass)` | \(cell.cases) | \(num(cell.maxULPs))\(worstCase) | \(num(cell.p99)) | \(num(cell.meanBits)) | \(percent(cell.correctlyRounded, cell.elements)) | \(num(cell.maxBoundRatio)) | \(failures.isEmpty ? "—" : failures) | \(cell.conventionDifferences) | \(cell.wrongSignZeros) |\n"
         }
         md += "\n</details>\n\n"
         let worst = r.worst.filter { $0.kernel == k.name }
         if !worst.isEmpty {
-            md += "**Worst cases** (largest ULP error per function):\n\n| function | class | input | element | output | reference | ULP |\n|---|---|---|---:|---|---|---:|\n"
+            md += "**Worst cases** (largest ULP error per function; the input in hex, long rows cut — `audit.json` has them whole):\n\n| function | class | input | element | output | reference | ULP |\n|---|---|---|---:|---|---|---:|\n"
             for w in worst {
-                md += "| \(w.function.rawValue) | `\(w.inputClass)` | \(inputText(w.input)) | \(w.element) | `\(Binary64.hexString(w.computed))` | `\(Binary64.hexString(w.reference.rounded))` | \(num(w.ulps)) |\n"
+                md += "| \(w.function.rawValue) | `\(w.inputClass)` #\(w.caseIndex) | \(inputText(w.input)) | \(w.element) | `\(Binary64.hexString(w.computed))` | `\(Binary64.hexString(w.reference.rounded))` | \(num(w.ulps)) |\n"
             }
             md += "\n"
         }
@@ -132,7 +133,7 @@ public enum AuditMarkdown {
     }
 
     static func inputText(_ c: AuditCase) -> String {
-        let text = c.decimalText
+        let text = c.text.replacingNewlines
         if text.count <= 120 { return "`\(text)`" }
         return "`\(text.prefix(100))…` (\(c.row.count) logits\(c.isBatch ? " × \(c.rows.count) rows" : ""))"
     }

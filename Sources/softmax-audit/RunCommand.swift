@@ -51,22 +51,22 @@ struct RunCommand: ParsableCommand {
     }
 
     func selectedKernels() throws -> [Kernel] {
-        guard let kernels else { return Kernel.all }
-        return try kernels.split(separator: ",").map { name in
-            guard let k = Kernel.named(String(name)) else {
-                throw ValidationError("--kernels: there is no kernel '\(name)'; `softmax-audit list` prints the names.")
-            }
-            return k
-        }
+        try select(kernels, all: Kernel.all, named: Kernel.named, option: "--kernels", what: "kernel", listing: "softmax-audit list")
     }
 
     func selectedClasses() throws -> [InputClass] {
-        guard let classes else { return InputClass.all }
-        return try classes.split(separator: ",").map { name in
-            guard let c = InputClass.named(String(name)) else {
-                throw ValidationError("--classes: there is no input class '\(name)'; `softmax-audit list --classes` prints the names.")
+        try select(classes, all: InputClass.all, named: InputClass.named, option: "--classes", what: "input class",
+                   listing: "softmax-audit list --classes")
+    }
+
+    /// The items a comma-separated option names, or all of them when it is absent.
+    private func select<T>(_ names: String?, all: [T], named: (String) -> T?, option: String, what: String, listing: String) throws -> [T] {
+        guard let names else { return all }
+        return try names.split(separator: ",").map { name in
+            guard let item = named(String(name)) else {
+                throw ValidationError("\(option): there is no \(what) '\(name)'; `\(listing)` prints the names.")
             }
-            return c
+            return item
         }
     }
 
