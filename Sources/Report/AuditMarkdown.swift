@@ -65,8 +65,8 @@ public enum AuditMarkdown {
         var md = """
             ## Summary by kernel and function
 
-            | kernel | function | cases | max ULP | worst class | p99 | mean bits | correctly rounded | max error / bound | failing cases |
-            |---|---|---:|---:|---|---:|---:|---:|---:|---:|
+            | kernel | function | cases | max ULP | worst class | p99 | mean bits | correctly rounded | max error / bound | failing cases | verdict |
+            |---|---|---:|---:|---|---:|---:|---:|---:|---:|---|
 
             """
         for k in r.kernels {
@@ -80,7 +80,7 @@ public enum AuditMarkdown {
                 let bits = cells.map(\.bitsSum).reduce(0, +) / Double(max(1, cells.map(\.bitsCount).reduce(0, +)))
                 let p99 = percentile99(cells.flatMap(\.caseMaxULPs))
                 let failing = cells.map(\.failingCases).reduce(0, +)
-                md += "| `\(k.name)` | \(f.rawValue) | \(cases) | \(num(worst.maxULPs)) | \(worst.maxULPs > 0.5 ? worst.inputClass : "—") | \(num(p99)) | \(num(bits)) | \(percent(correct, elements)) | \(num(cells.map(\.maxBoundRatio).max() ?? 0)) | \(failing) |\n"
+                md += "| `\(k.name)` | \(f.rawValue) | \(cases) | \(num(worst.maxULPs)) | \(worst.maxULPs > 0.5 ? worst.inputClass : "—") | \(num(p99)) | \(num(bits)) | \(percent(correct, elements)) | \(num(cells.map(\.maxBoundRatio).max() ?? 0)) | \(failing) | \(verdict(k, failing)) |\n"
             }
         }
         return md + "\n"
@@ -96,11 +96,11 @@ public enum AuditMarkdown {
         let verdict = r.verdicts.first { $0.kernel.name == k.name }!
         var md = "<a id=\"\(k.name)\"></a>\n## `\(k.name)` — \(verdict.status.rawValue)\n\n\(k.summary) Expectation: \(expectation(k)).\n\n"
         md += "![ULP errors of \(k.name) per class](figures/\(k.name).svg)\n\n"
-        md += "<details><summary>By input class</summary>\n\n| function | class | cases | max ULP (case) | p99 | mean bits | correctly rounded | max error / bound | failures | convention differences | −0/+0 |\n|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n"
+        md += "<details><summary>By input class</summary>\n\n| function | class | cases | max ULP (case) | p99 | mean bits | correctly rounded | max error / bound | failures | convention differences | −0/+0 | verdict |\n|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|\n"
         for cell in r.cells(kernel: k.name) {
             let failures = cell.failureCounts.keys.sorted().map { "\($0): \(cell.failureCounts[$0]!)" }.joined(separator: "; ")
             let worstCase = cell.maxULPsCase.map { " (#\($0))" } ?? ""
-            md += "| \(cell.function.rawValue) | `\(cell.inputClass)` | \(cell.cases) | \(num(cell.maxULPs))\(worstCase) | \(num(cell.p99)) | \(num(cell.meanBits)) | \(percent(cell.correctlyRounded, cell.elements)) | \(num(cell.maxBoundRatio)) | \(failures.isEmpty ? "—" : failures) | \(cell.conventionDifferences) | \(cell.wrongSignZeros) |\n"
+            md += "| \(cell.function.rawValue) | `\(cell.inputClass)` | \(cell.cases) | \(num(cell.maxULPs))\(worstCase) | \(num(cell.p99)) | \(num(cell.meanBits)) | \(percent(cell.correctlyRounded, cell.elements)) | \(num(cell.maxBoundRatio)) | \(failures.isEmpty ? "—" : failures) | \(cell.conventionDifferences) | \(cell.wrongSignZeros) | \(Self.verdict(k, cell.failingCases)) |\n"
         }
         md += "\n</details>\n\n"
         let worst = r.worst.filter { $0.kernel == k.name }
@@ -124,6 +124,11 @@ public enum AuditMarkdown {
     }
 
     // MARK: - Formatting
+
+    /// A cell's verdict: an accurate kernel passes or fails; a flawed kernel's flaw is caught here or not.
+    static func verdict(_ k: Kernel, _ failing: Int) -> String {
+        k.expectation.isAccurate ? (failing == 0 ? "pass" : "**FAIL**") : (failing == 0 ? "—" : "flaw caught")
+    }
 
     static func expectation(_ k: Kernel) -> String {
         switch k.expectation {
