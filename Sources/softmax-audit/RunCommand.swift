@@ -7,15 +7,8 @@ import Kernels
 import Reference
 import Report
 
-struct RunCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run",
-        abstract: "Audit the kernels against the certified reference and write the reports (the default).",
-        discussion: """
-            Exit status 0 when every kernel declared accurate met its checks and every declared flaw was \
-            detected; 1 otherwise (naming which); 2 for bad usage.
-            """)
-
+/// The options that choose what an audit runs (shared by `run` and `baseline`).
+struct AuditOptions: ParsableArguments {
     @Option(help: "The seed of the case generators (the same seed gives the same reports).")
     var seed: UInt64 = AuditConfiguration.defaultSeed
 
@@ -36,9 +29,6 @@ struct RunCommand: ParsableCommand {
 
     @Flag(help: "The CI preset: 12 cases per class, rows up to 512 logits.")
     var quick = false
-
-    @Option(help: "Directory for the reports.")
-    var output: String = "Reports"
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (got \(jobs)).") }
@@ -70,9 +60,9 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// The command line that reproduces this run, for the report's header.
+    /// The arguments that reproduce this configuration (after the subcommand's name).
     var reproduction: String {
-        var parts = ["softmax-audit run"]
+        var parts: [String] = []
         if quick { parts.append("--quick") }
         if seed != AuditConfiguration.defaultSeed { parts.append("--seed \(seed)") }
         if let cases { parts.append("--cases \(cases)") }
@@ -82,7 +72,8 @@ struct RunCommand: ParsableCommand {
         return parts.joined(separator: " ")
     }
 
-    func run() throws {
+    /// Runs the audit, with a progress bar on a terminal.
+    func runAudit() throws -> AuditResult {
         var configuration = quick ? AuditConfiguration.quick : AuditConfiguration()
         configuration.seed = seed
         configuration.jobs = jobs
@@ -94,11 +85,51 @@ struct RunCommand: ParsableCommand {
         if bar.isActive {
             configuration.progress = { @Sendable done, total in bar.update(done, total) }
         }
-
         let result = AuditEngine.run(configuration)
         bar.finish()
+        return result
+    }
+}
 
-        let description = RunDescription(command: reproduction, toolVersion: softmaxAuditVersion, mpfrVersion: SoftmaxReference.mpfrVersion)
+extension GateCheck: ExpressibleByArgument {}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Audit the kernels against the certified reference and write the reports (the default).",
+        discussion: """
+            With the gate on (the default), exit status 1 when a kernel declared accurate fails a check             chosen by --fail-on, when a cell's max ULP is above the baseline of this configuration, or             when a declared flaw goes undetected; the failing cells are listed on standard error. 2 for             bad usage.
+            """)
+
+    @OptionGroup var options: AuditOptions
+
+    @Option(help: "Directory for the reports.")
+    var output: String = "Reports"
+
+    @Flag(inversion: .prefixedNo, help: "Fail (exit 1) on the verdicts chosen by --fail-on.")
+    var gate = true
+
+    @Option(name: .customLong("fail-on"), help: "Comma-separated verdicts that fail the gate: bound, baseline, property, special (default: all).")
+    var failOn: String = "bound,baseline,property,special"
+
+    @Option(help: "The baseline file (sections per configuration).")
+    var baseline: String = "Reports/baseline.json"
+
+    func validate() throws { _ = try failOnChecks() }
+
+    func failOnChecks() throws -> Set<GateCheck> {
+        Set(try failOn.split(separator: ",").map { name in
+            guard let check = GateCheck(rawValue: String(name)) else {
+                throw ValidationError("--fail-on: '\(name)' is not one of bound, baseline, property, special.")
+            }
+            return check
+        })
+    }
+
+    func run() throws {
+        let result = try options.runAudit()
+        let command = ["softmax-audit run", options.reproduction].filter { !$0.isEmpty }.joined(separator: " ")
+        let description = RunDescription(command: command, toolVersion: softmaxAuditVersion, mpfrVersion: SoftmaxReference.mpfrVersion)
         var files: [(String, String)] = [
             ("audit.md", AuditMarkdown.render(result, description)),
             ("audit.json", try AuditJSON.render(result, description)),
@@ -112,11 +143,83 @@ struct RunCommand: ParsableCommand {
         let good = result.verdicts.filter(\.isGood).count
         let t = result.timing
         print("Wrote \(output)/audit.md (\(result.rowsEvaluated) cases, \(result.kernels.count) kernels): \(good) of \(result.kernels.count) verdicts as declared.")
-        print("Time: \(String(format: "%.1f", t.wall)) s with \(jobs) jobs, \(Int((Double(result.rowsEvaluated) / t.wall).rounded())) cases/s; the reference took \(Int((100 * t.reference / max(t.workers, 1e-9)).rounded()))% of the case evaluation, shrinking and worst cases \(String(format: "%.1f", t.shrinking)) s.")
-        if !result.passed {
-            for problem in result.problems { printError("softmax-audit: " + problem + ".") }
+        print("Time: \(String(format: "%.1f", t.wall)) s with \(options.jobs) jobs, \(Int((Double(result.rowsEvaluated) / t.wall).rounded())) cases/s; the reference took \(Int((100 * t.reference / max(t.workers, 1e-9)).rounded()))% of the case evaluation, shrinking and worst cases \(String(format: "%.1f", t.shrinking)) s.")
+
+        let comparison = try compareWithBaseline(result)
+        guard gate else { return }
+        let outcome = result.gate(failOn: try failOnChecks(), baseline: comparison)
+        if !outcome.passed {
+            printError("softmax-audit: the gate failed on \(outcome.failures.count) cell(s):")
+            for line in outcome.failures { printError("  " + line) }
             throw ExitCode(1)
         }
+    }
+
+    /// Compares with the baseline section of this configuration, printing regressions and improvements.
+    func compareWithBaseline(_ result: AuditResult) throws -> BaselineComparison? {
+        let file: BaselineFile
+        do {
+            file = try BaselineFile.load(baseline)
+        } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
+            print("Baseline: \(baseline) does not exist; `softmax-audit baseline --update` writes it.")
+            return nil
+        } catch {
+            throw failure(2, "run: cannot read the baseline '\(baseline)': \(error)")
+        }
+        guard let section = file.section(for: result) else {
+            print("Baseline: \(baseline) has no section for this configuration; `softmax-audit baseline --update \(options.reproduction)` adds one.")
+            return nil
+        }
+        let comparison = result.compare(with: section)
+        print("Baseline: \(comparison.regressions.count) regression(s), \(comparison.improvements.count) improvement(s), \(comparison.unrecorded.count) new cell(s).")
+        for c in comparison.improvements { print("  improved: \(c.description)") }
+        for c in comparison.regressions { print("  worse: \(c.description)") }
+        return comparison
+    }
+}
+
+struct BaselineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "baseline",
+        abstract: "Record (--update) or check the baseline of a configuration.",
+        discussion: """
+            Runs the audit with the given options. With --update, replaces the configuration's section of             the baseline file with the run's max ULP per kernel × function × class — refused (exit 1) when             a kernel declared accurate exceeds its algorithm's bound somewhere (the cap). Without it, prints             the comparison and exits 1 on a regression.
+            """)
+
+    @OptionGroup var options: AuditOptions
+
+    @Flag(help: "Rewrite this configuration's section from the run.")
+    var update = false
+
+    @Option(help: "The baseline file.")
+    var file: String = "Reports/baseline.json"
+
+    func run() throws {
+        let result = try options.runAudit()
+        var baseline = BaselineFile()
+        if FileManager.default.fileExists(atPath: file) {
+            do { baseline = try BaselineFile.load(file) } catch { throw failure(2, "baseline: cannot read '\(file)': \(error)") }
+        }
+        if update {
+            let violations = result.capViolations
+            if !violations.isEmpty { throw failure(1, "baseline: \(BaselineError.capExceeded(violations)).") }
+            let command = ["softmax-audit run", options.reproduction].filter { !$0.isEmpty }.joined(separator: " ")
+            do {
+                try writeAtomically(try baseline.updated(with: result, command: command).encoded(), to: file)
+            } catch {
+                throw failure(1, "baseline: cannot write '\(file)': \(error.localizedDescription)")
+            }
+            print("Wrote the baseline of `\(command)` (\(result.cells.count) cells) to \(file).")
+            return
+        }
+        guard let section = baseline.section(for: result) else {
+            throw failure(1, "baseline: '\(file)' has no section for this configuration; run with --update to add one.")
+        }
+        let comparison = result.compare(with: section)
+        for c in comparison.improvements { print("improved: \(c.description)") }
+        for c in comparison.regressions { print("worse: \(c.description)") }
+        print("\(comparison.regressions.count) regression(s), \(comparison.improvements.count) improvement(s), \(comparison.unrecorded.count) new cell(s).")
+        if !comparison.regressions.isEmpty { throw ExitCode(1) }
     }
 }
 

@@ -1,0 +1,48 @@
+// The CI gate: which verdicts fail a run, and the summary of the failing cells.
+import Kernels
+
+/// A kind of verdict the gate can fail on (`--fail-on`).
+public enum GateCheck: String, CaseIterable, Sendable {
+    case bound, baseline, property, special
+
+    func covers(_ kind: FailureKind) -> Bool {
+        switch (self, kind) {
+        case (.bound, .boundExceeded), (.property, .property), (.special, .specialValue): return true
+        default: return false
+        }
+    }
+}
+
+public struct GateOutcome: Sendable {
+    /// One line per failing cell or missed flaw, naming the kernel, the function, the class and a row.
+    public let failures: [String]
+    public var passed: Bool { failures.isEmpty }
+}
+
+extension AuditResult {
+    /// The gate over this run: accurate kernels' failures of the chosen kinds, baseline regressions (when
+    /// `baseline` is chosen and a comparison is given), and flawed kernels whose flaw went unseen.
+    public func gate(failOn: Set<GateCheck>, baseline: BaselineComparison?) -> GateOutcome {
+        var lines: [String] = []
+        let shrunkByKey = Dictionary(grouping: shrunk) { "\($0.kernel)|\($0.function.rawValue)|\($0.kind)" }
+        for k in kernels where k.expectation.isAccurate {
+            for cell in cells(kernel: k.name) {
+                for kind in cell.failureCounts.keys.sorted() where failOn.contains(where: { $0.covers(kind) }) {
+                    let first = cell.firstFailure[kind]!
+                    var line = "\(k.name) × \(cell.function.rawValue) × \(cell.inputClass): \(kind) in \(cell.failureCounts[kind]!) cases (first: case #\(first.index), \(first.detail))"
+                    if let s = shrunkByKey["\(k.name)|\(cell.function.rawValue)|\(kind)"]?.first {
+                        line += "; minimal row: \(s.minimal.decimalText)"
+                    }
+                    lines.append(line)
+                }
+            }
+        }
+        if failOn.contains(.baseline), let baseline {
+            lines += baseline.regressions.map { "baseline exceeded: \($0.description)" }
+        }
+        for v in verdicts where v.status == .flawMissed {
+            lines.append("\(v.kernel.name) is declared flawed but no check caught it")
+        }
+        return GateOutcome(failures: lines)
+    }
+}
