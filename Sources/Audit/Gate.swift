@@ -5,7 +5,8 @@ import Kernels
 public enum GateCheck: String, CaseIterable, Sendable {
     case bound, baseline, property, special
 
-    func covers(_ kind: FailureKind) -> Bool {
+    /// Whether this check is the one that a failure of `kind` falls under.
+    public func covers(_ kind: FailureKind) -> Bool {
         switch (self, kind) {
         case (.bound, .boundExceeded), (.property, .property), (.special, .specialValue): return true
         default: return false

@@ -115,6 +115,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The baseline file (sections per configuration).")
     var baseline: String = "Reports/baseline.json"
 
+    @Option(help: "Also write JUnit XML here: one test case per kernel × function × class.")
+    var junit: String?
+
     func validate() throws { _ = try failOnChecks() }
 
     func failOnChecks() throws -> Set<GateCheck> {
@@ -146,8 +149,19 @@ struct RunCommand: ParsableCommand {
         print("Time: \(String(format: "%.1f", t.wall)) s with \(options.jobs) jobs, \(Int((Double(result.rowsEvaluated) / t.wall).rounded())) cases/s; the reference took \(Int((100 * t.reference / max(t.workers, 1e-9)).rounded()))% of the case evaluation, shrinking and worst cases \(String(format: "%.1f", t.shrinking)) s.")
 
         let comparison = try compareWithBaseline(result)
+        let checks = try failOnChecks()
+        let outcome = result.gate(failOn: checks, baseline: comparison)
+        if let junit {
+            do {
+                try writeAtomically(JUnit.render(result, failOn: checks, baseline: comparison), to: junit)
+            } catch {
+                throw failure(1, "run: cannot write the JUnit file '\(junit)': \(error.localizedDescription)")
+            }
+        }
+        if let summary = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty {
+            appendToFile(StepSummary.render(result, description, gateFailures: gate ? outcome.failures : []), path: summary)
+        }
         guard gate else { return }
-        let outcome = result.gate(failOn: try failOnChecks(), baseline: comparison)
         if !outcome.passed {
             printError("softmax-audit: the gate failed on \(outcome.failures.count) cell(s):")
             for line in outcome.failures { printError("  " + line) }
@@ -223,7 +237,21 @@ struct BaselineCommand: ParsableCommand {
     }
 }
 
-let softmaxAuditVersion = "0.2.0"
+let softmaxAuditVersion = "0.3.0"
+
+/// Appends text to a file (GitHub's step summary), creating it if needed; a failure is reported, not fatal.
+func appendToFile(_ text: String, path: String) {
+    guard let handle = FileHandle(forWritingAtPath: path) ?? {
+        FileManager.default.createFile(atPath: path, contents: nil)
+        return FileHandle(forWritingAtPath: path)
+    }() else {
+        printError("softmax-audit: cannot append the summary to '\(path)'.")
+        return
+    }
+    handle.seekToEndOfFile()
+    handle.write(Data(text.utf8))
+    handle.closeFile()
+}
 
 /// Writes a file through a temporary beside it and a rename, so a reader never sees half a report.
 func writeAtomically(_ text: String, to path: String) throws {
