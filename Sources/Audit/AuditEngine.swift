@@ -65,6 +65,8 @@ public struct AuditCell: Sendable {
     public var maxBoundRatio = 0.0
     public var caseMaxULPs: [Double] = []
     public var histogram = [Int](repeating: 0, count: ULPBins.count)
+    /// The largest measured error / bound among cases of length 2^b to 2^(b+1) − 1, b = 0…20 (−1 where none).
+    public var maxBoundRatioByLength = [Double](repeating: -1, count: 21)
     public var failureCounts: [FailureKind: Int] = [:]
     /// The first failing case index and detail of each kind.
     public var firstFailure: [FailureKind: (index: Int, detail: String)] = [:]
@@ -160,7 +162,7 @@ private final class ItemStore: @unchecked Sendable {
 }
 
 /// The compact outcome of one kernel × function on one case.
-struct ItemOutcome: Sendable {
+struct ItemOutcome: Sendable, Codable {
     let kernel: Int
     let function: AuditFunction
     let outcome: CaseOutcome
@@ -170,34 +172,53 @@ struct ItemOutcome: Sendable {
 public enum AuditEngine {
     public static func run(_ configuration: AuditConfiguration) -> AuditResult {
         let start = ContinuousClock.now
+        let (items, workers, reference) = evaluateItems(configuration, shard: nil)
+        return assemble(configuration, items: items, start: start, workerSeconds: workers, referenceSeconds: reference)
+    }
+
+    /// Evaluates every case (or, with `shard` = (k, n), those whose index i has i mod n = k − 1), in
+    /// parallel; returns the outcomes by case index (empty for cases of other shards).
+    static func evaluateItems(_ configuration: AuditConfiguration, shard: (Int, Int)?) -> ([[ItemOutcome]], Double, Double) {
         let classes = configuration.classes
         let kernels = configuration.kernels
         let n = configuration.casesPerClass
         let total = classes.count * n
         let store = ItemStore(count: total)
+        let mine = (0..<total).filter { shard == nil || $0 % shard!.1 == shard!.0 - 1 }
         let jobs = max(1, configuration.jobs)
         DispatchQueue.concurrentPerform(iterations: jobs) { worker in
             let checker = CaseChecker()
             let workerStart = ContinuousClock.now
             var referenceTime = Duration.zero
-            var item = worker
-            while item < total {
+            var position = worker
+            while position < mine.count {
+                let item = mine[position]
                 let inputClass = classes[item / n]
                 let c = inputClass.makeCase(seed: configuration.seed, index: item % n, maxLength: configuration.maxLength)
                 let outcomes = evaluate(c, kernels, checker, referenceTime: &referenceTime)
                 referenceTime += checker.takeBoundTime()
                 let done = store.store(item, outcomes)
-                configuration.progress?(done, total)
-                item += jobs
+                configuration.progress?(done, mine.count)
+                position += jobs
             }
             store.addTime(worker: seconds(ContinuousClock.now - workerStart), reference: seconds(referenceTime))
         }
+        return (store.all, store.workerSeconds, store.referenceSeconds)
+    }
+
+    /// Aggregates the outcomes of every case (in case order, so the sums do not depend on the threads or
+    /// the shards), then shrinks the failures and recomputes the worst cases.
+    static func assemble(_ configuration: AuditConfiguration, items: [[ItemOutcome]], start: ContinuousClock.Instant,
+                         workerSeconds: Double, referenceSeconds: Double) -> AuditResult
+    {
+        let classes = configuration.classes
+        let kernels = configuration.kernels
+        let n = configuration.casesPerClass
         let shrinkStart = ContinuousClock.now
-        // Merge in item order.
         var cells: [String: AuditCell] = [:]
         var referenceErrors: [String] = []
         var rows = 0
-        for (item, outcomes) in store.all.enumerated() {
+        for (item, outcomes) in items.enumerated() {
             let className = classes[item / n].name
             let index = item % n
             rows += 1
@@ -224,7 +245,7 @@ public enum AuditEngine {
         let shrunk = shrinkFailures(ordered, configuration)
         let worst = worstCases(ordered, configuration)
         let timing = AuditTiming(
-            wall: seconds(ContinuousClock.now - start), workers: store.workerSeconds, reference: store.referenceSeconds,
+            wall: seconds(ContinuousClock.now - start), workers: workerSeconds, reference: referenceSeconds,
             shrinking: seconds(ContinuousClock.now - shrinkStart))
         return AuditResult(
             seed: configuration.seed, casesPerClass: n, maxLength: configuration.maxLength, kernels: kernels, classes: classes,
@@ -269,14 +290,16 @@ public enum AuditEngine {
         cell.elements += o.elements
         cell.correctlyRounded += o.correctlyRounded
         cell.bitsSum += o.bitsSum
-        cell.bitsCount += o.ulps.count
+        cell.bitsCount += o.finiteULPCount
         if o.maxULPs > cell.maxULPs || cell.maxULPsCase == nil {
             cell.maxULPs = o.maxULPs
             cell.maxULPsCase = index
         }
         cell.maxBoundRatio = max(cell.maxBoundRatio, o.maxBoundRatio)
+        let bucket = min(20, Int.bitWidth - 1 - max(1, o.rowLength).leadingZeroBitCount)
+        cell.maxBoundRatioByLength[bucket] = max(cell.maxBoundRatioByLength[bucket], o.maxBoundRatio)
         cell.caseMaxULPs.append(o.maxULPs)
-        for u in o.ulps { cell.histogram[ULPBins.index(u)] += 1 }
+        for (bin, count) in o.histogram.enumerated() { cell.histogram[bin] += count }
         cell.conventionDifferences += o.conventionDifferences
         cell.wrongSignZeros += o.wrongSignZeros
         for failure in o.failures {

@@ -32,7 +32,7 @@ public enum FailureKind: Hashable, Sendable, Comparable, CustomStringConvertible
 }
 
 /// One failure on one case, with what was seen.
-public struct CaseFailure: Sendable, Equatable {
+public struct CaseFailure: Sendable, Equatable, Codable {
     public let kind: FailureKind
     public let detail: String
 }
@@ -55,8 +55,11 @@ public struct CaseOutcome: Sendable {
     /// The computed output and the reference, kept for the report's worst cases.
     public var output: [Double] = []
     public var reference: [ReferenceValue] = []
-    /// Per-element ULP errors (finite ones), for the histogram.
-    public var ulps: [Double] = []
+    /// Finite per-element ULP errors by histogram bin (ULPBins), and how many there are.
+    public var histogram = [Int](repeating: 0, count: ULPBins.count)
+    public var finiteULPCount = 0
+    /// The case's row length (for the error-against-bound figure).
+    public var rowLength = 0
 }
 
 /// Runs the checks, sharing the reference values and bounds of a case across kernels.
@@ -83,6 +86,7 @@ public final class CaseChecker {
             cachedCase = c
         }
         var outcome = CaseOutcome()
+        outcome.rowLength = c.row.count
         outcome.output = output
         outcome.reference = expected
         guard output.count == expected.count else {
@@ -122,7 +126,8 @@ public final class CaseChecker {
             }
             if e.isCorrectlyRounded || (e.special == .wrongSignOfZero && e.ulps <= 0.5) { outcome.correctlyRounded += 1 }
             if e.ulps.isFinite {
-                outcome.ulps.append(e.ulps)
+                outcome.histogram[ULPBins.index(e.ulps)] += 1
+                outcome.finiteULPCount += 1
                 outcome.bitsSum += e.bits
             }
             if e.ulps > outcome.maxULPs || outcome.worstElement == nil {
@@ -140,7 +145,7 @@ public final class CaseChecker {
         }
         if outcome.maxBoundRatio > 1, let i = worstRatioIndex {
             outcome.failures.append(CaseFailure(kind: .boundExceeded,
-                detail: "element \(i): error \(shortNumber(outcome.maxBoundRatio)) times the \(formula.rawValue) bound (\(shortNumber(outcome.ulps.max() ?? 0)) ulps)"))
+                detail: "element \(i): error \(shortNumber(outcome.maxBoundRatio)) times the \(formula.rawValue) bound (\(shortNumber(outcome.maxULPs)) ulps)"))
         }
         // The softmax bound that judges this kernel, for the tolerances of the softmax properties.
         var softmaxBound = Properties.rel(Double(c.row.count) + 4 + 2 * Properties.spread(c.row))

@@ -40,6 +40,7 @@ public enum AuditJSON {
         let failures: [String: Int]
         let conventionDifferences, wrongSignZeros: Int
         let histogram: [Int]
+        let maxErrorOverBoundByLength: [Double]
     }
     struct Counterexample: Encodable {
         let kernel, function, check, inputClass: String
@@ -63,7 +64,8 @@ public enum AuditJSON {
                      correctlyRounded: c.correctlyRounded, maxULPs: c.maxULPs, p99ULPs: c.p99, meanBits: c.meanBits,
                      maxErrorOverBound: c.maxBoundRatio, maxULPsCase: c.maxULPsCase,
                      failures: Dictionary(uniqueKeysWithValues: c.failureCounts.map { ("\($0.key)", $0.value) }),
-                     conventionDifferences: c.conventionDifferences, wrongSignZeros: c.wrongSignZeros, histogram: c.histogram)
+                     conventionDifferences: c.conventionDifferences, wrongSignZeros: c.wrongSignZeros, histogram: c.histogram,
+                     maxErrorOverBoundByLength: c.maxBoundRatioByLength)
             },
             counterexamples: r.shrunk.map { s in
                 Counterexample(kernel: s.kernel, function: s.function.rawValue, check: "\(s.kind)", inputClass: s.inputClass,

@@ -96,6 +96,7 @@ public enum AuditMarkdown {
         let verdict = r.verdicts.first { $0.kernel.name == k.name }!
         var md = "<a id=\"\(k.name)\"></a>\n## `\(k.name)` — \(verdict.status.rawValue)\n\n\(k.summary) Expectation: \(expectation(k)).\n\n"
         md += "![ULP errors of \(k.name) per class](figures/\(k.name).svg)\n\n"
+        md += "![Largest error / bound of \(k.name) by row length](figures/\(k.name)-bound.svg)\n\n"
         md += "<details><summary>By input class</summary>\n\n| function | class | cases | max ULP (case) | p99 | mean bits | correctly rounded | max error / bound | failures | convention differences | −0/+0 | verdict |\n|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|\n"
         for cell in r.cells(kernel: k.name) {
             let failures = cell.failureCounts.keys.sorted().map { "\($0): \(cell.failureCounts[$0]!)" }.joined(separator: "; ")

@@ -73,7 +73,10 @@ struct AuditOptions: ParsableArguments {
     }
 
     /// Runs the audit, with a progress bar on a terminal.
-    func runAudit() throws -> AuditResult {
+    func runAudit() throws -> AuditResult { AuditEngine.run(try configuration()) }
+
+    /// The engine's configuration for these options (with a progress bar on a terminal).
+    func configuration() throws -> AuditConfiguration {
         var configuration = quick ? AuditConfiguration.quick : AuditConfiguration()
         configuration.seed = seed
         configuration.jobs = jobs
@@ -83,26 +86,19 @@ struct AuditOptions: ParsableArguments {
         configuration.classes = try selectedClasses()
         let bar = ProgressBar()
         if bar.isActive {
-            configuration.progress = { @Sendable done, total in bar.update(done, total) }
+            configuration.progress = { @Sendable done, total in
+                bar.update(done, total)
+                if done == total { bar.finish() }
+            }
         }
-        let result = AuditEngine.run(configuration)
-        bar.finish()
-        return result
+        return configuration
     }
 }
 
 extension GateCheck: ExpressibleByArgument {}
 
-struct RunCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run",
-        abstract: "Audit the kernels against the certified reference and write the reports (the default).",
-        discussion: """
-            With the gate on (the default), exit status 1 when a kernel declared accurate fails a check             chosen by --fail-on, when a cell's max ULP is above the baseline of this configuration, or             when a declared flaw goes undetected; the failing cells are listed on standard error. 2 for             bad usage.
-            """)
-
-    @OptionGroup var options: AuditOptions
-
+/// Where the reports go and what fails the gate (shared by `run` and `merge`).
+struct GateOptions: ParsableArguments {
     @Option(help: "Directory for the reports.")
     var output: String = "Reports"
 
@@ -129,33 +125,37 @@ struct RunCommand: ParsableCommand {
         })
     }
 
-    func run() throws {
-        let result = try options.runAudit()
-        let command = ["softmax-audit run", options.reproduction].filter { !$0.isEmpty }.joined(separator: " ")
+    /// Writes the reports (and JUnit, and GitHub's step summary), compares with the baseline and applies
+    /// the gate: exit status 1 with the failing cells on standard error.
+    func finish(_ result: AuditResult, command: String, jobs: Int) throws {
         let description = RunDescription(command: command, toolVersion: softmaxAuditVersion, mpfrVersion: SoftmaxReference.mpfrVersion)
         var files: [(String, String)] = [
             ("audit.md", AuditMarkdown.render(result, description)),
             ("audit.json", try AuditJSON.render(result, description)),
         ]
-        for k in result.kernels { files.append(("figures/\(k.name).svg", Histogram.svg(result, kernel: k.name))) }
+        for k in result.kernels {
+            files.append(("figures/\(k.name).svg", Histogram.svg(result, kernel: k.name)))
+            files.append(("figures/\(k.name)-bound.svg", BoundFigure.svg(result, kernel: k.name)))
+        }
         do {
             for (name, text) in files { try writeAtomically(text, to: output + "/" + name) }
         } catch {
-            throw failure(1, "run: cannot write the reports under '\(output)': \(error.localizedDescription)")
+            throw failure(1, "cannot write the reports under '\(output)': \(error.localizedDescription)")
         }
         let good = result.verdicts.filter(\.isGood).count
         let t = result.timing
         print("Wrote \(output)/audit.md (\(result.rowsEvaluated) cases, \(result.kernels.count) kernels): \(good) of \(result.kernels.count) verdicts as declared.")
-        print("Time: \(String(format: "%.1f", t.wall)) s with \(options.jobs) jobs, \(Int((Double(result.rowsEvaluated) / t.wall).rounded())) cases/s; the reference took \(Int((100 * t.reference / max(t.workers, 1e-9)).rounded()))% of the case evaluation, shrinking and worst cases \(String(format: "%.1f", t.shrinking)) s.")
-
-        let comparison = try compareWithBaseline(result)
+        if t.workers > 0 {
+            print("Time: \(String(format: "%.1f", t.wall)) s with \(jobs) jobs, \(Int((Double(result.rowsEvaluated) / t.wall).rounded())) cases/s; the reference took \(Int((100 * t.reference / t.workers).rounded()))% of the case evaluation, shrinking and worst cases \(String(format: "%.1f", t.shrinking)) s.")
+        }
+        let comparison = try compareWithBaseline(result, command: command)
         let checks = try failOnChecks()
         let outcome = result.gate(failOn: checks, baseline: comparison)
         if let junit {
             do {
                 try writeAtomically(JUnit.render(result, failOn: checks, baseline: comparison), to: junit)
             } catch {
-                throw failure(1, "run: cannot write the JUnit file '\(junit)': \(error.localizedDescription)")
+                throw failure(1, "cannot write the JUnit file '\(junit)': \(error.localizedDescription)")
             }
         }
         if let summary = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty {
@@ -170,7 +170,7 @@ struct RunCommand: ParsableCommand {
     }
 
     /// Compares with the baseline section of this configuration, printing regressions and improvements.
-    func compareWithBaseline(_ result: AuditResult) throws -> BaselineComparison? {
+    func compareWithBaseline(_ result: AuditResult, command: String) throws -> BaselineComparison? {
         let file: BaselineFile
         do {
             file = try BaselineFile.load(baseline)
@@ -178,10 +178,10 @@ struct RunCommand: ParsableCommand {
             print("Baseline: \(baseline) does not exist; `softmax-audit baseline --update` writes it.")
             return nil
         } catch {
-            throw failure(2, "run: cannot read the baseline '\(baseline)': \(error)")
+            throw failure(2, "cannot read the baseline '\(baseline)': \(error)")
         }
         guard let section = file.section(for: result) else {
-            print("Baseline: \(baseline) has no section for this configuration; `softmax-audit baseline --update \(options.reproduction)` adds one.")
+            print("Baseline: \(baseline) has no section for `\(command)`; `softmax-audit baseline --update` with the same options adds one.")
             return nil
         }
         let comparison = result.compare(with: section)
@@ -189,6 +189,86 @@ struct RunCommand: ParsableCommand {
         for c in comparison.improvements { print("  improved: \(c.description)") }
         for c in comparison.regressions { print("  worse: \(c.description)") }
         return comparison
+    }
+}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Audit the kernels against the certified reference and write the reports (the default).",
+        discussion: """
+            With the gate on (the default), exit status 1 when a kernel declared accurate fails a check \
+            chosen by --fail-on, when a cell's max ULP is above the baseline of this configuration, or \
+            when a declared flaw goes undetected; the failing cells are listed on standard error. 2 for \
+            bad usage. With --shard K/N, only every N-th case is run and its raw outcomes written to \
+            OUTPUT/shard-K-of-N.json, for `softmax-audit merge`.
+            """)
+
+    @OptionGroup var options: AuditOptions
+    @OptionGroup var gateOptions: GateOptions
+
+    @Option(help: "Run shard K of N (1-based): the cases whose index is K-1 modulo N.")
+    var shard: String?
+
+    func parsedShard() throws -> (Int, Int)? {
+        guard let shard else { return nil }
+        let parts = shard.split(separator: "/").compactMap { Int($0) }
+        guard parts.count == 2, parts[1] >= 1, (1...parts[1]).contains(parts[0]) else {
+            throw ValidationError("--shard must be K/N with 1 <= K <= N (got '\(shard)').")
+        }
+        return (parts[0], parts[1])
+    }
+
+    func validate() throws { _ = try parsedShard() }
+
+    func run() throws {
+        let command = ["softmax-audit run", options.reproduction].filter { !$0.isEmpty }.joined(separator: " ")
+        if let (k, n) = try parsedShard() {
+            let file = AuditEngine.runShard(try options.configuration(), shard: k, of: n, command: command)
+            let path = gateOptions.output + "/shard-\(k)-of-\(n).json"
+            do {
+                try writeAtomically(try file.encoded(), to: path)
+            } catch {
+                throw failure(1, "run: cannot write '\(path)': \(error.localizedDescription)")
+            }
+            print("Wrote \(path); `softmax-audit merge` joins the \(n) shards into the reports.")
+            return
+        }
+        try gateOptions.finish(try options.runAudit(), command: command, jobs: options.jobs)
+    }
+}
+
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Join the shards of one configuration into the reports an unsharded run writes (byte for byte).")
+
+    @Argument(help: "The shard files (shard-K-of-N.json), all N of them.")
+    var shards: [String]
+
+    @OptionGroup var gateOptions: GateOptions
+
+    @Option(help: "Worker threads for shrinking.")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func run() throws {
+        var files: [(path: String, file: ShardFile)] = []
+        for path in shards {
+            do {
+                files.append((path, try ShardFile.load(path)))
+            } catch let error as ShardError {
+                throw failure(2, "merge: \(error).")
+            } catch {
+                throw failure(2, "merge: cannot read the shard '\(path)': \(error.localizedDescription)")
+            }
+        }
+        let (result, command): (AuditResult, String)
+        do {
+            (result, command) = try AuditEngine.merge(files, jobs: max(1, jobs))
+        } catch {
+            throw failure(2, "merge: \(error).")
+        }
+        try gateOptions.finish(result, command: command, jobs: jobs)
     }
 }
 

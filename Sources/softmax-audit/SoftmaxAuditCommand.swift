@@ -11,7 +11,7 @@ struct SoftmaxAuditCommand: ParsableCommand {
             rows from standard input; `check` re-runs one row through a kernel; `list` prints the kernels
             (or, with --classes, the input classes).
             """,
-        subcommands: [RunCommand.self, ReferenceCommand.self, CheckCommand.self, ListCommand.self, BaselineCommand.self],
+        subcommands: [RunCommand.self, ReferenceCommand.self, CheckCommand.self, ListCommand.self, BaselineCommand.self, MergeCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

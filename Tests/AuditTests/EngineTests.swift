@@ -1,4 +1,5 @@
 // The engine: the same results for any number of jobs, and the verdicts it draws.
+import Foundation
 import Testing
 @testable import Audit
 @testable import Kernels
@@ -52,5 +53,35 @@ struct EngineTests {
     func bins() {
         #expect(ULPBins.index(0) == 0 && ULPBins.index(0.5) == 0 && ULPBins.index(0.75) == 1 && ULPBins.index(1) == 1)
         #expect(ULPBins.index(1.5) == 2 && ULPBins.index(2) == 2 && ULPBins.index(3) == 3 && ULPBins.index(.infinity) == ULPBins.count - 1)
+    }
+}
+
+@Suite("Shards")
+struct ShardTests {
+    @Test("shards written, read back and merged give the same result as one run")
+    func merge() throws {
+        var c = AuditConfiguration.quick
+        c.casesPerClass = 5
+        c.maxLength = 96
+        c.kernels = ["seed-cross-entropy", "softmax-online", "gradient-onehot"].map { Kernel.named($0)! }
+        let whole = AuditEngine.run(c)
+        var files: [(path: String, file: ShardFile)] = []
+        for k in [2, 3, 1] {
+            let shard = AuditEngine.runShard(c, shard: k, of: 3, command: "softmax-audit run --test")
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("shard-\(k)-\(getpid()).json").path
+            try shard.encoded().write(toFile: path, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            files.append((path, try ShardFile.load(path)))
+        }
+        let (merged, command) = try AuditEngine.merge(files, jobs: 2)
+        #expect(command == "softmax-audit run --test")
+        #expect(merged.cells.map(\.maxULPs) == whole.cells.map(\.maxULPs))
+        #expect(merged.cells.map(\.bitsSum) == whole.cells.map(\.bitsSum))
+        #expect(merged.cells.map(\.histogram) == whole.cells.map(\.histogram))
+        #expect(merged.cells.map(\.failingCases) == whole.cells.map(\.failingCases))
+        #expect(merged.shrunk.map(\.minimal) == whole.shrunk.map(\.minimal))
+        #expect(merged.worst.map(\.ulps) == whole.worst.map(\.ulps))
+        // A missing shard is refused.
+        #expect(throws: ShardError.self) { try AuditEngine.merge(Array(files.prefix(2)), jobs: 1) }
     }
 }

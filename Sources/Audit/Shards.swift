@@ -1,0 +1,164 @@
+// Sharding for CI matrices: `run --shard K/N` evaluates the cases whose index i has i mod N = K − 1 and
+// writes their raw outcomes; `merge` joins the shards, checks they are one configuration and complete,
+// and assembles the result exactly as an unsharded run does (case order, then shrinking and worst
+// cases), so the reports are byte-identical.
+import Foundation
+import Kernels
+
+/// The raw outcomes of one shard, with the configuration that produced them.
+public struct ShardFile: Codable, Sendable {
+    public var schema = "softmax-audit/shard/1"
+    public let command: String
+    public let seed: UInt64
+    public let casesPerClass: Int
+    public let maxLength: Int
+    public let shrinkBudget: Int
+    public let kernels: [String]
+    public let classes: [String]
+    public let shard: Int
+    public let shards: Int
+    let items: [ShardItem]
+
+    struct ShardItem: Codable, Sendable {
+        let index: Int
+        let outcomes: [ItemOutcome]
+    }
+
+    var configurationKey: String {
+        "\(command)|\(seed)|\(casesPerClass)|\(maxLength)|\(shrinkBudget)|\(kernels)|\(classes)|\(shards)"
+    }
+
+    public func encoded() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
+    }
+
+    public static func load(_ path: String) throws -> ShardFile {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let file = try decoder.decode(ShardFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        guard file.schema == "softmax-audit/shard/1" else { throw ShardError.schema(path, file.schema) }
+        return file
+    }
+}
+
+public enum ShardError: Error, CustomStringConvertible {
+    case schema(String, String)
+    case mixed(String)
+    case incomplete(missing: [Int], of: Int)
+    case unknownName(String)
+
+    public var description: String {
+        switch self {
+        case .schema(let path, let s): return "\(path) is not a shard result (schema '\(s)')"
+        case .mixed(let path): return "\(path) comes from a different configuration than the first shard"
+        case .incomplete(let missing, let n): return "shards \(missing.map(String.init).joined(separator: ", ")) of \(n) are missing"
+        case .unknownName(let name): return "the shards name '\(name)', which this build does not have"
+        }
+    }
+}
+
+extension AuditEngine {
+    /// Runs one shard (k of n, 1-based) of the configuration.
+    public static func runShard(_ configuration: AuditConfiguration, shard k: Int, of n: Int, command: String) -> ShardFile {
+        let (items, _, _) = evaluateItems(configuration, shard: (k, n))
+        let mine = items.indices.filter { $0 % n == k - 1 }
+        return ShardFile(
+            command: command, seed: configuration.seed, casesPerClass: configuration.casesPerClass, maxLength: configuration.maxLength,
+            shrinkBudget: configuration.shrinkBudget, kernels: configuration.kernels.map(\.name),
+            classes: configuration.classes.map(\.name), shard: k, shards: n,
+            items: mine.map { ShardFile.ShardItem(index: $0, outcomes: items[$0]) })
+    }
+
+    /// Merges complete shards of one configuration into the result of the unsharded run.
+    public static func merge(_ shards: [(path: String, file: ShardFile)], jobs: Int) throws -> (AuditResult, command: String) {
+        guard let first = shards.first?.file else { throw ShardError.incomplete(missing: [1], of: 1) }
+        for (path, file) in shards where file.configurationKey != first.configurationKey { throw ShardError.mixed(path) }
+        let present = Set(shards.map(\.file.shard))
+        let missing = (1...first.shards).filter { !present.contains($0) }
+        guard missing.isEmpty else { throw ShardError.incomplete(missing: missing, of: first.shards) }
+        var configuration = AuditConfiguration()
+        configuration.seed = first.seed
+        configuration.casesPerClass = first.casesPerClass
+        configuration.maxLength = first.maxLength
+        configuration.shrinkBudget = first.shrinkBudget
+        configuration.jobs = jobs
+        configuration.kernels = try first.kernels.map { name in
+            guard let k = Kernel.named(name) else { throw ShardError.unknownName(name) }
+            return k
+        }
+        configuration.classes = try first.classes.map { name in
+            guard let c = InputClass.named(name) else { throw ShardError.unknownName(name) }
+            return c
+        }
+        var items = [[ItemOutcome]](repeating: [], count: configuration.classes.count * configuration.casesPerClass)
+        for (_, file) in shards {
+            for item in file.items where items.indices.contains(item.index) { items[item.index] = item.outcomes }
+        }
+        let result = assemble(configuration, items: items, start: ContinuousClock.now, workerSeconds: 0, referenceSeconds: 0)
+        return (result, first.command)
+    }
+}
+
+// MARK: - Coding the outcomes
+
+extension CaseOutcome: Codable {
+    enum CodingKeys: String, CodingKey {
+        case maxULPs, worstElement, elements, correctlyRounded, bitsSum, maxBoundRatio, conventionDifferences, wrongSignZeros,
+            failures, histogram, finiteULPCount, rowLength
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        maxULPs = try c.decode(Double.self, forKey: .maxULPs)
+        worstElement = try c.decodeIfPresent(Int.self, forKey: .worstElement)
+        elements = try c.decode(Int.self, forKey: .elements)
+        correctlyRounded = try c.decode(Int.self, forKey: .correctlyRounded)
+        bitsSum = try c.decode(Double.self, forKey: .bitsSum)
+        maxBoundRatio = try c.decode(Double.self, forKey: .maxBoundRatio)
+        conventionDifferences = try c.decode(Int.self, forKey: .conventionDifferences)
+        wrongSignZeros = try c.decode(Int.self, forKey: .wrongSignZeros)
+        failures = try c.decode([CaseFailure].self, forKey: .failures)
+        histogram = try c.decode([Int].self, forKey: .histogram)
+        finiteULPCount = try c.decode(Int.self, forKey: .finiteULPCount)
+        rowLength = try c.decode(Int.self, forKey: .rowLength)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(maxULPs, forKey: .maxULPs)
+        try c.encodeIfPresent(worstElement, forKey: .worstElement)
+        try c.encode(elements, forKey: .elements)
+        try c.encode(correctlyRounded, forKey: .correctlyRounded)
+        try c.encode(bitsSum, forKey: .bitsSum)
+        try c.encode(maxBoundRatio, forKey: .maxBoundRatio)
+        try c.encode(conventionDifferences, forKey: .conventionDifferences)
+        try c.encode(wrongSignZeros, forKey: .wrongSignZeros)
+        try c.encode(failures, forKey: .failures)
+        try c.encode(histogram, forKey: .histogram)
+        try c.encode(finiteULPCount, forKey: .finiteULPCount)
+        try c.encode(rowLength, forKey: .rowLength)
+    }
+}
+
+extension FailureKind: Codable {
+    /// Every kind, for decoding by description.
+    static let all: [FailureKind] =
+        [.boundExceeded] + SpecialValueVerdict.allCases.map { .specialValue($0) } + Property.allCases.map { .property($0) }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let kind = Self.all.first(where: { $0.description == text }) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown check '\(text)'"))
+        }
+        self = kind
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}
