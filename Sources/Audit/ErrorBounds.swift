@@ -16,6 +16,8 @@
 // L = log1p(s) = y − x_max, a = x_max.
 //
 //   softmax, shifted, by division      rel (n + 4 + 2w) u          [BHH: n + 2 + 2w]
+//     … summed pairwise                rel (⌈log2 n⌉ + 5 + 2w) u   (γ_{⌈log2 n⌉} for the sum instead of γ_{n−1})
+//     … summed with Kahan's method     rel (7 + 2w + n² u) u       (2u + O(n u²) for the sum)
 //   softmax, division-free exp(x − y)  rel (|y| + |x_j − y| + 2 + (n + w + 4) L) u
 //   softmax, online (one pass)         rel (5n + 5 + 3w) u: the running sum is rescaled up to n times
 //                                      by exp(m_old − m_new), each rescaling adding 3u + u|Δm|, Σ|Δm| <= w
@@ -44,6 +46,8 @@ public struct ElementBound: Sendable, Equatable {
 /// The algorithm whose bound judges a kernel's function.
 public enum BoundFormula: String, Sendable, Codable {
     case shiftedSoftmax = "shifted softmax, by division"
+    case pairwiseSoftmax = "shifted softmax, pairwise sum"
+    case compensatedSoftmax = "shifted softmax, compensated sum"
     case divisionFreeSoftmax = "division-free softmax"
     case onlineSoftmax = "online softmax"
     case log1pLogSoftmax = "log-softmax, (x - max) - log1p(s)"
@@ -76,6 +80,8 @@ public enum BoundFormula: String, Sendable, Codable {
         switch (k.name, f) {
         case ("softmax-division-free", .softmax): return .divisionFreeSoftmax
         case ("softmax-online", .softmax): return .onlineSoftmax
+        case ("softmax-pairwise", .softmax): return .pairwiseSoftmax
+        case ("softmax-kahan", .softmax): return .compensatedSoftmax
         default: return standard(for: f)
         }
     }
@@ -116,6 +122,10 @@ enum ErrorBounds {
         let softmax = n + 4 + 2 * w
         switch formula {
         case .shiftedSoftmax: return Array(repeating: rel(softmax), count: x.count)
+        case .pairwiseSoftmax:
+            let depth = Double(Int.bitWidth - (x.count - 1).leadingZeroBitCount)  // ⌈log2 n⌉ (0 for n = 1)
+            return Array(repeating: rel(depth + 5 + 2 * w), count: x.count)
+        case .compensatedSoftmax: return Array(repeating: rel(7 + 2 * w + n * n * u), count: x.count)
         case .divisionFreeSoftmax:
             return x.map { rel(facts.y.magnitude + ($0 - facts.y).magnitude + 2 + product(n + w + 4, facts.l)) }
         case .onlineSoftmax: return Array(repeating: rel(5 * n + 5 + 3 * w), count: x.count)

@@ -1,7 +1,8 @@
 // The accurate algorithms, beside which the tutorial's code is judged.
 //
 // Notation: a = max_i x_i at index k, e_i = exp(x_i − a) (so e_k = 1), s = Σ_{i≠k} e_i, S = 1 + s.
-// - Shifted softmax by division: p_i = e_i / S (Blanchard, Higham & Higham 2021, §3).
+// - Shifted softmax by division: p_i = e_i / S (Blanchard, Higham & Higham 2021, §3), with S summed
+//   left to right, pairwise, or with Kahan's compensation.
 // - Algorithm 4.1 of the same paper: logsumexp = a + log1p(s); log-softmax x_i − a − log1p(s).
 // - Division-free softmax: p_i = exp(x_i − logsumexp(x)).
 // - Online softmax (Milakov & Gimelshein 2018, Algorithm 3): one pass keeping a running maximum m
@@ -22,6 +23,18 @@ enum Shifted {
     static func softmax(_ x: [Double]) -> [Double] {
         let (_, _, e) = exponentials(x)
         let total = Summation.recursive(e)
+        return e.map { $0 / total }
+    }
+
+    static func softmaxPairwise(_ x: [Double]) -> [Double] {
+        let (_, _, e) = exponentials(x)
+        let total = Summation.pairwise(e[...])
+        return e.map { $0 / total }
+    }
+
+    static func softmaxCompensated(_ x: [Double]) -> [Double] {
+        let (_, _, e) = exponentials(x)
+        let total = Summation.compensated(e)
         return e.map { $0 / total }
     }
 
@@ -87,6 +100,16 @@ extension Kernel {
             expectation: .accurate)
         shifted.softmax = Shifted.softmax
 
+        var pairwise = Kernel(
+            name: "softmax-pairwise", summary: "exp(x - max) / sum with the sum formed pairwise (halving).",
+            expectation: .accurate)
+        pairwise.softmax = Shifted.softmaxPairwise
+
+        var compensated = Kernel(
+            name: "softmax-kahan", summary: "exp(x - max) / sum with Kahan's compensated sum.",
+            expectation: .accurate)
+        compensated.softmax = Shifted.softmaxCompensated
+
         var log1p = Kernel(
             name: "logsumexp-log1p",
             summary: "Blanchard-Higham-Higham Algorithm 4.1: max + log1p(sum of the others' exp(x - max)); log-softmax from it.",
@@ -127,6 +150,6 @@ extension Kernel {
             expectation: .flawed("logsumexp - x_t cancels as p_t -> 1: a loss of 1e-300 comes out 0"))
         viaLSE.crossEntropy = Shifted.crossEntropyLogSumExp
 
-        return [shifted, log1p, divisionFree, online, usual, crossEntropy, viaLSE]
+        return [shifted, pairwise, compensated, log1p, divisionFree, online, usual, crossEntropy, viaLSE]
     }()
 }

@@ -20,6 +20,29 @@ enum Summation {
         return sum
     }
 
+    /// Pairwise summation by halving: error <= γ_{⌈log2 n⌉} Σ|x_i| (Higham, Accuracy and Stability, §4.2).
+    static func pairwise(_ x: ArraySlice<Double>) -> Double {
+        switch x.count {
+        case 0: return 0
+        case 1: return x.first!
+        default:
+            let middle = x.startIndex + x.count / 2
+            return pairwise(x[x.startIndex..<middle]) + pairwise(x[middle..<x.endIndex])
+        }
+    }
+
+    /// Kahan's compensated summation: error <= (2u + O(n u²)) Σ|x_i| (Higham, §4.3).
+    static func compensated(_ x: [Double]) -> Double {
+        var sum = 0.0, c = 0.0
+        for v in x {
+            let y = v - c
+            let t = sum + y
+            c = (t - sum) - y
+            sum = t
+        }
+        return sum
+    }
+
     /// NumPy's `np.sum` for a contiguous float64 array (numpy/core/src/umath/loops_utils.h.src,
     /// pairwise_sum): below 8 elements a plain loop; up to 128, eight interleaved accumulators combined
     /// as ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)) plus a tail loop; above, split at n/2 rounded down to a

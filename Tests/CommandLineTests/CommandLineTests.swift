@@ -3,11 +3,15 @@ import Foundation
 import Testing
 
 /// Runs the built binary with arguments and standard input; returns (status, stdout, stderr).
-func softmaxAudit(_ arguments: [String], input: String = "") throws -> (Int32, String, String) {
+func softmaxAudit(_ arguments: [String], input: String = "", environment: [String: String] = [:]) throws -> (Int32, String, String) {
     let binary = productsDirectory.appendingPathComponent("softmax-audit")
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["GITHUB_STEP_SUMMARY"] = nil
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
     let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
     process.standardInput = stdin
     process.standardOutput = stdout
@@ -139,5 +143,44 @@ struct CommandLineTests {
     func listClasses() throws {
         let (status, out, _) = try softmaxAudit(["list", "--classes"])
         #expect(status == 0 && out.contains("offset-1e8  (adversarial)") && out.contains("pytorch#11752") && out.contains("normal  (random)"))
+    }
+
+    @Test("run --shard K/N and merge write the same bytes as one run; a missing shard is an error")
+    func shards() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-shards-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let options = ["--quick", "--cases", "4", "--kernels", "seed-softmax,cross-entropy-log1p"]
+        for k in 1...2 {
+            let (status, _, err) = try softmaxAudit(["run"] + options + ["--shard", "\(k)/2", "--output", base.appendingPathComponent("s").path])
+            #expect(status == 0, "\(err)")
+        }
+        let shards = (1...2).map { base.appendingPathComponent("s/shard-\($0)-of-2.json").path }
+        let (merged, _, mergeErr) = try softmaxAudit(["merge"] + shards + ["--output", base.appendingPathComponent("merged").path])
+        #expect(merged == 0, "\(mergeErr)")
+        let (single, _, _) = try softmaxAudit(["run"] + options + ["--output", base.appendingPathComponent("single").path])
+        #expect(single == 0)
+        for name in ["audit.md", "audit.json", "figures/seed-softmax.svg", "figures/cross-entropy-log1p-bound.svg"] {
+            let a = try Data(contentsOf: base.appendingPathComponent("merged/" + name))
+            let b = try Data(contentsOf: base.appendingPathComponent("single/" + name))
+            #expect(a == b, "\(name) differs between merge and one run")
+        }
+        let (missing, _, err) = try softmaxAudit(["merge", shards[0], "--output", base.appendingPathComponent("m2").path])
+        #expect(missing == 2 && err.contains("shards 2 of 2 are missing"), "\(err)")
+    }
+
+    @Test("--junit writes JUnit XML and GITHUB_STEP_SUMMARY receives the summary")
+    func junitAndSummary() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-junit-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: base) }
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        let summary = base.appendingPathComponent("summary.md")
+        let (status, _, err) = try softmaxAudit(["run", "--quick", "--cases", "3", "--kernels", "softmax-shifted", "--output", base.path,
+                                                 "--junit", base.appendingPathComponent("junit.xml").path],
+                                                environment: ["GITHUB_STEP_SUMMARY": summary.path])
+        #expect(status == 0, "\(err)")
+        let xml = try String(contentsOf: base.appendingPathComponent("junit.xml"), encoding: .utf8)
+        #expect(xml.contains("<testsuites name=\"softmax-audit\"") && xml.contains("classname=\"softmax-shifted.softmax\" name=\"normal\""))
+        let md = try String(contentsOf: summary, encoding: .utf8)
+        #expect(md.hasPrefix("## SoftmaxAudit: gate passed") && md.contains("| `softmax-shifted` | softmax |"))
     }
 }
