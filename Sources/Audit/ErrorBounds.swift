@@ -1,4 +1,5 @@
-// Worst-case error bounds, per algorithm and output element, first order in u = 2^-53.
+// Worst-case error bounds, per algorithm and output element, first order in u = 2^-53
+// (derivations in docs/bounds.md).
 //
 // Each bound has the form |computed − exact| <= relative · |exact| + absolute. The relative parts are
 // Blanchard, Higham & Higham (2021) for the shifted softmax and logsumexp, extended by the same
