@@ -59,15 +59,40 @@ extension SoftmaxReference {
         try certified("cross-entropy", count: 1) { c in
             row.evaluate(x, precision: c.precision)
             c.underflowExponent = row.underflowErrorExponent
+            if case .distribution(let q) = target, !q.contains(where: { $0 > 0 }) {
+                c.values[0].setZero()  // no weight anywhere: exactly 0
+                c.recordExact(0)
+                return
+            }
             let (exact, sign) = crossEntropy(into: c.values[0], x.count, target)
             c.record(0, exact: exact, sign: sign, (24, c.values[0]))
-            // −log p_t = −d_t + L > −d_t for n > 1: decides a −d_t that is itself a midpoint.
-            if case .label(let t) = target, x.count > 1, row.dExact[t] {
-                t1.precision = row.d[t].precision
-                t1.negate(row.d[t])
-                c.limit(0, t1, upper: false)
-            }
+            // CE = Σ w_i (−d_i) + L Σ w_i > Σ w_i (−d_i) for n > 1: decides an anchor that is itself a midpoint.
+            if crossEntropyAnchor(into: t1, x.count, target) { c.limit(0, t1, upper: false) }
         }[0]
+    }
+
+    /// A lower bound A <= Σ_i w_i (−d_i) (w = onehot(t) or q; rounded down, exact when representable) into
+    /// `a`; returns whether CE > A is guaranteed (n > 1, some weight, every weighted d_i exact).
+    private func crossEntropyAnchor(into a: MPFRFloat, _ n: Int, _ target: CrossEntropyTarget) -> Bool {
+        guard n > 1 else { return false }
+        a.precision = row.precision + 192
+        switch target {
+        case .label(let t):
+            guard row.dExact[t] else { return false }
+            a.negate(row.d[t])
+            return true
+        case .distribution(let q):
+            guard q.contains(where: { $0 > 0 }) else { return false }
+            a.setZero()
+            anchorTerm.precision = a.precision
+            for i in 0..<n where q[i] > 0 {
+                guard row.dExact[i] else { return false }
+                anchorTerm.negate(row.d[i])
+                anchorTerm.multiply(anchorTerm, q[i], .down)
+                a.add(a, anchorTerm, .down)
+            }
+            return true
+        }
     }
 
     /// CE of the row in `row` (already evaluated) into v; returns (exact, known sign).
@@ -95,18 +120,35 @@ extension SoftmaxReference {
             var exact = true
             var sign = 0
             var underflow: Int? = nil
+            // Σ_b A_b / B, rounded down, below the mean whenever some row has a positive loss (A_b its
+            // anchor, or 0).
+            t1.precision = c.precision + 192
+            t1.setZero()
             for (b, (x, target)) in rows.enumerated() {
+                if case .distribution(let q) = target, !q.contains(where: { $0 > 0 }) {
+                    losses[b].setZero()  // no weight: an exact 0
+                    continue
+                }
                 row.evaluate(x, precision: c.precision)
                 if let u = row.underflowErrorExponent { underflow = u }
                 let (e, rowSign) = crossEntropy(into: losses[b], x.count, target)
-                exact = exact && e
+                exact = exact && e && row.underflowErrorExponent == nil
                 sign = max(sign, rowSign)
+                if crossEntropyAnchor(into: anchorRow, x.count, target) { t1.add(t1, anchorRow, .down) }
             }
             c.underflowExponent = underflow
             let v = c.values[0]
             exact = v.sum(losses, count: rows.count) == 0 && exact
             exact = v.divide(v, batchSize) == 0 && exact
-            c.record(0, exact: exact, sign: sign, (32, v))
+            if exact {
+                c.recordExact(0)
+            } else {
+                c.record(0, exact: false, sign: sign, (32, v))
+            }
+            if sign > 0 {
+                t1.divide(t1, batchSize, .down)
+                c.limit(0, t1, upper: false)
+            }
         }[0]
     }
 
@@ -130,7 +172,23 @@ extension SoftmaxReference {
                     var exact = t0.divide(row.e[j], row.S) == 0 && row.eExact[j] && row.SExact
                     exact = v.subtract(t0, q[j]) == 0 && exact
                     exact = v.divide(v, batchSize) == 0 && exact
-                    c.record(j, exact: exact, sign: 0, (16, t0), (3, v))
+                    // For n > 1, 0 < p_j < 1: the result is below (1 − q_j)/B and above −q_j/B, negative
+                    // when q_j >= 1. Those limits decide results whose value sits on a midpoint's
+                    // doorstep (a one-hot or 1/3 target with a dominant logit).
+                    c.record(j, exact: exact, sign: n > 1 && q[j] >= 1 ? -1 : 0, (16, t0), (3, v))
+                    if n > 1 {
+                        let limit = limitValue(j, precision: c.precision + 1200)
+                        if t0.compare(0.5) >= 0 {
+                            limit.set(1)
+                            limit.subtract(limit, q[j])  // exact: 1 and q_j are doubles, 1200 bits more than P
+                            limit.divide(limit, batchSize, .up)
+                            c.limit(j, limit, upper: true)
+                        } else {
+                            limit.set(-q[j])
+                            limit.divide(limit, batchSize, .down)
+                            c.limit(j, limit, upper: false)
+                        }
+                    }
                 default:
                     var exact = v.divide(row.e[j], row.S) == 0 && row.eExact[j] && row.SExact
                     exact = v.divide(v, batchSize) == 0 && exact

@@ -25,6 +25,10 @@ public final class SoftmaxReference {
     var scratch2: [MPFRFloat] = []
     let t0 = MPFRFloat(precision: 64)
     let t1 = MPFRFloat(precision: 64)
+    let anchorTerm = MPFRFloat(precision: 64)
+    let anchorRow = MPFRFloat(precision: 64)
+    /// Per-element one-sided limits (see Candidates.limit), reused across rows.
+    var limitValues: [MPFRFloat] = []
 
     public init(maximumPrecision: Int = 1 << 16) {
         precondition(maximumPrecision >= Self.initialPrecision)
@@ -38,6 +42,12 @@ public final class SoftmaxReference {
         while scratch.count < n { scratch.append(MPFRFloat(precision: precision)) }
         for j in 0..<n { scratch[j].precision = precision }
         return scratch
+    }
+
+    func limitValue(_ j: Int, precision: Int) -> MPFRFloat {
+        while limitValues.count <= j { limitValues.append(MPFRFloat(precision: precision)) }
+        limitValues[j].precision = precision
+        return limitValues[j]
     }
 
     func scratchValues2(_ n: Int, precision: Int) -> [MPFRFloat] {

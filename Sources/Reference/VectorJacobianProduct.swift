@@ -151,12 +151,11 @@ extension SoftmaxReference {
         var precision = 256
         while precision <= 16384 {
             let total = MPFRFloat(precision: precision)
-            total.setZero()
             let bound = MPFRFloat(precision: 64)
             bound.setZero()
-            let term = MPFRFloat(precision: precision)
             let argument = MPFRFloat(precision: precision + 64)
             let magnitude = MPFRFloat(precision: 64)
+            var terms: [MPFRFloat] = []
             var underflowed = false
             for (logit, c) in coefficients {
                 argument.subtract(logit, leadLogit)
@@ -164,6 +163,7 @@ extension SoftmaxReference {
                     underflowed = true
                     continue
                 }
+                let term = MPFRFloat(precision: precision)
                 MPFREnvironment.clearUnderflow()
                 term.exp(argument)
                 if MPFREnvironment.underflowed {
@@ -171,11 +171,14 @@ extension SoftmaxReference {
                     continue
                 }
                 term.multiply(term, c)
-                total.add(total, term)
+                terms.append(term)
                 magnitude.absoluteValue(term)
                 bound.add(bound, magnitude, .up)
             }
-            // 4·2^−P per term (argument, exp, product, sum), plus 2^(emin + 2300) for the dropped terms.
+            // One correctly rounded sum (mpfr_sum), so the rounding is 2^−P |T| <= 2^−P Σ|t|.
+            total.sum(terms)
+            // Per term 3·2^−P (argument, exp, product) plus the sum's 2^−P: 4·2^−P Σ|t| <= 8·2^−P Σ|t|; plus
+            // 2^(emin + 2300) for the dropped terms.
             bound.scale(bound, byPowerOfTwo: 3 - precision, .up)
             if underflowed {
                 let tiny = MPFRFloat(precision: 2)

@@ -107,4 +107,28 @@ struct ClosedFormTests {
         let w = try reference.vectorJacobianProduct(x, [-1, 0, 1])
         #expect(bits(w) == bits([-0.0, -0.0, 0.0]), "observed \(w)")
     }
+
+    @Test("results on a midpoint's doorstep are decided by one-sided limits, not left to spin")
+    func midpointDoorsteps() throws {
+        // log p_1 = d_1 − L with d_1 = −100000 − 2^-37 exactly, a binary64 midpoint; L ≈ e^-100000 > 0
+        // pushes the exact value below it, so it rounds down (away from zero).
+        let l = try reference.logSoftmax([0x1p-37, -100000])
+        #expect(l[1].rounded == -0x1.86a0000000001p+16, "observed \(l[1])")
+        // The same through the mean cross-entropy of a one-row batch.
+        let mean = try reference.meanCrossEntropy([[0x1p-37, -100000]], targets: [.label(1)])
+        #expect(mean.rounded == 0x1.86a0000000001p+16, "observed \(mean)")
+        // CE with q = [0, 1/2, 1/2]: 25000 + 0x1.86a0000000001p+15 / 2 is a midpoint, L > 0 lifts it: round up.
+        let ce = try reference.crossEntropy([0, -50000, -0x1.86a0000000001p+15], target: .distribution([0, 0.5, 0.5]))
+        #expect(ce.rounded == 0x1.86a0000000001p+15, "observed \(ce)")
+        // Gradient p − q with a one-hot q on a dominant logit: p_0 − 1 = −e^-100000/(1 + …) is −0.
+        let g = try reference.crossEntropyGradient([0, -100000], target: .distribution([1, 0]))
+        #expect(bits(g) == bits([-0.0, 0.0]), "observed \(g)")
+        // q_0 = fl(1/3): 1 − q_0 is a midpoint and p_0 < 1 puts the exact value just below it.
+        let third = 0x1.5555555555555p-2
+        let h = try reference.crossEntropyGradient([0, -100000], target: .distribution([third, 1 - third]))
+        #expect(h[0].rounded == 0x1.5555555555555p-1, "observed \(h[0])")
+        // No weight at all: the loss is exactly 0, even with terms below MPFR's range.
+        #expect(try reference.crossEntropy([0, -1e300], target: .distribution([0, 0])).rounded.bitPattern == (0.0).bitPattern)
+        #expect(try reference.crossEntropy([0, -40], target: .distribution([0, 0])).rounded.bitPattern == (0.0).bitPattern)
+    }
 }
