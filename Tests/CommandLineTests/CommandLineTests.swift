@@ -183,4 +183,21 @@ struct CommandLineTests {
         let md = try String(contentsOf: summary, encoding: .utf8)
         #expect(md.hasPrefix("## SoftmaxAudit: gate passed") && md.contains("| `softmax-shifted` | softmax |"))
     }
+
+    @Test("the Swift API example builds in a package of its own and gates an accurate and a flawed kernel")
+    func swiftAPIExample() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["swift", "test", "--package-path", root.appendingPathComponent("Examples/GateYourKernel").path]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text.suffix(2000))")
+        #expect(text.contains("mySoftmaxPassesTheAudit() passed") && text.contains("theUnshiftedSoftmaxIsCaughtWithAShrunkRow() passed"),
+                "\(text.suffix(2000))")
+    }
 }
