@@ -43,9 +43,7 @@ public struct BaselineFile: Codable, Equatable, Sendable {
 
     public static func load(_ path: String) throws -> BaselineFile {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let file = try decoder.decode(BaselineFile.self, from: data)
+        let file = try JSONFiles.decoder().decode(BaselineFile.self, from: data)
         guard file.schema == "softmax-audit/baseline/1" else { throw BaselineError.schema(file.schema) }
         return file
     }
@@ -61,12 +59,7 @@ public struct BaselineFile: Codable, Equatable, Sendable {
         return out
     }
 
-    public func encoded() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
-    }
+    public func encoded() throws -> String { try JSONFiles.text(self) }
 }
 
 public enum BaselineError: Error, CustomStringConvertible {

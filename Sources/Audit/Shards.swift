@@ -28,17 +28,10 @@ public struct ShardFile: Codable, Sendable {
         "\(command)|\(seed)|\(casesPerClass)|\(maxLength)|\(shrinkBudget)|\(kernels)|\(classes)|\(shards)"
     }
 
-    public func encoded() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
-    }
+    public func encoded() throws -> String { try JSONFiles.text(self, pretty: false) }
 
     public static func load(_ path: String) throws -> ShardFile {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let file = try decoder.decode(ShardFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        let file = try JSONFiles.decoder().decode(ShardFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         guard file.schema == "softmax-audit/shard/1" else { throw ShardError.schema(path, file.schema) }
         return file
     }

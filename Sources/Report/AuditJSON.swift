@@ -77,9 +77,6 @@ public enum AuditJSON {
                       input: w.input.text, output: Binary64.hexString(w.computed), reference: Binary64.hexString(w.reference.rounded), ulps: w.ulps)
             },
             referenceErrors: r.referenceErrors)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: try encoder.encode(document), as: UTF8.self) + "\n"
+        return try JSONFiles.text(document)
     }
 }
