@@ -7,9 +7,10 @@ struct SoftmaxAuditCommand: ParsableCommand {
         commandName: "softmax-audit",
         abstract: "Proves how accurate softmax, log-softmax, logsumexp and cross-entropy implementations are.",
         discussion: """
-            With no subcommand, runs the audit (`run`). `reference` evaluates the certified reference on
-            rows from standard input; `check` re-runs one row through a kernel; `list` prints the kernels
-            (or, with --classes, the input classes).
+            With no subcommand, runs the audit (`run`). `reference` evaluates the certified reference on \
+            rows from standard input; `check` re-runs one row through a kernel; `list` prints the kernels \
+            (or, with --classes, the input classes); `baseline` records or checks a baseline; `merge` joins \
+            the shards of a sharded run.
             """,
         subcommands: [RunCommand.self, ReferenceCommand.self, CheckCommand.self, ListCommand.self, BaselineCommand.self, MergeCommand.self],
         defaultSubcommand: RunCommand.self
