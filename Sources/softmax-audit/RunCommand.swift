@@ -127,11 +127,11 @@ struct GateOptions: ParsableArguments {
 
     /// Writes the reports (and JUnit, and GitHub's step summary), compares with the baseline and applies
     /// the gate: exit status 1 with the failing cells on standard error.
-    func finish(_ result: AuditResult, command: String, jobs: Int) throws {
+    func finish(_ result: AuditResult, command: String, jobs: Int, stem: String = "audit", extra: String = "") throws {
         let description = RunDescription(command: command, toolVersion: softmaxAuditVersion, mpfrVersion: SoftmaxReference.mpfrVersion)
         var files: [(String, String)] = [
-            ("audit.md", AuditMarkdown.render(result, description)),
-            ("audit.json", try AuditJSON.render(result, description)),
+            ("\(stem).md", AuditMarkdown.render(result, description) + extra),
+            ("\(stem).json", try AuditJSON.render(result, description)),
         ]
         for k in result.kernels {
             files.append(("figures/\(k.name).svg", Histogram.svg(result, kernel: k.name)))
@@ -144,7 +144,7 @@ struct GateOptions: ParsableArguments {
         }
         let good = result.verdicts.filter(\.isGood).count
         let t = result.timing
-        print("Wrote \(output)/audit.md (\(result.rowsEvaluated) cases, \(result.kernels.count) kernels): \(good) of \(result.kernels.count) verdicts as declared.")
+        print("Wrote \(output)/\(stem).md (\(result.rowsEvaluated) cases, \(result.kernels.count) kernels): \(good) of \(result.kernels.count) verdicts as declared.")
         if t.workers > 0 {
             print("Time: \(String(format: "%.1f", t.wall)) s with \(jobs) jobs, \(Int((Double(result.rowsEvaluated) / t.wall).rounded())) cases/s; the reference took \(Int((100 * t.reference / t.workers).rounded()))% of the case evaluation, shrinking and worst cases \(String(format: "%.1f", t.shrinking)) s.")
         }

@@ -12,7 +12,7 @@ struct SoftmaxAuditCommand: ParsableCommand {
             (or, with --classes, the input classes); `baseline` records or checks a baseline; `merge` joins \
             the shards of a sharded run.
             """,
-        subcommands: [RunCommand.self, ReferenceCommand.self, CheckCommand.self, ListCommand.self, BaselineCommand.self, MergeCommand.self],
+        subcommands: [RunCommand.self, ReferenceCommand.self, CheckCommand.self, ListCommand.self, BaselineCommand.self, MergeCommand.self, ExternalCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

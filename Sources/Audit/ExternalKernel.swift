@@ -1,0 +1,66 @@
+// A kernel whose functions are answered by an external worker process (the process protocol).
+//
+// Request:  FUNCTION ROW       FUNCTION and ROW exactly as `softmax-audit reference` takes them (a label
+//                              and a colon first for cross-entropy and cross-entropy-gradient); the
+//                              values as hexadecimal floats (C's %a, Python's float.hex()), inf, -inf, nan.
+// Answer:   VALUES | unsupported
+//                              one line: n values for softmax, log-softmax and the gradient, one for
+//                              logsumexp and cross-entropy, in any notation that parses exactly as a
+//                              Double; or the word `unsupported`, after which the function is not sent again.
+import Foundation
+import Kernels
+
+public enum ExternalKernel {
+    /// A small row per function, sent first: a worker that answers `unsupported` loses the function.
+    static func probe(_ f: ReferenceFunction) -> LabeledRow {
+        LabeledRow(label: f.takesLabel ? 1 : nil, logits: [0, 1, -2])
+    }
+
+    /// The request line for function f on a row.
+    public static func requestLine(_ f: ReferenceFunction, _ row: LabeledRow) -> String { f.rawValue + " " + row.text }
+
+    /// Probes the worker for each function and returns a kernel with the supported ones, and the rest.
+    public static func make(name: String, worker: ExternalWorker, functions: [ReferenceFunction]) -> (Kernel, unsupported: [ReferenceFunction]) {
+        var kernel = Kernel(name: name, summary: "An external worker: `\(worker.command.joined(separator: " "))`.", expectation: .accurate)
+        var unsupported: [ReferenceFunction] = []
+        for f in functions {
+            let row = probe(f)
+            if worker.request(requestLine(f, row), expecting: f.isScalar ? 1 : row.logits.count) == .unsupported {
+                unsupported.append(f)
+                continue
+            }
+            let vector: @Sendable ([Double], Int?) -> [Double] = { x, label in
+                let count = f.isScalar ? 1 : x.count
+                if case .values(let v) = worker.request(requestLine(f, LabeledRow(label: label, logits: x)), expecting: count) { return v }
+                return Array(repeating: .nan, count: count)
+            }
+            switch f {
+            case .softmax: kernel.softmax = { vector($0, nil) }
+            case .logSoftmax: kernel.logSoftmax = { vector($0, nil) }
+            case .logSumExp: kernel.logSumExp = { vector($0, nil)[0] }
+            case .crossEntropy: kernel.crossEntropy = { vector($0, $1)[0] }
+            case .crossEntropyGradient: kernel.crossEntropyGradient = { vector($0, $1) }
+            }
+        }
+        return (kernel, unsupported)
+    }
+
+    /// The report's section on the worker: the command, the functions, and every problem with its request.
+    public static func markdown(_ worker: ExternalWorker, unsupported: [ReferenceFunction]) -> String {
+        var md = "## The worker\n\n`\(worker.command.joined(separator: " "))`, judged against the bound of the standard stable algorithm "
+        md += "for each function (shifted softmax, log1p log-softmax and logsumexp, (max − x_t) + log1p(s) cross-entropy, the complement gradient).\n\n"
+        md += unsupported.isEmpty ? "It supports every function asked.\n\n"
+            : "Unsupported (not sent after the first answer): \(unsupported.map(\.rawValue).joined(separator: ", ")).\n\n"
+        let problems = worker.problems
+        if problems.isEmpty {
+            md += "No worker problems: every request got a line of the right number of values, nothing on standard error.\n"
+        } else {
+            md += "\(problems.count) worker problem(s) (an answer that failed is scored as NaN):\n\n| problem | request | detail |\n|---|---|---|\n"
+            for p in problems.prefix(50) {
+                md += "| \(p.kind.rawValue) | `\(p.request.replacingOccurrences(of: "|", with: "\\|"))` | \(p.detail.replacingOccurrences(of: "|", with: "\\|")) |\n"
+            }
+            if problems.count > 50 { md += "\n… and \(problems.count - 50) more.\n" }
+        }
+        return md
+    }
+}

@@ -1,0 +1,59 @@
+// `softmax-audit external`: the process protocol against workers that behave and misbehave.
+import Foundation
+import Testing
+
+@Suite("External workers")
+struct ExternalTests {
+    static let worker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Workers/test_worker.py").path
+
+    /// Runs `external` on a small configuration; returns (status, stdout + stderr, the report).
+    func external(_ mode: String, _ extra: [String] = []) throws -> (Int32, String, String) {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-external-\(mode)-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let (status, stdout, stderr) = try softmaxAudit(
+            ["external", "--name", "w-\(mode)", "--quick", "--cases", "2", "--classes", "normal,exp-overflow-edge", "--timeout", "0.3",
+             "--restarts", "2", "--output", out.path] + extra + ["--", "python3", Self.worker, mode])
+        let report = (try? String(contentsOf: out.appendingPathComponent("external-w-\(mode).md"), encoding: .utf8)) ?? ""
+        return (status, stdout + stderr, report)
+    }
+
+    @Test("an accurate worker passes, with no worker problems")
+    func good() throws {
+        let (status, log, report) = try external("good")
+        #expect(status == 0, "\(log)")
+        #expect(report.contains("No worker problems") && report.contains("## The worker"), "\(report.suffix(500))")
+    }
+
+    @Test("a planted instability (no shift) fails the gate with a shrunk row")
+    func unshifted() throws {
+        let (status, log, _) = try external("unshifted")
+        #expect(status == 1 && log.contains("w-unshifted × softmax × exp-overflow-edge") && log.contains("minimal row:"), "\(log)")
+    }
+
+    @Test("misbehaving workers are reported with their requests, and the audit finishes", arguments: [
+        ("crash", "exited"), ("hang", "timed out"), ("garbage", "answered a line that does not parse"),
+        ("wrong-count", "answered the wrong number of values"), ("stderr", "wrote to standard error"),
+    ])
+    func misbehaving(_ c: (String, String)) throws {
+        let (status, log, report) = try external(c.0)
+        #expect(report.contains("| \(c.1) | `softmax "), "\(c.0): \(report.suffix(800)) \(log)")
+        if c.0 == "stderr" {
+            #expect(status == 0, "standard-error output is reported, not failed: \(log)")
+        } else {
+            #expect(status == 1, "\(log)")
+        }
+        if c.0 == "crash" || c.0 == "hang" {
+            #expect(report.contains("given up after 2 restarts"), "\(report.suffix(800))")
+        }
+    }
+
+    @Test("a worker that supports nothing is a clear error; bad usage is exit 2")
+    func unsupportedAndUsage() throws {
+        let (status, log, _) = try external("unsupported")
+        #expect(status == 1 && log.contains("answered no request"), "\(log)")
+        let (s2, _, e2) = try softmaxAudit(["external", "--name", "x"])
+        #expect(s2 == 2 && e2.contains("after --"), "\(e2)")
+        let (s3, _, e3) = try softmaxAudit(["external", "--name", "x", "--functions", "softmin", "--", "true"])
+        #expect(s3 == 2 && e3.contains("softmin"), "\(e3)")
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Workers that misbehave on purpose, for the tests of `softmax-audit external` (pure Python, no NumPy).
+
+    python3 test_worker.py MODE
+MODE: good (an accurate shifted softmax), unshifted (exp(x) / sum: overflows), crash (exits on a
+logit above 100), hang (sleeps on a logit above 100), garbage, wrong-count, unsupported, stderr.
+"""
+import math
+import sys
+import time
+
+mode = sys.argv[1]
+
+
+def softmax(x, shift=True):
+    m = max(x) if shift else 0.0
+    e = [math.exp(v - m) if v - m < 709 else math.inf for v in x]
+    s = sum(e)
+    return [v / s if s > 0 else math.nan for v in e]
+
+
+for line in sys.stdin:
+    function, _, row = line.strip().partition(" ")
+    if ":" in row:
+        row = row.partition(":")[2]
+    x = [float.fromhex(v) for v in row.split()]
+    big = any(v > 100 for v in x)
+    if mode == "unsupported" or function != "softmax":
+        print("unsupported", flush=True)
+        continue
+    if mode == "crash" and big:
+        sys.exit(3)
+    if mode == "hang" and big:
+        time.sleep(3600)
+    if mode == "garbage":
+        print("hello world", flush=True)
+        continue
+    if mode == "stderr":
+        print("warning: something", file=sys.stderr, flush=True)
+    p = softmax(x, shift=(mode != "unshifted"))
+    if mode == "wrong-count":
+        p = p[:1] + p
+    print(" ".join(v.hex() for v in p), flush=True)
