@@ -75,9 +75,49 @@ public enum BoundFormula: String, Sendable, Codable {
         }
     }
 
-    /// The bound that judges kernel k's function f: its own algorithm's when it is declared accurate
-    /// (some are looser than the standard), the standard one otherwise.
+    /// The identifiers `--bound` takes.
+    public var identifier: String {
+        switch self {
+        case .shiftedSoftmax: return "shifted-softmax"
+        case .pairwiseSoftmax: return "pairwise-softmax"
+        case .compensatedSoftmax: return "kahan-softmax"
+        case .divisionFreeSoftmax: return "division-free-softmax"
+        case .onlineSoftmax: return "online-softmax"
+        case .log1pLogSoftmax: return "log1p-log-softmax"
+        case .log1pLogSumExp: return "log1p-logsumexp"
+        case .log1pCrossEntropy: return "log1p-cross-entropy"
+        case .complementGradient: return "complement-gradient"
+        case .meanCrossEntropy: return "mean-cross-entropy"
+        case .batchGradient: return "batch-gradient"
+        case .jacobian: return "jacobian"
+        case .vectorJacobianProduct: return "vector-jacobian-product"
+        }
+    }
+
+    public static let all: [BoundFormula] = [
+        .shiftedSoftmax, .pairwiseSoftmax, .compensatedSoftmax, .divisionFreeSoftmax, .onlineSoftmax, .log1pLogSoftmax,
+        .log1pLogSumExp, .log1pCrossEntropy, .complementGradient, .meanCrossEntropy, .batchGradient, .jacobian, .vectorJacobianProduct,
+    ]
+
+    /// The function whose outputs this bound is about.
+    public var function: AuditFunction {
+        switch self {
+        case .shiftedSoftmax, .pairwiseSoftmax, .compensatedSoftmax, .divisionFreeSoftmax, .onlineSoftmax: return .softmax
+        case .log1pLogSoftmax: return .logSoftmax
+        case .log1pLogSumExp: return .logSumExp
+        case .log1pCrossEntropy: return .crossEntropy
+        case .complementGradient: return .crossEntropyGradient
+        case .meanCrossEntropy: return .batchCrossEntropy
+        case .batchGradient: return .batchCrossEntropyGradient
+        case .jacobian: return .jacobian
+        case .vectorJacobianProduct: return .vectorJacobianProduct
+        }
+    }
+
+    /// The bound that judges kernel k's function f: one chosen for the kernel (`--bound`), else its own
+    /// algorithm's when it is declared accurate (some are looser than the standard), else the standard one.
     public static func judging(_ k: Kernel, _ f: AuditFunction) -> BoundFormula {
+        if let chosen = k.judging.bounds[f.rawValue], let formula = all.first(where: { $0.identifier == chosen }) { return formula }
         switch (k.name, f) {
         case ("softmax-division-free", .softmax): return .divisionFreeSoftmax
         case ("softmax-online", .softmax): return .onlineSoftmax

@@ -46,9 +46,18 @@ public enum ExternalKernel {
     }
 
     /// The report's section on the worker: the command, the functions, and every problem with its request.
-    public static func markdown(_ worker: ExternalWorker, unsupported: [ReferenceFunction]) -> String {
-        var md = "## The worker\n\n`\(worker.command.joined(separator: " "))`, judged against the bound of the standard stable algorithm "
-        md += "for each function (shifted softmax, log1p log-softmax and logsumexp, (max − x_t) + log1p(s) cross-entropy, the complement gradient).\n\n"
+    public static func markdown(_ worker: ExternalWorker, kernel: Kernel, unsupported: [ReferenceFunction]) -> String {
+        var md = "## The worker\n\n`\(worker.command.joined(separator: " "))`, judged "
+        if let cap = kernel.judging.maxULPs {
+            md += "by a plain cap of \(shortNumber(cap)) ulps on every function.\n\n"
+        } else {
+            let judged = ReferenceFunction.allCases.compactMap { f -> String? in
+                guard let af = AuditFunction(rawValue: f.rawValue), af.isImplemented(by: kernel) else { return nil }
+                return "\(f.rawValue): \(BoundFormula.judging(kernel, af).rawValue)"
+            }
+            md += "against these bounds (the standard stable algorithm's unless --bound chose another): \(judged.joined(separator: "; ")).\n\n"
+        }
+        if kernel.judging.strictSpecialValues { md += "Special values must follow the reference's convention on every row (--strict-special-values).\n\n" }
         md += unsupported.isEmpty ? "It supports every function asked.\n\n"
             : "Unsupported (not sent after the first answer): \(unsupported.map(\.rawValue).joined(separator: ", ")).\n\n"
         let problems = worker.problems

@@ -35,6 +35,21 @@ public struct Kernel: Sendable, Identifiable {
     /// The vector-Jacobian product p ⊙ (v − ⟨p, v⟩).
     public var vectorJacobianProduct: (@Sendable ([Double], [Double]) -> [Double])? = nil
 
+    /// How the audit judges this kernel, when not by its algorithm's bound (external workers'
+    /// `--bound`, `--max-ulps`, `--strict-special-values`).
+    public var judging = Judging()
+
+    public struct Judging: Sendable, Equatable {
+        /// Per function name, the identifier of another declared algorithm's bound.
+        public var bounds: [String: String] = [:]
+        /// A plain cap in ulps instead of a bound.
+        public var maxULPs: Double? = nil
+        /// Special values that differ from the reference's convention fail, on any row.
+        public var strictSpecialValues = false
+
+        public init() {}
+    }
+
     public init(name: String, summary: String, expectation: Expectation) {
         self.name = name
         self.summary = summary

@@ -30,6 +30,15 @@ struct ExternalCommand: ParsableCommand {
     @Option(help: "Restarts allowed after crashes and hangs; past them every request fails unsent.")
     var restarts: Int = 20
 
+    @Option(parsing: .singleValue, help: "Judge a function by another declared algorithm's bound (repeatable): \(BoundFormula.all.filter { $0.function.isBatch == false && $0.function != .jacobian && $0.function != .vectorJacobianProduct }.map(\.identifier).joined(separator: ", ")).")
+    var bound: [String] = []
+
+    @Option(name: .customLong("max-ulps"), help: "Judge every function by a plain cap in ulps instead of a bound.")
+    var maxULPs: Double?
+
+    @Flag(name: .customLong("strict-special-values"), help: "Special values that differ from the reference's convention fail, on any row.")
+    var strictSpecialValues = false
+
     @OptionGroup var options: AuditOptions
     @OptionGroup var gateOptions: GateOptions
 
@@ -42,7 +51,21 @@ struct ExternalCommand: ParsableCommand {
             throw ValidationError("--name must be letters, digits, - and _ (got '\(name)').")
         }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive (got \(timeout)).") }
+        if let maxULPs, !(maxULPs > 0) { throw ValidationError("--max-ulps must be positive (got \(maxULPs)).") }
         _ = try selectedFunctions()
+        _ = try chosenBounds()
+    }
+
+    /// `--bound` as function name → bound identifier.
+    func chosenBounds() throws -> [String: String] {
+        var out: [String: String] = [:]
+        for name in bound {
+            guard let formula = BoundFormula.all.first(where: { $0.identifier == name }) else {
+                throw ValidationError("--bound: '\(name)' is not one of \(BoundFormula.all.map(\.identifier).joined(separator: ", ")).")
+            }
+            out[formula.function.rawValue] = formula.identifier
+        }
+        return out
     }
 
     func selectedFunctions() throws -> [ReferenceFunction] {
@@ -57,7 +80,10 @@ struct ExternalCommand: ParsableCommand {
     func run() throws {
         let worker = ExternalWorker(command: command, timeout: timeout, maximumRestarts: max(0, restarts))
         defer { worker.stop() }
-        let (kernel, unsupported) = ExternalKernel.make(name: name, worker: worker, functions: try selectedFunctions())
+        var (kernel, unsupported) = ExternalKernel.make(name: name, worker: worker, functions: try selectedFunctions())
+        kernel.judging.bounds = try chosenBounds()
+        kernel.judging.maxULPs = maxULPs
+        kernel.judging.strictSpecialValues = strictSpecialValues
         if kernel.functionNames.isEmpty {
             let why = worker.problems.first.map { "\($0.kind.rawValue): \($0.detail)" } ?? "it answered unsupported to every function"
             throw failure(1, "external: the worker `\(command.joined(separator: " "))` answered no request (\(why)).")
@@ -65,11 +91,14 @@ struct ExternalCommand: ParsableCommand {
         var configuration = try options.configuration()
         configuration.kernels = [kernel]
         let result = AuditEngine.run(configuration)
-        let reproduction = (["softmax-audit external --name \(name)", options.reproduction].filter { !$0.isEmpty } + ["--", command.joined(separator: " ")])
-            .joined(separator: " ")
+        var judgingArguments = bound.map { "--bound \($0)" }
+        if let maxULPs { judgingArguments.append("--max-ulps \(shortNumber(maxULPs))") }
+        if strictSpecialValues { judgingArguments.append("--strict-special-values") }
+        let reproduction = (["softmax-audit external --name \(name)"] + judgingArguments + [options.reproduction].filter { !$0.isEmpty }
+            + ["--", command.joined(separator: " ")]).joined(separator: " ")
         let perRequest = worker.requests > 0 ? worker.waiting / Double(worker.requests) : 0
         print("Worker: \(worker.requests) requests, \(String(format: "%.1f", perRequest * 1e6)) µs per request round trip, \(worker.problems.count) problem(s), \(worker.starts) start(s).")
         try gateOptions.finish(result, command: reproduction, jobs: options.jobs, stem: "external-\(name)",
-                               extra: "\n" + ExternalKernel.markdown(worker, unsupported: unsupported))
+                               extra: "\n" + ExternalKernel.markdown(worker, kernel: kernel, unsupported: unsupported))
     }
 }

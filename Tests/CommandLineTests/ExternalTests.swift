@@ -56,4 +56,37 @@ struct ExternalTests {
         let (s3, _, e3) = try softmaxAudit(["external", "--name", "x", "--functions", "softmin", "--", "true"])
         #expect(s3 == 2 && e3.contains("softmin"), "\(e3)")
     }
+
+    @Test("an exact worker (the reference itself) passes with every element correctly rounded")
+    func exact() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-external-exact-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let script = URL(fileURLWithPath: Self.worker).deletingLastPathComponent().appendingPathComponent("exact_worker.sh").path
+        let binary = productsDirectory.appendingPathComponent("softmax-audit").path
+        let (status, stdout, stderr) = try softmaxAudit(
+            ["external", "--name", "exact", "--quick", "--cases", "1", "--classes", "normal,dominant-40,plus-inf", "--output", out.path,
+             "--", "sh", script, binary])
+        #expect(status == 0, "\(stdout) \(stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("external-exact.json"))) as! [String: Any]
+        let cells = json["cells"] as! [[String: Any]]
+        #expect(cells.count == 15 && cells.allSatisfy { ($0["maxULPs"] as? Double ?? 1) <= 0.5 && ($0["conventionDifferences"] as? Int) == 0 },
+                "\(cells.map { ($0["function"]!, $0["inputClass"]!, $0["maxULPs"]!) })")
+    }
+
+    @Test("--strict-special-values fails a convention difference; --max-ulps and --bound change the judge")
+    func judging() throws {
+        // The accurate pure-Python softmax gives NaN for a +inf logit where the reference is one-hot.
+        let (lenient, log1, _) = try external("good", ["--classes", "plus-inf"])
+        #expect(lenient == 0, "\(log1)")
+        let (strict, log2, _) = try external("good", ["--classes", "plus-inf", "--strict-special-values"])
+        #expect(strict == 1 && log2.contains("special value"), "\(log2)")
+        // The unshifted softmax is hopeless in ulps at the exp overflow edge; a cap of 1e300 ulps lets its
+        // finite answers pass, but not its NaNs.
+        let (_, _, capped) = try external("unshifted", ["--max-ulps", "1e300", "--classes", "normal"])
+        #expect(capped.contains("by a plain cap of 1.00e+300 ulps"), "\(capped.suffix(600))")
+        let (_, _, chosen) = try external("good", ["--bound", "online-softmax", "--classes", "normal"])
+        #expect(chosen.contains("softmax: online softmax"), "\(chosen.suffix(600))")
+        let (bad, _, _) = try external("good", ["--bound", "nonsense"])
+        #expect(bad == 2)
+    }
 }
