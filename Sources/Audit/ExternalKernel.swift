@@ -10,6 +10,21 @@
 import Foundation
 import Kernels
 
+/// A flag set once, from any thread.
+final class DroppedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    /// Sets the flag; true for the call that set it.
+    func set() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if value { return false }
+        value = true
+        return true
+    }
+}
+
 public enum ExternalKernel {
     /// A small row per function, sent first: a worker that answers `unsupported` loses the function.
     static func probe(_ f: ReferenceFunction) -> LabeledRow {
@@ -29,9 +44,18 @@ public enum ExternalKernel {
                 unsupported.append(f)
                 continue
             }
+            let dropped = DroppedFlag()
             let vector: @Sendable ([Double], Int?) -> [Double] = { x, label in
                 let count = f.isScalar ? 1 : x.count
-                if case .values(let v) = worker.request(requestLine(f, LabeledRow(label: label, logits: x)), expecting: count) { return v }
+                // After a late `unsupported` the function is not sent again; its answers count as NaN.
+                if dropped.isSet { return Array(repeating: .nan, count: count) }
+                let line = requestLine(f, LabeledRow(label: label, logits: x))
+                switch worker.request(line, expecting: count) {
+                case .values(let v): return v
+                case .unsupported:
+                    if dropped.set() { worker.note(.unsupported, line, "\(f.rawValue) is not sent again; its remaining answers count as NaN") }
+                case .failed: break
+                }
                 return Array(repeating: .nan, count: count)
             }
             switch f {

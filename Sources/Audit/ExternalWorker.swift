@@ -120,6 +120,13 @@ public final class ExternalWorker: @unchecked Sendable {
         }
     }
 
+    /// Records a problem found by the caller (a late `unsupported`).
+    public func note(_ kind: WorkerProblem.Kind, _ request: String, _ detail: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        record(kind, request, detail)
+    }
+
     /// Stops the worker (closing its input first, so a well-behaved worker exits by itself).
     public func stop() {
         if let input { try? input.close() }

@@ -8,7 +8,7 @@ struct ExternalTests {
 
     /// Runs `external` on a small configuration; returns (status, stdout + stderr, the report).
     func external(_ mode: String, _ extra: [String] = []) throws -> (Int32, String, String) {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-external-\(mode)-\(getpid())")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-external-\(mode)-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
         let (status, stdout, stderr) = try softmaxAudit(
             ["external", "--name", "w-\(mode)", "--quick", "--cases", "2", "--classes", "normal,exp-overflow-edge", "--timeout", "0.3",
@@ -33,10 +33,14 @@ struct ExternalTests {
     @Test("misbehaving workers are reported with their requests, and the audit finishes", arguments: [
         ("crash", "exited"), ("hang", "timed out"), ("garbage", "answered a line that does not parse"),
         ("wrong-count", "answered the wrong number of values"), ("stderr", "wrote to standard error"),
+        ("late-unsupported", "answered unsupported"),
     ])
     func misbehaving(_ c: (String, String)) throws {
         let (status, log, report) = try external(c.0)
         #expect(report.contains("| \(c.1) | `softmax "), "\(c.0): \(report.suffix(800)) \(log)")
+        if c.0 == "late-unsupported" {
+            #expect(report.contains("is not sent again"), "\(report.suffix(800))")
+        }
         if c.0 == "stderr" {
             #expect(status == 0, "standard-error output is reported, not failed: \(log)")
         } else {

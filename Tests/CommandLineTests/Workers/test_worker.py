@@ -3,7 +3,8 @@
 
     python3 test_worker.py MODE
 MODE: good (an accurate shifted softmax), unshifted (exp(x) / sum: overflows), crash (exits on a
-logit above 100), hang (sleeps on a logit above 100), garbage, wrong-count, unsupported, stderr.
+logit above 100), hang (sleeps on a logit above 100), garbage, wrong-count, unsupported, stderr,
+late-unsupported (answers, then says unsupported from the fifth request on).
 """
 import math
 import sys
@@ -19,13 +20,15 @@ def softmax(x, shift=True):
     return [v / s if s > 0 else math.nan for v in e]
 
 
+count = 0
 for line in sys.stdin:
+    count += 1
     function, _, row = line.strip().partition(" ")
     if ":" in row:
         row = row.partition(":")[2]
     x = [float.fromhex(v) for v in row.split()]
     big = any(v > 100 for v in x)
-    if mode == "unsupported" or function != "softmax":
+    if mode == "unsupported" or function != "softmax" or (mode == "late-unsupported" and count >= 5):
         print("unsupported", flush=True)
         continue
     if mode == "crash" and big:
