@@ -44,6 +44,6 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Reference"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Reference"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Audit", "Kernels"]),
-        .testTarget(name: "CommandLineTests", dependencies: ["softmax-audit"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["softmax-audit"], exclude: ["Workers"]),
     ]
 )

@@ -14,6 +14,14 @@ public enum GateCheck: String, CaseIterable, Sendable {
     }
 }
 
+extension AuditCell {
+    /// "KIND in N cases (first: case #i, detail)", for the gate's lines and JUnit's failures.
+    public func failureSummary(_ kind: FailureKind) -> String {
+        let first = firstFailure[kind]!
+        return "\(kind) in \(failureCounts[kind]!) cases (first: case #\(first.index), \(first.detail))"
+    }
+}
+
 public struct GateOutcome: Sendable {
     /// One line per failing cell or missed flaw, naming the kernel, the function, the class and a row.
     public let failures: [String]
@@ -29,8 +37,7 @@ extension AuditResult {
         for k in kernels where k.expectation.isAccurate {
             for cell in cells(kernel: k.name) {
                 for kind in cell.failureCounts.keys.sorted() where failOn.contains(where: { $0.covers(kind) }) {
-                    let first = cell.firstFailure[kind]!
-                    var line = "\(k.name) × \(cell.function.rawValue) × \(cell.inputClass): \(kind) in \(cell.failureCounts[kind]!) cases (first: case #\(first.index), \(first.detail))"
+                    var line = "\(k.name) × \(cell.function.rawValue) × \(cell.inputClass): " + cell.failureSummary(kind)
                     if let s = shrunkByKey["\(k.name)|\(cell.function.rawValue)|\(kind)"]?.first {
                         line += "; minimal row: \(s.minimal.decimalText)"
                     }

@@ -72,29 +72,15 @@ extension SoftmaxReference {
                     if bound + 2 < difference.exponent - 1 { sign = difference.sign }
                 }
                 if sign == 0 && p >= 4096 { sign = dominantGroupSign(i, v, groups) }
-                if probabilities[i].isRegular {
-                    let scale = probabilities[i].exponent
-                    let pm = MPFRFloat(precision: 2)
-                    var terms: [(Int, MPFRFloat)] = [(2, w)]
-                    if maxMagnitude.isRegular { pm.setPowerOfTwo(maxMagnitude.exponent + scale); terms.append((24, pm)) }
-                    let pc = MPFRFloat(precision: 2)
-                    if mean.isRegular { pc.setPowerOfTwo(mean.exponent + scale); terms.append((2, pc)) }
-                    let pr = MPFRFloat(precision: 2)
-                    if difference.isRegular { pr.setPowerOfTwo(difference.exponent + scale); terms.append((24, pr)) }
-                    recordTerms(c, i, exact: elementExact, sign: sign, terms)
-                } else {
-                    c.record(i, exact: elementExact, sign: sign, (2, w))
+                // 2 p̃_i (12η M + η|c̃| + 12η|r̃_i|) + η|w̃_i|, each magnitude as an exponent: |p̃_i x| < 2^(e_p + e_x),
+                // with one bit more to spare.
+                func scaled(_ x: MPFRFloat) -> Int? {
+                    probabilities[i].isRegular && x.isRegular ? probabilities[i].exponent + x.exponent + 1 : nil
                 }
+                c.record(i, exact: elementExact, sign: sign, exponents: [
+                    (2, w.isRegular ? w.exponent : nil), (24, scaled(maxMagnitude)), (2, scaled(mean)), (24, scaled(difference)),
+                ])
             }
-        }
-    }
-
-    private func recordTerms(_ c: Candidates, _ i: Int, exact: Bool, sign: Int, _ terms: [(Int, MPFRFloat)]) {
-        switch terms.count {
-        case 1: c.record(i, exact: exact, sign: sign, terms[0])
-        case 2: c.record(i, exact: exact, sign: sign, terms[0], terms[1])
-        case 3: c.record(i, exact: exact, sign: sign, terms[0], terms[1], terms[2])
-        default: c.record(i, exact: exact, sign: sign, terms[0], terms[1], terms[2], terms[3])
         }
     }
 

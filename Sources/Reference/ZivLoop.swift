@@ -35,14 +35,19 @@ final class Candidates {
     /// Records output j: exact, or within Σ c_i · 2^−P · |m_i| (+ the underflow allowance) of the
     /// exact value. The constants c_i come from the error analysis beside each formula.
     func record(_ j: Int, exact: Bool, sign: Int, _ bounds: (Int, MPFRFloat)...) {
+        record(j, exact: exact, sign: sign, exponents: bounds.map { ($0.0, $0.1.isRegular ? $0.1.exponent : nil) })
+    }
+
+    /// The same with each magnitude given by its MPFR exponent e (|m_i| < 2^e; nil for zero).
+    func record(_ j: Int, exact: Bool, sign: Int, exponents bounds: [(Int, Int?)]) {
         knownSigns[j] = sign
         if exact && underflowExponent == nil {
             errorExponents[j] = nil
             return
         }
         var exponent: Int? = underflowExponent
-        for (c, magnitude) in bounds where magnitude.isRegular {
-            let term = magnitude.exponent - precision + ceilLog2(c)
+        for case let (c, magnitude?) in bounds {
+            let term = magnitude - precision + ceilLog2(c)
             exponent = max(exponent ?? term, term)
         }
         // Σ of k terms each <= 2^t is <= 2^(t + ceil(log2 k)).

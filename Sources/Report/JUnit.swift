@@ -17,8 +17,7 @@ public enum JUnit {
             var messages: [String] = []
             if k.expectation.isAccurate {
                 for kind in cell.failureCounts.keys.sorted() where failOn.contains(where: { $0.covers(kind) }) {
-                    let first = cell.firstFailure[kind]!
-                    messages.append("\(kind) in \(cell.failureCounts[kind]!) cases (first: case #\(first.index), \(first.detail))")
+                    messages.append(cell.failureSummary(kind))
                 }
             }
             if let c = regressions["\(cell.kernel)|\(cell.function.rawValue)|\(cell.inputClass)"] {
