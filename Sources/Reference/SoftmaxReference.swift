@@ -29,6 +29,12 @@ public final class SoftmaxReference {
     let anchorRow = MPFRFloat(precision: 64)
     /// Per-element one-sided limits (see Candidates.limit), reused across rows.
     var limitValues: [MPFRFloat] = []
+    /// The double-word fast path's workspace (FastPath/).
+    let fastRow = FastRow()
+    /// Whether to try the fast path first (`.auto`, the default) or use MPFR only.
+    public var fastPath: FastPathMode = .auto
+    /// Calls answered by the fast path, fallen back to MPFR, or not covered, since this instance began.
+    public internal(set) var fastPathCounts = FastPathCounts()
 
     public init(maximumPrecision: Int = 1 << 16) {
         precondition(maximumPrecision >= Self.initialPrecision)

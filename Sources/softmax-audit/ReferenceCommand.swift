@@ -1,9 +1,11 @@
 // `softmax-audit reference FUNCTION [--input FILE]`: the certified reference as a filter.
 import ArgumentParser
+import Foundation
 import Audit
 import Reference
 
 extension ReferenceFunction: ExpressibleByArgument {}
+extension FastPathMode: ExpressibleByArgument {}
 
 struct ReferenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,6 +26,12 @@ struct ReferenceCommand: ParsableCommand {
     @Option(name: .long, help: "Read rows from this file instead of standard input.")
     var input: String?
 
+    @Option(name: .long, help: "auto: the double-word fast path first, MPFR when it does not certify (default); mpfr: MPFR only.")
+    var path: FastPathMode = .auto
+
+    @Flag(name: .long, help: "Read every row first, then print to standard error how long the reference took (parsing and printing excluded) and how the fast path fared.")
+    var timing = false
+
     func run() throws {
         let reader: LineReader
         do {
@@ -33,8 +41,19 @@ struct ReferenceCommand: ParsableCommand {
         }
         let output = OutputBuffer()
         let reference = SoftmaxReference()
+        reference.fastPath = path
         let source = input ?? "standard input"
         var lineNumber = 0
+        var pending: [LabeledRow] = []
+        func evaluate(_ row: LabeledRow, line: Int) throws -> String {
+            do {
+                return try function.evaluate(row, with: reference).map { Binary64.hexString($0.rounded) }.joined(separator: " ")
+            } catch let error as ReferenceError {
+                output.flush()
+                let status: Int32 = if case .uncertified = error { 1 } else { 2 }
+                throw failure(status, "\(source), line \(line): \(error)")
+            }
+        }
         while let line = reader.nextLine() {
             lineNumber += 1
             let row: LabeledRow
@@ -44,14 +63,24 @@ struct ReferenceCommand: ParsableCommand {
                 output.flush()
                 throw failure(2, "\(source), line \(lineNumber): \(error)")
             }
-            do {
-                let values = try function.evaluate(row, with: reference)
-                output.write(values.map { Binary64.hexString($0.rounded) }.joined(separator: " "))
-            } catch let error as ReferenceError {
-                output.flush()
-                let status: Int32 = if case .uncertified = error { 1 } else { 2 }
-                throw failure(status, "\(source), line \(lineNumber): \(error)")
+            if timing {
+                pending.append(row)
+            } else {
+                output.write(try evaluate(row, line: lineNumber))
             }
+        }
+        if timing {
+            let start = ContinuousClock.now
+            var lines: [String] = []
+            lines.reserveCapacity(pending.count)
+            for (i, row) in pending.enumerated() { lines.append(try evaluate(row, line: i + 1)) }
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let c = reference.fastPathCounts
+            printError("reference \(function.rawValue): \(pending.count) rows in \(String(format: "%.4f", seconds)) s "
+                + "(\(String(format: "%.0f", Double(pending.count) / max(seconds, 1e-9))) rows/s, path \(path.rawValue)); "
+                + "fast path \(c.fast), fallback \(c.fallback), MPFR only \(c.uncovered)")
+            for line in lines { output.write(line) }
         }
         output.flush()
     }

@@ -1,0 +1,116 @@
+// Certified rounding for the fast path: the same decision as Certification.swift, in doubles.
+//
+// An approximation is V = 2^scale · (hi + lo) (a normalized double word) with |v − V| <= 2^scale · error
+// for the unknown exact value v. Let q = 2^qexp be the spacing of doubles in V's binade (2^-1074 for
+// subnormals). In units of q — an exact rescaling — V is t + tl with t = |hi|/q in [2^52, 2^53) (smaller
+// for subnormal results) and |tl| <= 1/2. With i = round(t) and f = (t − i) + tl (t − i is exact, f has
+// one rounding, <= 2^-53), the rounding boundaries of binary64 are the half-integers i ± 1/2 within
+// the binade (below 2^52 the next boundary is 2^52 − 1/4, out of reach of an error <= 2^-25). So when
+//
+//     |f| + E + 2^-50 < 1/2,      E = error · 2^(scale − qexp) (rounded up),
+//
+// every point of [V − E, V + E], v included, rounds to i·q: that is the correctly rounded result,
+// with the sign of V (of the formula's known sign when i = 0 and |V| <= E). As in the MPFR path, E must
+// also be <= 2^-25 so that ulpOffset = ±f, the position of V from the anchor in ulps, is accurate to
+// 2^-24 ulp. Results this close to overflow (binade 1023) are left to the MPFR path.
+
+struct FastApproximation {
+    var value: DoubleWord
+    var scale: Int
+    /// |v − 2^scale · value| <= 2^scale · error.
+    var error: Double
+
+    init(_ value: DoubleWord, scale: Int = 0, absoluteError: Double) {
+        self.value = value
+        self.scale = scale
+        self.error = absoluteError
+    }
+
+    /// A value known to relative error ε (a first-order sum of the steps' bounds). The absolute error
+    /// charged is 2ε|hi|(1 + 2^-40): the factor 2 covers every second-order term (each ε < 2^-70) and
+    /// |hi| versus |v|, the last factor the rounding of this product.
+    init(_ value: DoubleWord, scale: Int = 0, relativeError: Double) {
+        self.init(value, scale: scale, absoluteError: 2 * relativeError * value.hi.magnitude * (1 + 0x1p-40))
+    }
+
+    /// A value known only to lie strictly within 2^exponent of zero (`knownSign` fixes its sign).
+    static func tiny(below exponent: Int) -> FastApproximation {
+        FastApproximation(DoubleWord(0), scale: exponent, absoluteError: 1)
+    }
+}
+
+enum FastRounding {
+    /// The correctly rounded binary64 value and its offset, or nil when the bound does not decide it.
+    /// `magnitudeAbove`, when given, is an exact value ℓ (same scale and sign as v) with |v| > |ℓ|
+    /// strictly: log p_j = d_j − L sits strictly beyond d_j, which settles a d_j that is itself a
+    /// binary64 midpoint and an L far below its ulp (the MPFR path's one-sided limit).
+    static func certify(_ a: FastApproximation, knownSign: Int, magnitudeAbove limit: DoubleWord? = nil) -> ReferenceValue? {
+        let hi = a.value.hi, lo = a.value.lo
+        guard hi.isFinite, lo.isFinite, a.error.isFinite, a.error >= 0 else { return nil }
+        if hi == 0 {
+            if a.error == 0 { return ReferenceValue(rounded: 0, ulpOffset: 0) }  // an exact zero is +0
+            return zero(bound: a.error, scale: a.scale, sign: knownSign)
+        }
+        var binade = hi.exponent + a.scale
+        if hi.significandBitPattern == 0 && lo != 0 && (lo < 0) != (hi < 0) { binade -= 1 }
+        if binade < -1100 {
+            // Far below the smallest subnormal: a zero, with V's sign when |V| > error.
+            let sign = hi.magnitude * (1 - 0x1p-50) > a.error ? (hi < 0 ? -1 : 1) : knownSign
+            return zero(bound: 2 * hi.magnitude + a.error, scale: a.scale, sign: sign)
+        }
+        guard binade <= 1022 else { return nil }
+        let negative = hi < 0
+        let qexp = max(binade, -1022) - 52
+        let shift = a.scale - qexp
+        let t = Double(sign: .plus, exponent: shift, significand: hi.magnitude)
+        let tl = Double(sign: .plus, exponent: shift, significand: negative ? -lo : lo)
+        // For subnormal results t has a fraction, so tl can move the nearest integer by one.
+        var i = t.rounded(.toNearestOrEven)
+        var f = (t - i) + tl
+        if f > 0.5 {
+            i += 1
+            f -= 1
+        } else if f < -0.5 {
+            i -= 1
+            f += 1
+        }
+        // An underflowed tl is off by at most 2^-1075: the 2^-1000 covers it.
+        let e = Double(sign: .plus, exponent: max(shift, -1000), significand: a.error) + 0x1p-1000
+        guard e <= 0x1p-25 else { return nil }
+        var lowerDecided = f - e - 0x1p-50 > -0.5
+        if let limit = limit, limit.hi != 0, (limit.hi < 0) == negative {
+            // ℓ's position from i, in ulps: exact when the twoSum's error is zero.
+            let b = Double(sign: .plus, exponent: shift, significand: limit.hi.magnitude) - i
+            let c = Double(sign: .plus, exponent: shift, significand: negative ? -limit.lo : limit.lo)
+            let position = twoSum(b, c)
+            var l = position.hi
+            let exact = position.lo == 0 && (c == 0 || c.exponent >= -1000)
+            if l >= 0.5 {
+                // |v| > ℓ >= i + 1/2: the anchor is i + 1.
+                i += 1
+                f -= 1
+                l -= 1
+            }
+            lowerDecided = lowerDecided || (exact ? l >= -0.5 : l - 0x1p-50 > -0.5)
+        }
+        guard lowerDecided, f + e + 0x1p-50 < 0.5, i <= 0x1p53 else { return nil }
+        if i == 0 {
+            // Rounds to a zero; its sign is V's if V is farther from zero than the error.
+            let sign = f.magnitude > e + 0x1p-50 ? (negative ? -1 : 1) : knownSign
+            guard sign != 0 else { return nil }
+            let zero = sign < 0 ? -0.0 : 0.0
+            return ReferenceValue(rounded: zero, ulpOffset: f == 0 ? zero : (negative ? -f : f))
+        }
+        let rounded = Double(sign: negative ? .minus : .plus, exponent: qexp, significand: i)
+        let offset = negative ? -f : f
+        return ReferenceValue(rounded: rounded, ulpOffset: offset == 0 ? (negative ? -0.0 : 0.0) : offset)
+    }
+
+    /// |v| < 2^scale · bound: a zero of the given sign when that is below 2^-1099 (so the offset, 0, is
+    /// within 2^-25 ulp of the smallest subnormal's grid).
+    private static func zero(bound: Double, scale: Int, sign: Int) -> ReferenceValue? {
+        guard sign != 0, bound > 0, scale + bound.exponent + 1 <= -1099 else { return nil }
+        let zero = sign < 0 ? -0.0 : 0.0
+        return ReferenceValue(rounded: zero, ulpOffset: zero)
+    }
+}

@@ -1,0 +1,216 @@
+// The quantities of a finite row (n >= 2) in double words, each with a proven relative error: the
+// fast path's counterpart of ShiftedExponentials.swift. u = 2^-53; ε_exp = FastExponential.relativeError.
+//
+// With m = x_k the (first) maximum and m2 = x_k2 the largest of the others, every term is anchored at
+// m2 so that the exponentials stay in double range whatever the gap to m:
+//
+//     D   = m2 − m <= 0                        exact (twoSum; overflow -> MPFR)
+//     g_j = exp(x_j − m2) for j ≠ k            x_j − m2 exact; g_k2 = 1 exactly; ε_exp each.
+//                                              A term with x_j − m2 < −763 is below 2^-1100: dropped and
+//                                              charged 2^-1100 absolute (s' >= 1, so relative).
+//     s'  = Σ_{j≠k} g_j in [1, n − 1]          AccurateDWPlusDW, one per term:
+//                                              ε_s' = ε_exp + (n − 2)·3.01u² + n·2^-1000
+//                                              (the last covers dropped terms, subnormal low words, and
+//                                              terms below 2^-959 added as one double)
+//     s   = e^D · s' = 2^sExp · sM             ε_s = ε_s' + ε_exp + 7u²   (ε_exp only if D ≠ 0)
+//     S   = 1 + s in [1, n]                    ε_S = ε_s + 2u² (+ 2^-190 when s < 2^-199 is added as
+//                                              one double)
+//     1/S                                      ε_inv = ε_S + 20u²
+//     L   = log1p(s) = 2^LExp · Lm             relative error ε_L:
+//       s >= 2^-10: one Newton step on the certified exp: y0 = log(S.hi) (libm, any accuracy),
+//           z = S · exp(−y0) = 1 + t (|t| <= 2^-40 is checked, not assumed), L = y0 + log1p(t) with
+//           log1p(t) = t − t²/2 + t³/3 (remainder < 2^-160). Absolute error
+//           <= ε_S + ε_exp + 7u² + 2^-120 + 2u²L, divided by L >= 2^-10.01 for ε_L.
+//       s < 2^-10: log1p(s) = 2 atanh(w), w = s/(2 + s) <= 2^-11, = 2w(1 + w²/3 + w⁴/5 + w⁶/7 + w⁸/9)
+//           (remainder < 2^-113): w²/3 in double words, the rest in double (<= 2^-97.3); ε_L =
+//           ε_w + 2^-96 + 7u², ε_w = ε_s + ε_{2+s} + 20u² + 7u².
+// Each output adds its own steps (FastFormulas.swift). When D < −2^20 every term but the maximum is
+// below 2^(−1.5e6) ("ultra"): s is then only bounded, which settles every output by itself.
+import Foundation
+
+final class FastRow {
+    private(set) var count = 0
+    private(set) var maxIndex = 0
+    private(set) var maxValue = 0.0
+    private(set) var secondIndex = 0
+    private(set) var secondValue = 0.0
+
+    /// g_j = 2^gExp[j] · (gHi[j] + gLo[j]); gExp[j] = dropped for terms below 2^-1100.
+    private(set) var gHi: [Double] = []
+    private(set) var gLo: [Double] = []
+    private(set) var gExp: [Int] = []
+    static let dropped = Int.min
+
+    /// D = m2 − m < −2^20: s < n · 2^(−1.5e6), below anything the outputs can see.
+    private(set) var ultra = false
+    /// exp(D) = 2^eDExp · eD, relative error eDError (0 when D = 0).
+    private(set) var eD = DoubleWord(1)
+    private(set) var eDExp = 0
+    private(set) var eDError = 0.0
+    private(set) var sPrime = DoubleWord(0)
+    private(set) var sPrimeError = 0.0
+    /// s = 2^sExp · sM.
+    private(set) var sM = DoubleWord(0)
+    private(set) var sExp = 0
+    private(set) var sError = 0.0
+    private(set) var S = DoubleWord(1)
+    private(set) var SError = 0.0
+    private(set) var invS = DoubleWord(1)
+    private(set) var invSError = 0.0
+    /// L = log1p(s) = 2^LExp · Lm.
+    private(set) var Lm = DoubleWord(0)
+    private(set) var LExp = 0
+    private(set) var LError = 0.0
+
+    static let u2 = DoubleWord.u2
+    static let epsExp = FastExponential.relativeError
+
+    /// Evaluates the row's quantities; false when the row is out of the fast path's reach (a difference
+    /// of logits overflows, or a checked assumption fails) and the MPFR path must answer.
+    func evaluate(_ x: [Double]) -> Bool {
+        let n = x.count
+        precondition(n >= 2)
+        count = n
+        maxIndex = 0
+        for j in 1..<n where x[j] > x[maxIndex] { maxIndex = j }
+        maxValue = x[maxIndex]
+        secondIndex = maxIndex == 0 ? 1 : 0
+        for j in 0..<n where j != maxIndex && x[j] > x[secondIndex] { secondIndex = j }
+        secondValue = x[secondIndex]
+        let D = twoSum(secondValue, -maxValue)
+        guard D.hi.isFinite && D.lo.isFinite else { return false }
+        if gHi.count < n {
+            gHi = Array(repeating: 0, count: n)
+            gLo = Array(repeating: 0, count: n)
+            gExp = Array(repeating: 0, count: n)
+        }
+        ultra = D.hi < -FastExponential.wideLimit
+        if ultra { return true }
+
+        // The terms g_j and their sum s' (the k2 term is exactly 1).
+        var sum = DoubleWord(1)
+        var droppedCount = 0
+        let m2 = secondValue
+        for j in 0..<n where j != maxIndex {
+            if j == secondIndex {
+                gHi[j] = 1
+                gLo[j] = 0
+                gExp[j] = 0
+                continue
+            }
+            let dh = x[j] - m2
+            if !(dh >= -763) {
+                gExp[j] = Self.dropped
+                droppedCount += 1
+                continue
+            }
+            let d = twoSum(x[j], -m2)
+            let g: (m: DoubleWord, e: Int)
+            if d.hi >= -FastExponential.narrowLimit {
+                g = FastExponential.narrow(d.hi, d.lo)
+            } else {
+                guard let w = FastExponential.wide(d.hi, d.lo) else { return false }
+                g = w
+            }
+            gHi[j] = g.m.hi
+            gLo[j] = g.m.lo
+            gExp[j] = g.e
+            if g.e >= -960 {
+                sum = sum.plus(Self.unscaled(g.m, g.e))
+            } else {
+                sum = sum.plus(Double(sign: .plus, exponent: g.e, significand: g.m.hi))  // < 2^-959: off by < 2^-1000
+            }
+        }
+        sPrime = sum
+        sPrimeError = Self.epsExp + Double(max(0, n - 2)) * DoubleWord.errorOfPlus + Double(n) * 0x1p-1000
+
+        // s = e^D · s'.
+        if D.hi == 0 && D.lo == 0 {
+            eD = DoubleWord(1)
+            eDExp = 0
+            eDError = 0
+        } else {
+            guard let e = D.hi >= -FastExponential.narrowLimit ? FastExponential.narrow(D.hi, D.lo) : FastExponential.wide(D.hi, D.lo)
+            else { return false }
+            eD = e.m
+            eDExp = e.e
+            eDError = Self.epsExp
+        }
+        sM = eD.times(sPrime)
+        sExp = eDExp
+        sError = sPrimeError + eDError + DoubleWord.errorOfTimes
+
+        // S = 1 + s and 1/S.
+        let sBinade = sM.hi.exponent + sExp
+        if sExp >= -200 {
+            S = sM.scaled(sExp).plus(1.0)
+            SError = sError + DoubleWord.errorOfPlusDouble
+        } else {
+            S = DoubleWord(1, Double(sign: .plus, exponent: sExp, significand: sM.hi))
+            SError = sError + 0x1p-190
+        }
+        invS = S.reciprocal
+        invSError = SError + DoubleWord.errorOfReciprocal
+
+        // L = log1p(s).
+        if sBinade >= -10 {
+            return newtonLogarithm()
+        }
+        atanhLogarithm()
+        return true
+    }
+
+    /// L = log S by one Newton step from libm's log (s >= 2^-10, so L >= 2^-10.01).
+    private func newtonLogarithm() -> Bool {
+        let y0 = Foundation.log(S.hi)
+        guard y0 > 0, y0 <= FastExponential.narrowLimit else { return false }
+        let e = FastExponential.narrow(-y0, 0)
+        let z = S.times(e.m).scaled(e.e)
+        let t = twoSum(z.hi - 1, z.lo)  // z.hi - 1 is exact (z.hi in [1/2, 2])
+        guard t.hi.magnitude <= 0x1p-40 else { return false }
+        let correction = t.hi * t.hi * (-0.5 + t.hi / 3)
+        let L = t.plus(correction).plus(y0)
+        Lm = L
+        LExp = 0
+        let absolute = (SError + Self.epsExp + DoubleWord.errorOfTimes) * (1 + 0x1p-30) + 0x1p-120
+            + DoubleWord.errorOfPlusDouble * L.hi * (1 + 0x1p-30)
+        LError = absolute / (L.hi * (1 - 0x1p-30))
+        return true
+    }
+
+    /// L = 2 atanh(s / (2 + s)) by its series (s < 2^-10).
+    private func atanhLogarithm() {
+        let twoPlusS: DoubleWord
+        let twoPlusSError: Double
+        if sExp >= -200 {
+            twoPlusS = sM.scaled(sExp).plus(2.0)
+            twoPlusSError = sError + DoubleWord.errorOfPlusDouble
+        } else {
+            twoPlusS = DoubleWord(2, Double(sign: .plus, exponent: sExp, significand: sM.hi))
+            twoPlusSError = sError + 0x1p-190
+        }
+        let w = sM.times(twoPlusS.reciprocal)  // w = s / (2 + s) = 2^sExp · w
+        let wError = sError + twoPlusSError + DoubleWord.errorOfReciprocal + DoubleWord.errorOfTimes
+        var F = DoubleWord(1)
+        var FError = 0x1p-999
+        if w.hi.exponent + sExp >= -500 {
+            let wu = w.scaled(sExp)
+            let sq = twoProduct(wu.hi, wu.hi)
+            let w2 = fastTwoSum(sq.hi, sq.lo + 2 * wu.hi * wu.lo)
+            let w2h = w2.hi
+            let rest = w2h * w2h * (1.0 / 5 + w2h * (1.0 / 7 + w2h * (1.0 / 9)))
+            F = w2.divided(by: 3).plus(rest).plus(1.0)
+            FError = 0x1p-96
+        }
+        Lm = w.times(F)
+        LExp = sExp + 1
+        LError = wError + FError + DoubleWord.errorOfTimes
+    }
+
+    /// 2^e · m for −1022 <= e <= 1023: exact but for a low word that becomes subnormal (off by < 2^-1074).
+    @inline(__always)
+    static func unscaled(_ m: DoubleWord, _ e: Int) -> DoubleWord {
+        let p = Double(bitPattern: UInt64(1023 + e) << 52)
+        return DoubleWord(m.hi * p, m.lo * p)
+    }
+}
