@@ -45,9 +45,9 @@ struct ReferenceCommand: ParsableCommand {
         let source = input ?? "standard input"
         var lineNumber = 0
         var pending: [LabeledRow] = []
-        func evaluate(_ row: LabeledRow, line: Int) throws -> String {
+        func evaluate(_ row: LabeledRow, line: Int) throws -> [ReferenceValue] {
             do {
-                return try function.evaluate(row, with: reference).map { Binary64.hexString($0.rounded) }.joined(separator: " ")
+                return try function.evaluate(row, with: reference)
             } catch let error as ReferenceError {
                 output.flush()
                 let status: Int32 = if case .uncertified = error { 1 } else { 2 }
@@ -66,24 +66,28 @@ struct ReferenceCommand: ParsableCommand {
             if timing {
                 pending.append(row)
             } else {
-                output.write(try evaluate(row, line: lineNumber))
+                output.write(format(try evaluate(row, line: lineNumber)))
             }
         }
         if timing {
             let start = ContinuousClock.now
-            var lines: [String] = []
-            lines.reserveCapacity(pending.count)
-            for (i, row) in pending.enumerated() { lines.append(try evaluate(row, line: i + 1)) }
+            var results: [[ReferenceValue]] = []
+            results.reserveCapacity(pending.count)
+            for (i, row) in pending.enumerated() { results.append(try evaluate(row, line: i + 1)) }
             let elapsed = ContinuousClock.now - start
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             let c = reference.fastPathCounts
             printError("reference \(function.rawValue): \(pending.count) rows in \(String(format: "%.4f", seconds)) s "
                 + "(\(String(format: "%.0f", Double(pending.count) / max(seconds, 1e-9))) rows/s, path \(path.rawValue)); "
                 + "fast path \(c.fast), fallback \(c.fallback), MPFR only \(c.uncovered)")
-            for line in lines { output.write(line) }
+            for values in results { output.write(format(values)) }
         }
         output.flush()
     }
+}
+
+private func format(_ values: [ReferenceValue]) -> String {
+    values.map { Binary64.hexString($0.rounded) }.joined(separator: " ")
 }
 
 /// Writes a one-sentence message to standard error and returns the exit status to throw.

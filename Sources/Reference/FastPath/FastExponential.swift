@@ -34,15 +34,17 @@ enum FastExponential {
     /// The largest |dh| `wide` accepts.
     static let wideLimit = 0x1p20
 
-    struct Constants: Sendable {
+    /// The reduction constants and the tables (held by pointer: an array here would be retained and
+    /// released on every call).
+    struct Constants: @unchecked Sendable {
         let invc: Double
         let c1: Double
         let c2: Double
         let c2h: Double
         let c2l: Double
         let c3: Double
-        let t1: [DoubleWord]
-        let t2: [DoubleWord]
+        let t1: UnsafePointer<DoubleWord>
+        let t2: UnsafePointer<DoubleWord>
     }
 
     static let constants: Constants = makeConstants()
@@ -51,7 +53,7 @@ enum FastExponential {
     @inline(__always)
     static func narrow(_ dh: Double, _ dl: Double) -> (m: DoubleWord, e: Int) {
         let c = constants
-        let kf = (dh * c.invc).rounded(.toNearestOrEven)
+        let kf = (dh * c.invc + 0x1.8p52) - 0x1.8p52  // round to nearest even: |dh · invc| < 2^26
         let p = kf * c.c1  // exact
         let qh = kf * c.c2
         let ql = (kf * c.c2h - qh) + kf * c.c2l  // Dekker: kf·c2 = qh + ql exactly
@@ -66,7 +68,7 @@ enum FastExponential {
     static func wide(_ dh: Double, _ dl: Double) -> (m: DoubleWord, e: Int)? {
         guard dh.magnitude <= wideLimit else { return nil }
         let c = constants
-        let kf = (dh * c.invc).rounded(.toNearestOrEven)
+        let kf = (dh * c.invc + 0x1.8p52) - 0x1.8p52  // round to nearest even: |dh · invc| < 2^37
         let p = twoProduct(kf, c.c1)
         let q = twoProduct(kf, c.c2)
         var r = twoSum(dh, -p.hi)
@@ -112,17 +114,20 @@ enum FastExponential {
         let (c2h, c2l) = split(c2)
         let invc = 65536 / ln2.double()
 
-        func table(_ count: Int, step: Int) -> [DoubleWord] {
+        func table(_ count: Int, step: Int) -> UnsafePointer<DoubleWord> {
             let v = MPFRFloat(precision: precision)
             let w = MPFRFloat(precision: precision)
-            return (0..<count).map { i in
+            // Allocated once for the life of the process.
+            let entries = UnsafeMutablePointer<DoubleWord>.allocate(capacity: count)
+            for i in 0..<count {
                 v.multiply(ln2, i)
                 v.scale(v, byPowerOfTwo: -step)
                 w.exp(v)
                 let hi = w.double()
                 w.subtract(w, hi)
-                return DoubleWord(hi, w.double())
+                entries[i] = DoubleWord(hi, w.double())
             }
+            return UnsafePointer(entries)
         }
         return Constants(invc: invc, c1: c1, c2: c2, c2h: c2h, c2l: c2l, c3: c3,
                          t1: table(256, step: 8), t2: table(256, step: 16))

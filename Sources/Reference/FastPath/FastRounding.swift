@@ -62,10 +62,11 @@ enum FastRounding {
         let negative = hi < 0
         let qexp = max(binade, -1022) - 52
         let shift = a.scale - qexp
-        let t = Double(sign: .plus, exponent: shift, significand: hi.magnitude)
-        let tl = Double(sign: .plus, exponent: shift, significand: negative ? -lo : lo)
+        let toUnits = powerOfTwo(shift)
+        let t = hi.magnitude * toUnits
+        let tl = (negative ? -lo : lo) * toUnits
         // For subnormal results t has a fraction, so tl can move the nearest integer by one.
-        var i = t.rounded(.toNearestOrEven)
+        var i = t >= 0x1p52 ? t : (t + 0x1p52) - 0x1p52  // round to nearest even (t >= 0; no libm call)
         var f = (t - i) + tl
         if f > 0.5 {
             i += 1
@@ -75,13 +76,13 @@ enum FastRounding {
             f += 1
         }
         // An underflowed tl is off by at most 2^-1075: the 2^-1000 covers it.
-        let e = Double(sign: .plus, exponent: max(shift, -1000), significand: a.error) + 0x1p-1000
+        let e = a.error * powerOfTwo(max(shift, -1000)) + 0x1p-1000
         guard e <= 0x1p-25 else { return nil }
         var lowerDecided = f - e - 0x1p-50 > -0.5
         if let limit = limit, limit.hi != 0, (limit.hi < 0) == negative {
             // ℓ's position from i, in ulps: exact when the twoSum's error is zero.
-            let b = Double(sign: .plus, exponent: shift, significand: limit.hi.magnitude) - i
-            let c = Double(sign: .plus, exponent: shift, significand: negative ? -limit.lo : limit.lo)
+            let b = limit.hi.magnitude * toUnits - i
+            let c = (negative ? -limit.lo : limit.lo) * toUnits
             let position = twoSum(b, c)
             var l = position.hi
             let exact = position.lo == 0 && (c == 0 || c.exponent >= -1000)
@@ -101,9 +102,18 @@ enum FastRounding {
             let zero = sign < 0 ? -0.0 : 0.0
             return ReferenceValue(rounded: zero, ulpOffset: f == 0 ? zero : (negative ? -f : f))
         }
-        let rounded = Double(sign: negative ? .minus : .plus, exponent: qexp, significand: i)
+        // i · 2^qexp, exact: i < 2^54 is a double, and a subnormal result is reached in two exact steps.
+        let magnitude = qexp >= -1022 ? i * powerOfTwo(qexp) : i * powerOfTwo(qexp + 100) * 0x1p-100
+        let rounded = negative ? -magnitude : magnitude
         let offset = negative ? -f : f
         return ReferenceValue(rounded: rounded, ulpOffset: offset == 0 ? (negative ? -0.0 : 0.0) : offset)
+    }
+
+    /// 2^e as a double (0 below 2^-1074, inf above 2^1023).
+    @inline(__always)
+    static func powerOfTwo(_ e: Int) -> Double {
+        if e >= -1022 && e <= 1023 { return Double(bitPattern: UInt64(e + 1023) << 52) }
+        return Double(sign: .plus, exponent: e, significand: 1)
     }
 
     /// |v| < 2^scale · bound: a zero of the given sign when that is below 2^-1099 (so the offset, 0, is
