@@ -1,5 +1,6 @@
 // What the reference returns for one output element: the correctly rounded binary64 value and
 // where the exact value lies relative to it, in units in the last place.
+import Foundation
 
 /// The reference result for one output element.
 ///
@@ -23,7 +24,13 @@ public struct ReferenceValue: Sendable, Hashable, CustomStringConvertible {
     public let rounded: Double
     public let ulpOffset: Double
     /// The unrounded value in decimal, when the reference was asked for digits (`decimalDigits`).
-    public internal(set) var decimal: String? = nil
+    /// Held in a side table so that ReferenceValue stays a plain value (no reference counting in the
+    /// arrays the reference fills).
+    public internal(set) var decimal: String? {
+        get { decimalIndex == 0 ? nil : DecimalTable.shared.string(decimalIndex) }
+        set { decimalIndex = newValue.map { DecimalTable.shared.add($0) } ?? 0 }
+    }
+    private var decimalIndex: UInt32 = 0
 
     public init(rounded: Double, ulpOffset: Double) {
         self.kind = .real
@@ -84,5 +91,25 @@ public struct ReferenceValue: Sendable, Hashable, CustomStringConvertible {
         case .infinity: return rounded < 0 ? "-inf" : "inf"
         case .real: return "\(Binary64.hexString(rounded)) (\(ulpOffset >= 0 ? "+" : "")\(ulpOffset) ulp)"
         }
+    }
+}
+
+/// The decimal expansions that `check` asks for, by index (append-only; only `decimalDigits` fills it).
+final class DecimalTable: @unchecked Sendable {
+    static let shared = DecimalTable()
+    private let lock = NSLock()
+    private var strings: [String] = [""]
+
+    func add(_ s: String) -> UInt32 {
+        lock.lock()
+        defer { lock.unlock() }
+        strings.append(s)
+        return UInt32(strings.count - 1)
+    }
+
+    func string(_ i: UInt32) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        return strings[Int(i)]
     }
 }

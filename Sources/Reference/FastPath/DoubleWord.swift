@@ -25,27 +25,61 @@
 // operands. We use the algorithms without FMA: Swift's fma is a call into
 // libm here, and Veltkamp's split keeps every step inline and portable.
 
-struct DoubleWord: Equatable, Sendable {
-    var hi: Double
-    var lo: Double
+/// What the double-word algorithms compute with: a double, or two doubles side by side (SIMD2), so that
+/// the row loop evaluates two exponentials per pass with the very same operations.
+protocol Lanes {
+    static func + (a: Self, b: Self) -> Self
+    static func - (a: Self, b: Self) -> Self
+    static func * (a: Self, b: Self) -> Self
+    static prefix func - (a: Self) -> Self
+    init(broadcast value: Double)
+}
 
-    init(_ hi: Double, _ lo: Double = 0) {
+extension Double: Lanes {
+    @inline(__always) init(broadcast value: Double) { self = value }
+}
+
+extension SIMD2: Lanes where Scalar == Double {
+    @inline(__always) init(broadcast value: Double) { self.init(repeating: value) }
+}
+
+typealias DoubleWord = DW<Double>
+
+/// hi + lo, lane by lane.
+struct DW<T: Lanes> {
+    var hi: T
+    var lo: T
+
+    @inline(__always)
+    init(_ hi: T, _ lo: T) {
         self.hi = hi
         self.lo = lo
     }
 
-    static let u = 0x1p-53
-    static let u2 = 0x1p-106
+    @inline(__always)
+    var negated: DW { DW(-hi, -lo) }
+}
+
+extension DW: Equatable where T: Equatable {}
+extension DW: Sendable where T: Sendable {}
+
+extension DW where T == Double {
+    init(_ hi: Double) {
+        self.hi = hi
+        self.lo = 0
+    }
+
+    static var u: Double { 0x1p-53 }
+    static var u2: Double { 0x1p-106 }
     /// Relative error bounds of the rounded operations (the published constants, rounded up).
-    static let errorOfPlusDouble = 2 * u2
-    static let errorOfPlus = 3.01 * u2
-    static let errorOfTimesDouble = 3 * u2
-    static let errorOfTimes = 7 * u2
-    static let errorOfDividedByDouble = 3.5 * u2
-    static let errorOfReciprocal = 20 * u2
+    static var errorOfPlusDouble: Double { 2 * u2 }
+    static var errorOfPlus: Double { 3.01 * u2 }
+    static var errorOfTimesDouble: Double { 3 * u2 }
+    static var errorOfTimes: Double { 7 * u2 }
+    static var errorOfDividedByDouble: Double { 3.5 * u2 }
+    static var errorOfReciprocal: Double { 20 * u2 }
 
     var value: Double { hi + lo }
-    var negated: DoubleWord { DoubleWord(-hi, -lo) }
 
     /// The double word times 2^e, exact while both words stay normal.
     @inline(__always)
@@ -57,42 +91,42 @@ struct DoubleWord: Equatable, Sendable {
 // MARK: - Error-free transformations
 
 @inline(__always)
-func twoSum(_ a: Double, _ b: Double) -> DoubleWord {
+func twoSum<T: Lanes>(_ a: T, _ b: T) -> DW<T> {
     let s = a + b
     let bb = s - a
     let e = (a - (s - bb)) + (b - bb)
-    return DoubleWord(s, e)
+    return DW(s, e)
 }
 
 @inline(__always)
-func fastTwoSum(_ a: Double, _ b: Double) -> DoubleWord {
+func fastTwoSum<T: Lanes>(_ a: T, _ b: T) -> DW<T> {
     let s = a + b
-    return DoubleWord(s, b - (s - a))
+    return DW(s, b - (s - a))
 }
 
 /// Veltkamp's split: a = high + low with each half of at most 26 significant bits (|a| < 2^995).
 @inline(__always)
-func split(_ a: Double) -> (Double, Double) {
-    let t = 134_217_729.0 * a  // 2^27 + 1
+func split<T: Lanes>(_ a: T) -> (T, T) {
+    let t = T(broadcast: 134_217_729.0) * a  // 2^27 + 1
     let high = t - (t - a)
     return (high, a - high)
 }
 
 @inline(__always)
-func twoProduct(_ a: Double, _ b: Double) -> DoubleWord {
+func twoProduct<T: Lanes>(_ a: T, _ b: T) -> DW<T> {
     let p = a * b
     let (ah, al) = split(a)
     let (bh, bl) = split(b)
     let e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
-    return DoubleWord(p, e)
+    return DW(p, e)
 }
 
 // MARK: - Rounded operations
 
-extension DoubleWord {
+extension DW {
     /// DWPlusFP (Algorithm 4): relative error <= 2u².
     @inline(__always)
-    func plus(_ y: Double) -> DoubleWord {
+    func plus(_ y: T) -> DW {
         let s = twoSum(hi, y)
         let v = lo + s.lo
         return fastTwoSum(s.hi, v)
@@ -100,7 +134,7 @@ extension DoubleWord {
 
     /// AccurateDWPlusDW (Algorithm 6): relative error <= 3u²/(1 − 4u).
     @inline(__always)
-    func plus(_ y: DoubleWord) -> DoubleWord {
+    func plus(_ y: DW) -> DW {
         let s = twoSum(hi, y.hi)
         let t = twoSum(lo, y.lo)
         let c = s.lo + t.hi
@@ -111,7 +145,7 @@ extension DoubleWord {
 
     /// DWTimesFP2 (Algorithm 8): relative error <= 3u².
     @inline(__always)
-    func times(_ y: Double) -> DoubleWord {
+    func times(_ y: T) -> DW {
         let c = twoProduct(hi, y)
         let cl3 = c.lo + lo * y
         return fastTwoSum(c.hi, cl3)
@@ -119,13 +153,15 @@ extension DoubleWord {
 
     /// DWTimesDW1 (Algorithm 10): relative error <= 7u².
     @inline(__always)
-    func times(_ y: DoubleWord) -> DoubleWord {
+    func times(_ y: DW) -> DW {
         let c = twoProduct(hi, y.hi)
         let cl2 = hi * y.lo + lo * y.hi
         let cl3 = c.lo + cl2
         return fastTwoSum(c.hi, cl3)
     }
+}
 
+extension DW where T == Double {
     /// DWDivFP3 (Algorithm 15): relative error <= 3u² (charged 3.5u²).
     @inline(__always)
     func divided(by y: Double) -> DoubleWord {

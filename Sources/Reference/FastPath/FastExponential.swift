@@ -53,15 +53,37 @@ enum FastExponential {
     @inline(__always)
     static func narrow(_ dh: Double, _ dl: Double) -> (m: DoubleWord, e: Int) {
         let c = constants
-        let kf = (dh * c.invc + 0x1.8p52) - 0x1.8p52  // round to nearest even: |dh · invc| < 2^26
-        let p = kf * c.c1  // exact
-        let qh = kf * c.c2
-        let ql = (kf * c.c2h - qh) + kf * c.c2l  // Dekker: kf·c2 = qh + ql exactly
+        let (r, kf) = narrowReduction(dh, dl, c)
+        let k = Int(kf)
+        return (c.t1[(k >> 8) & 255].times(c.t2[k & 255]).times(polynomial(r)), k >> 16)
+    }
+
+    /// Two exponentials at once (SIMD2 lanes), for |dh| <= 709 in both lanes: the same operations as
+    /// `narrow`, lane by lane, so the same bound.
+    @inline(__always)
+    static func narrow2(_ dh: SIMD2<Double>, _ dl: SIMD2<Double>) -> (m: DW<SIMD2<Double>>, e0: Int, e1: Int) {
+        let c = constants
+        let (r, kf) = narrowReduction(dh, dl, c)
+        let k0 = Int(kf[0]), k1 = Int(kf[1])
+        let a0 = c.t1[(k0 >> 8) & 255], a1 = c.t1[(k1 >> 8) & 255]
+        let b0 = c.t2[k0 & 255], b1 = c.t2[k1 & 255]
+        let t = DW(SIMD2(a0.hi, a1.hi), SIMD2(a0.lo, a1.lo)).times(DW(SIMD2(b0.hi, b1.hi), SIMD2(b0.lo, b1.lo)))
+        return (t.times(polynomial(r)), k0 >> 16, k1 >> 16)
+    }
+
+    /// r = d − k c and k for |dh| <= 709 (|k| < 2^26): see above.
+    @inline(__always)
+    private static func narrowReduction<T: Lanes>(_ dh: T, _ dl: T, _ c: Constants) -> (DW<T>, T) {
+        let magic = T(broadcast: 0x1.8p52)
+        let kf = (dh * T(broadcast: c.invc) + magic) - magic  // round to nearest even: |dh · invc| < 2^26
+        let p = kf * T(broadcast: c.c1)  // exact
+        let qh = kf * T(broadcast: c.c2)
+        let ql = (kf * T(broadcast: c.c2h) - qh) + kf * T(broadcast: c.c2l)  // Dekker: kf·c2 = qh + ql exactly
         let a = twoSum(dh, -p)
         let b = twoSum(a.hi, -qh)
         let t = twoSum(b.hi, dl)
-        let low = ((a.lo + b.lo) + t.lo) - (ql + kf * c.c3)
-        return finish(twoSum(t.hi, low), Int(kf), c)
+        let low = ((a.lo + b.lo) + t.lo) - (ql + kf * T(broadcast: c.c3))
+        return (twoSum(t.hi, low), kf)
     }
 
     /// exp(dh + dl) for |dh| <= 2^20 (nil beyond). Relative error <= `relativeError`.
@@ -77,21 +99,22 @@ enum FastExponential {
         r = r.plus(dl)
         r = r.plus(-(q.lo + kf * c.c3))
         guard r.hi.magnitude <= 0x1.7p-18 else { return nil }  // |r| < 2^-17.52 < 0x1.7p-18: never taken
-        return finish(r, Int(kf), c)
+        let k = Int(kf)
+        return (c.t1[(k >> 8) & 255].times(c.t2[k & 255]).times(polynomial(r)), k >> 16)
     }
 
+    /// exp(r) for |r| < 2^-17.52, within 2^-103.
     @inline(__always)
-    private static func finish(_ r: DoubleWord, _ k: Int, _ c: Constants) -> (m: DoubleWord, e: Int) {
+    private static func polynomial<T: Lanes>(_ r: DW<T>) -> DW<T> {
         let rh = r.hi
+        let half = T(broadcast: 0.5)
         let sq = twoProduct(rh, rh)
-        let sql = sq.lo + 2 * rh * r.lo
-        let tail = sq.hi * rh * (1.0 / 6 + rh * (1.0 / 24 + rh * (1.0 / 120)))
-        let h = fastTwoSum(1, rh)
-        let h2 = fastTwoSum(h.hi, 0.5 * sq.hi)
-        let low = (((0.5 * sql + r.lo) + tail) + h.lo) + h2.lo
-        let e = fastTwoSum(h2.hi, low)
-        let m = c.t1[(k >> 8) & 255].times(c.t2[k & 255]).times(e)
-        return (m, k >> 16)
+        let sql = sq.lo + T(broadcast: 2) * rh * r.lo
+        let tail = sq.hi * rh * (T(broadcast: 1.0 / 6) + rh * (T(broadcast: 1.0 / 24) + rh * T(broadcast: 1.0 / 120)))
+        let h = fastTwoSum(T(broadcast: 1), rh)
+        let h2 = fastTwoSum(h.hi, half * sq.hi)
+        let low = (((half * sql + r.lo) + tail) + h.lo) + h2.lo
+        return fastTwoSum(h2.hi, low)
     }
 
     private static func makeConstants() -> Constants {

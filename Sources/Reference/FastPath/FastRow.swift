@@ -9,7 +9,7 @@
 //                                              A term with x_j − m2 < −763 is below 2^-1100: dropped and
 //                                              charged 2^-1100 absolute (s' >= 1, so relative).
 //     s'  = Σ_{j≠k} g_j in [1, n − 1]          AccurateDWPlusDW, one per term:
-//                                              ε_s' = ε_exp + (n + 1)·3.01u² + n·2^-1000
+//                                              ε_s' = ε_exp + (n + 3)·3.01u² + n·2^-1000
 //                                              (the last covers dropped terms, subnormal low words, and
 //                                              terms below 2^-959 added as one double)
 //     s   = e^D · s' = 2^sExp · sM             ε_s = ε_s' + ε_exp + 7u²   (ε_exp only if D ≠ 0)
@@ -41,6 +41,8 @@ final class FastRow {
     private(set) var gHi = UnsafeMutablePointer<Double>.allocate(capacity: 1)
     private(set) var gLo = UnsafeMutablePointer<Double>.allocate(capacity: 1)
     private(set) var gExp = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    /// Indices of the terms `narrow2` evaluates in pairs.
+    private var narrowIndices = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     private var capacity = 1
     static let dropped = Int.min
 
@@ -48,6 +50,7 @@ final class FastRow {
         gHi.deallocate()
         gLo.deallocate()
         gExp.deallocate()
+        narrowIndices.deallocate()
     }
 
     /// D = m2 − m < −2^20: s < n · 2^(−1.5e6), below anything the outputs can see.
@@ -92,21 +95,23 @@ final class FastRow {
             gHi.deallocate()
             gLo.deallocate()
             gExp.deallocate()
+            narrowIndices.deallocate()
             capacity = n
             gHi = .allocate(capacity: n)
             gLo = .allocate(capacity: n)
             gExp = .allocate(capacity: n)
+            narrowIndices = .allocate(capacity: n)
         }
-        let gHi = self.gHi, gLo = self.gLo, gExp = self.gExp
+        let gHi = self.gHi, gLo = self.gLo, gExp = self.gExp, narrowIndices = self.narrowIndices
         ultra = D.hi < -FastExponential.wideLimit
         if ultra { return true }
 
-        // The terms g_j and their sum s' (the k2 term is exactly 1). Four accumulators, added at the end,
-        // so that the additions' latency chain does not serialize the loop (the bound is the same:
-        // n − 2 additions, each within 3.01u² of a partial sum <= s').
-        var sums = (DoubleWord(1), DoubleWord(0), DoubleWord(0), DoubleWord(0))
-        var added = 0
+        // The terms g_j and their sum s' (the k2 term is exactly 1). The common terms (x_j − m2 >= −709)
+        // are evaluated two at a time (SIMD2 lanes) into a two-lane accumulator; the others one at a
+        // time. The bound counts n + 3 additions, each within 3.01u² of a partial sum <= s'.
+        var sum = DoubleWord(1)
         var droppedCount = 0
+        var pending = 0
         let m2 = secondValue
         for j in 0..<n where j != maxIndex {
             if j == secondIndex {
@@ -116,35 +121,56 @@ final class FastRow {
                 continue
             }
             let dh = x[j] - m2
+            if dh >= -FastExponential.narrowLimit {
+                narrowIndices[pending] = j
+                pending += 1
+                continue
+            }
             if !(dh >= -763) {
                 gExp[j] = Self.dropped
                 droppedCount += 1
                 continue
             }
             let d = twoSum(x[j], -m2)
-            let g: (m: DoubleWord, e: Int)
-            if d.hi >= -FastExponential.narrowLimit {
-                g = FastExponential.narrow(d.hi, d.lo)
-            } else {
-                guard let w = FastExponential.wide(d.hi, d.lo) else { return false }
-                g = w
-            }
+            guard let g = FastExponential.wide(d.hi, d.lo) else { return false }
             gHi[j] = g.m.hi
             gLo[j] = g.m.lo
             gExp[j] = g.e
-            // < 2^-959: added as one double, off by < 2^-1000.
-            let term = g.e >= -960 ? Self.unscaled(g.m, g.e) : DoubleWord(Double(sign: .plus, exponent: g.e, significand: g.m.hi))
-            switch added & 3 {
-            case 0: sums.0 = sums.0.plus(term)
-            case 1: sums.1 = sums.1.plus(term)
-            case 2: sums.2 = sums.2.plus(term)
-            default: sums.3 = sums.3.plus(term)
-            }
-            added += 1
+            sum = sum.plus(Self.term(g.m, g.e))
         }
-        let sum = sums.0.plus(sums.1).plus(sums.2.plus(sums.3))
+        var pairs = DW(SIMD2<Double>(0, 0), SIMD2<Double>(0, 0))
+        var p = 0
+        while p + 1 < pending {
+            let j0 = narrowIndices[p], j1 = narrowIndices[p + 1]
+            let d = twoSum(SIMD2(x[j0], x[j1]), SIMD2(repeating: -m2))
+            let g = FastExponential.narrow2(d.hi, d.lo)
+            gHi[j0] = g.m.hi[0]
+            gLo[j0] = g.m.lo[0]
+            gExp[j0] = g.e0
+            gHi[j1] = g.m.hi[1]
+            gLo[j1] = g.m.lo[1]
+            gExp[j1] = g.e1
+            if g.e0 >= -960 && g.e1 >= -960 {
+                let scale = SIMD2(Self.powerOfTwo(g.e0), Self.powerOfTwo(g.e1))
+                pairs = pairs.plus(DW(g.m.hi * scale, g.m.lo * scale))
+            } else {
+                sum = sum.plus(Self.term(DoubleWord(g.m.hi[0], g.m.lo[0]), g.e0))
+                sum = sum.plus(Self.term(DoubleWord(g.m.hi[1], g.m.lo[1]), g.e1))
+            }
+            p += 2
+        }
+        if p < pending {
+            let j = narrowIndices[p]
+            let d = twoSum(x[j], -m2)
+            let g = FastExponential.narrow(d.hi, d.lo)
+            gHi[j] = g.m.hi
+            gLo[j] = g.m.lo
+            gExp[j] = g.e
+            sum = sum.plus(Self.term(g.m, g.e))
+        }
+        sum = sum.plus(DoubleWord(pairs.hi[0], pairs.lo[0]).plus(DoubleWord(pairs.hi[1], pairs.lo[1])))
         sPrime = sum
-        sPrimeError = Self.epsExp + Double(n + 1) * DoubleWord.errorOfPlus + Double(n) * 0x1p-1000
+        sPrimeError = Self.epsExp + Double(n + 3) * DoubleWord.errorOfPlus + Double(n) * 0x1p-1000
 
         // s = e^D · s'.
         if D.hi == 0 && D.lo == 0 {
@@ -232,7 +258,17 @@ final class FastRow {
     /// 2^e · m for −1022 <= e <= 1023: exact but for a low word that becomes subnormal (off by < 2^-1074).
     @inline(__always)
     static func unscaled(_ m: DoubleWord, _ e: Int) -> DoubleWord {
-        let p = Double(bitPattern: UInt64(1023 + e) << 52)
+        let p = powerOfTwo(e)
         return DoubleWord(m.hi * p, m.lo * p)
     }
+
+    /// A term of s' as one double word: 2^e · m, or below 2^-959 its high word alone (off by < 2^-1000).
+    @inline(__always)
+    static func term(_ m: DoubleWord, _ e: Int) -> DoubleWord {
+        e >= -960 ? unscaled(m, e) : DoubleWord(Double(sign: .plus, exponent: e, significand: m.hi))
+    }
+
+    /// 2^e for −1022 <= e <= 1023.
+    @inline(__always)
+    static func powerOfTwo(_ e: Int) -> Double { Double(bitPattern: UInt64(1023 + e) << 52) }
 }
