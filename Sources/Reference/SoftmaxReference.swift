@@ -77,7 +77,7 @@ extension SoftmaxReference {
         case .plusInfinities(let a):
             return x.indices.map { a.contains($0) ? (a.count == 1 ? .exactly(1) : .undefined) : .exactly(0) }
         case .finite(let kept):
-            let values = try certifiedSoftmax(kept.map { x[$0] })
+            let values = try certifiedSoftmax(x.selecting(kept))
             return scatter(values, at: kept, count: x.count, filler: .exactly(0))
         }
     }
@@ -90,7 +90,7 @@ extension SoftmaxReference {
         case .plusInfinities(let a):
             return x.indices.map { a.contains($0) ? (a.count == 1 ? .exactly(0) : .undefined) : .infinity(negative: true) }
         case .finite(let kept):
-            let values = try certifiedLogSoftmax(kept.map { x[$0] })
+            let values = try certifiedLogSoftmax(x.selecting(kept))
             return scatter(values, at: kept, count: x.count, filler: .infinity(negative: true))
         }
     }
@@ -101,7 +101,7 @@ extension SoftmaxReference {
         case .empty, .allMinusInfinity: return .infinity(negative: true)
         case .containsNaN: return .undefined
         case .plusInfinities: return .infinity(negative: false)
-        case .finite(let kept): return try certifiedLogSumExp(kept.map { x[$0] })
+        case .finite(let kept): return try certifiedLogSumExp(x.selecting(kept))
         }
     }
 

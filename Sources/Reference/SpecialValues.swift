@@ -35,7 +35,7 @@ enum RowShape {
         } else if x.contains(.infinity) {
             self = .plusInfinities(Set(x.indices.filter { x[$0] == .infinity }))
         } else {
-            let kept = x.indices.filter { x[$0].isFinite }
+            let kept = x.allSatisfy(\.isFinite) ? Array(x.indices) : x.indices.filter { x[$0].isFinite }
             self = kept.isEmpty ? .allMinusInfinity : .finite(kept)
         }
     }
@@ -68,15 +68,20 @@ enum PreparedCrossEntropy {
                 self = .special(.infinity(negative: false))
                 return
             }
-            self = .finite(kept.map { x[$0] }, .label(position))
+            self = .finite(x.selecting(kept), .label(position))
         case (.finite(let kept), .distribution(let q)):
             if q.indices.contains(where: { !x[$0].isFinite && q[$0] > 0 }) {
                 self = .special(.infinity(negative: false))
             } else {
-                self = .finite(kept.map { x[$0] }, .distribution(kept.map { q[$0] }))
+                self = .finite(x.selecting(kept), .distribution(q.selecting(kept)))
             }
         }
     }
+}
+
+extension Array where Element == Double {
+    /// The entries at `kept` (ascending indices), without a copy when that is all of them.
+    func selecting(_ kept: [Int]) -> [Double] { kept.count == count ? self : kept.map { self[$0] } }
 }
 
 /// Throws unless the target fits a row of `count` logits.
@@ -120,9 +125,9 @@ extension SoftmaxReference {
             let subTarget: CrossEntropyTarget
             switch target {
             case .label(let t): subTarget = kept.firstIndex(of: t).map { .label($0) } ?? .distribution(Array(repeating: 0, count: kept.count))
-            case .distribution(let q): subTarget = .distribution(kept.map { q[$0] })
+            case .distribution(let q): subTarget = .distribution(q.selecting(kept))
             }
-            let values = try certifiedGradient(kept.map { x[$0] }, subTarget, batchSize: batchSize)
+            let values = try certifiedGradient(x.selecting(kept), subTarget, batchSize: batchSize)
             if kept.count == x.count { return values }
             var out = try x.indices.map { try exactDifference(0, subtracted($0), dividedBy: batchSize) }
             for (value, index) in zip(values, kept) { out[index] = value }
