@@ -17,6 +17,9 @@ public struct AuditConfiguration: Sendable {
     public var classes: [InputClass] = InputClass.all
     /// Candidate evaluations allowed per shrunk failure.
     public var shrinkBudget = 200
+    /// The reference's path: the double-word fast path first (`.auto`) or MPFR only. Both give the same
+    /// verdicts; only the header's fast-path figures and the run time differ.
+    public var referencePath: FastPathMode = .auto
     /// Called with (done, total) as cases finish (from worker threads).
     public var progress: (@Sendable (Int, Int) -> Void)? = nil
 
@@ -122,6 +125,8 @@ public struct AuditResult: Sendable {
     /// Reference errors (uncertified rows), which make the run fail.
     public let referenceErrors: [String]
     public let rowsEvaluated: Int
+    /// How the reference answered the cases' calls, per class in class order.
+    public let referencePath: [(inputClass: String, counts: FastPathCounts)]
     /// Where the time went (not in the reports, which must not depend on the machine).
     public let timing: AuditTiming
 
@@ -167,6 +172,8 @@ struct ItemOutcome: Sendable, Codable {
     let function: AuditFunction
     let outcome: CaseOutcome
     var referenceError: String? = nil
+    /// How the reference answered this function's call on the case (on the first kernel's outcome only).
+    var referencePath: FastPathCounts? = nil
 }
 
 public enum AuditEngine {
@@ -188,6 +195,7 @@ public enum AuditEngine {
         let jobs = max(1, configuration.jobs)
         DispatchQueue.concurrentPerform(iterations: jobs) { worker in
             let checker = CaseChecker()
+            checker.reference.fastPath = configuration.referencePath
             let workerStart = ContinuousClock.now
             var referenceTime = Duration.zero
             var position = worker
@@ -218,11 +226,13 @@ public enum AuditEngine {
         var cells: [String: AuditCell] = [:]
         var referenceErrors: [String] = []
         var rows = 0
+        var paths = [FastPathCounts](repeating: FastPathCounts(), count: classes.count)
         for (item, outcomes) in items.enumerated() {
             let className = classes[item / n].name
             let index = item % n
             rows += 1
             for o in outcomes {
+                if let counts = o.referencePath { paths[item / n] = paths[item / n] + counts }
                 if let e = o.referenceError {
                     referenceErrors.append("\(className) case \(index), \(o.function.rawValue): \(e)")
                     continue
@@ -249,7 +259,8 @@ public enum AuditEngine {
             shrinking: seconds(ContinuousClock.now - shrinkStart))
         return AuditResult(
             seed: configuration.seed, casesPerClass: n, maxLength: configuration.maxLength, kernels: kernels, classes: classes,
-            cells: ordered, shrunk: shrunk, worst: worst, referenceErrors: referenceErrors, rowsEvaluated: rows, timing: timing)
+            cells: ordered, shrunk: shrunk, worst: worst, referenceErrors: referenceErrors, rowsEvaluated: rows,
+            referencePath: zip(classes, paths).map { ($0.name, $1) }, timing: timing)
     }
 
     static func seconds(_ d: Duration) -> Double {
@@ -263,22 +274,26 @@ public enum AuditEngine {
             guard !users.isEmpty else { continue }
             let expected: [ReferenceValue]
             let clock = ContinuousClock.now
+            let countsBefore = checker.reference.fastPathCounts
             do {
                 expected = try f.reference(checker.reference, on: c)
                 referenceTime += ContinuousClock.now - clock
             } catch {
-                out.append(ItemOutcome(kernel: users[0], function: f, outcome: CaseOutcome(), referenceError: "\(error)"))
+                out.append(ItemOutcome(kernel: users[0], function: f, outcome: CaseOutcome(), referenceError: "\(error)",
+                                       referencePath: checker.reference.fastPathCounts - countsBefore))
                 continue
             }
+            let counts = checker.reference.fastPathCounts - countsBefore
             for ki in users {
                 do {
                     if var outcome = try checker.check(kernels[ki], f, c, expected: expected) {
                         outcome.output = []
                         outcome.reference = []
-                        out.append(ItemOutcome(kernel: ki, function: f, outcome: outcome))
+                        out.append(ItemOutcome(kernel: ki, function: f, outcome: outcome, referencePath: ki == users[0] ? counts : nil))
                     }
                 } catch {
-                    out.append(ItemOutcome(kernel: ki, function: f, outcome: CaseOutcome(), referenceError: "\(error)"))
+                    out.append(ItemOutcome(kernel: ki, function: f, outcome: CaseOutcome(), referenceError: "\(error)",
+                                           referencePath: ki == users[0] ? counts : nil))
                 }
             }
         }

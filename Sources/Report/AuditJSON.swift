@@ -19,6 +19,12 @@ public enum AuditJSON {
         let counterexamples: [Counterexample]
         let worstCases: [Worst]
         let referenceErrors: [String]
+        let referencePath: [PathCounts]
+    }
+    /// How the reference answered a class's calls: fast path, fallback to MPFR, MPFR-only function.
+    struct PathCounts: Encodable {
+        let inputClass: String
+        let fast, fallback, mpfrOnly: Int
     }
     struct Worst: Encodable {
         let kernel, function, inputClass: String
@@ -76,7 +82,10 @@ public enum AuditJSON {
                 Worst(kernel: w.kernel, function: w.function.rawValue, inputClass: w.inputClass, caseIndex: w.caseIndex, element: w.element,
                       input: w.input.text, output: Binary64.hexString(w.computed), reference: Binary64.hexString(w.reference.rounded), ulps: w.ulps)
             },
-            referenceErrors: r.referenceErrors)
+            referenceErrors: r.referenceErrors,
+            referencePath: r.referencePath.map {
+                PathCounts(inputClass: $0.inputClass, fast: $0.counts.fast, fallback: $0.counts.fallback, mpfrOnly: $0.counts.uncovered)
+            })
         return try JSONFiles.text(document)
     }
 }

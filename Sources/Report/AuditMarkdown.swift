@@ -2,6 +2,7 @@
 // the summary by kernel × function, the classes), then a section per kernel with its per-class table,
 // worst cases, shrunk counterexamples and ULP histogram.
 import Audit
+import Foundation
 import Kernels
 import Reference
 
@@ -27,6 +28,30 @@ public enum AuditMarkdown {
         return md
     }
 
+    /// How the reference answered: the fast path's share and the fallbacks by class.
+    static func referencePathSummary(_ r: AuditResult) -> String {
+        let total = r.referencePath.reduce(FastPathCounts()) { $0 + $1.counts }
+        let calls = total.fast + total.fallback + total.uncovered
+        if total.fast + total.fallback == 0 {
+            return "The fast path was off for this run: MPFR answered all \(calls) of the reference's calls."
+        }
+        func share(_ k: Int, of n: Int) -> String { String(format: "%.1f%%", 100 * Double(k) / Double(max(n, 1))) }
+        var text = "Of the reference's \(calls) calls, the fast path answered \(total.fast) (\(share(total.fast, of: calls))), "
+            + "\(total.fallback) (\(share(total.fallback, of: calls))) fell back to MPFR, and \(total.uncovered) "
+            + "(\(share(total.uncovered, of: calls))) were for functions only MPFR evaluates (the mean batch loss, the Jacobian, "
+            + "the vector-Jacobian product). "
+        let falling = r.referencePath.filter { $0.counts.fallback > 0 }
+        if falling.isEmpty {
+            text += "No class fell back."
+        } else {
+            text += "Fallbacks by class: " + falling.map { c in
+                let covered = c.counts.fast + c.counts.fallback
+                return "`\(c.inputClass)` \(c.counts.fallback) of \(covered) (\(share(c.counts.fallback, of: covered)))"
+            }.joined(separator: ", ") + (falling.count < r.referencePath.count ? "; every other class none." : ".")
+        }
+        return text
+    }
+
     static func header(_ r: AuditResult, _ run: RunDescription) -> String {
         let functions = Set(r.cells.map(\.function)).count
         return """
@@ -35,9 +60,10 @@ public enum AuditMarkdown {
 
             **\(r.passed ? "PASSED" : "FAILED")**: \(r.kernels.count) kernels, \(functions) functions, \(r.classes.count) input classes × \(r.casesPerClass) cases (\(r.rowsEvaluated) cases in all), rows up to \(r.maxLength) logits, seed \(r.seed).
 
-            Every output element is compared with the correctly rounded result of the exact math: MPFR \(run.mpfrVersion), evaluated
-            with a rigorous error bound and re-evaluated at twice the precision until the rounding is certain (Ziv's loop, starting at
-            \(SoftmaxReference.initialPrecision) bits, at most 65,536). **ULP** errors are fractional (0.5 or less is correctly rounded); **p99** is the 99th
+            Every output element is compared with the correctly rounded result of the exact math, certified: a double-word fast path
+            with a proven error bound answers a row when that bound decides every element's rounding; otherwise MPFR \(run.mpfrVersion)
+            answers, evaluated with a rigorous error bound and re-evaluated at twice the precision until the rounding is certain
+            (Ziv's loop, starting at \(SoftmaxReference.initialPrecision) bits, at most 65,536). \(referencePathSummary(r)) **ULP** errors are fractional (0.5 or less is correctly rounded); **p99** is the 99th
             percentile of each case's largest error; **bits** is the mean of log2(1 + ulps). A case **fails** when the error exceeds the
             algorithm's worst-case bound (for a flawed kernel, the bound of the standard stable algorithm), when it gives NaN or inf
             where the result is finite, or when a reference-free property breaks. On rows with ±inf or NaN logits, a different

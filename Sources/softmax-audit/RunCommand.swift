@@ -30,6 +30,10 @@ struct AuditOptions: ParsableArguments {
     @Flag(help: "The CI preset: 12 cases per class, rows up to 512 logits.")
     var quick = false
 
+    @Option(name: .customLong("reference-path"),
+            help: "auto: the reference's double-word fast path first, MPFR when it does not certify (default); mpfr: MPFR only (the same results, slower).")
+    var referencePath: FastPathMode = .auto
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (got \(jobs)).") }
         if let cases, cases < 1 { throw ValidationError("--cases must be at least 1 (got \(cases)).") }
@@ -69,6 +73,7 @@ struct AuditOptions: ParsableArguments {
         if let maxLength { parts.append("--max-length \(maxLength)") }
         if let kernels { parts.append("--kernels \(kernels)") }
         if let classes { parts.append("--classes \(classes)") }
+        if referencePath != .auto { parts.append("--reference-path \(referencePath.rawValue)") }
         return parts.joined(separator: " ")
     }
 
@@ -84,6 +89,7 @@ struct AuditOptions: ParsableArguments {
         if let maxLength { configuration.maxLength = maxLength }
         configuration.kernels = try selectedKernels()
         configuration.classes = try selectedClasses()
+        configuration.referencePath = referencePath
         let bar = ProgressBar()
         if bar.isActive {
             configuration.progress = { @Sendable done, total in

@@ -69,13 +69,21 @@ extension FastRow {
         ultra ? .tiny(below: Self.ultraExponent) : FastApproximation(Lm, scale: LExp, relativeError: LError)
     }
 
-    /// d_j − L for j ≠ k (negative); nil when x_j − m overflows.
+    /// d_j − L for j ≠ k (negative). When x_j − m overflows (both are then beyond 2^970 in magnitude,
+    /// so halving them is exact), the halves are used at scale 2: the result is −inf or near it.
     private func logProbability(_ x: [Double], _ j: Int, _ L: (DoubleWord, Double)) -> ReferenceValue? {
-        let d = twoSum(x[j], -maxValue)
-        guard d.hi.isFinite, d.lo.isFinite else { return nil }
-        let v = d.plus(L.0.negated)
+        var d = twoSum(x[j], -maxValue)
+        var scale = 0
+        var Lhalf = L.0
+        if !d.hi.isFinite || !d.lo.isFinite {
+            d = twoSum(x[j] / 2, -maxValue / 2)
+            guard d.hi.isFinite, d.lo.isFinite else { return nil }
+            scale = 1
+            Lhalf = DoubleWord(L.0.hi / 2, L.0.lo / 2)
+        }
+        let v = d.plus(Lhalf.negated)
         let error = DoubleWord.errorOfPlus * v.hi.magnitude * (1 + 0x1p-40) + L.1
-        return FastRounding.certify(FastApproximation(v, absoluteError: error), knownSign: -1, magnitudeAbove: d)
+        return FastRounding.certify(FastApproximation(v, scale: scale, absoluteError: error), knownSign: -1, magnitudeAbove: d)
     }
 
     func logSoftmax(_ x: [Double]) -> [ReferenceValue]? {

@@ -58,8 +58,9 @@ enum FastRounding {
             let sign = hi.magnitude * (1 - 0x1p-50) > a.error ? (hi < 0 ? -1 : 1) : knownSign
             return zero(bound: 2 * hi.magnitude + a.error, scale: a.scale, sign: sign)
         }
-        guard binade <= 1022 else { return nil }
         let negative = hi < 0
+        if binade >= 1023, let overflow = overflowing(a, negative: negative) { return overflow }
+        guard binade <= 1023 else { return nil }
         let qexp = max(binade, -1022) - 52
         let shift = a.scale - qexp
         let toUnits = powerOfTwo(shift)
@@ -107,6 +108,29 @@ enum FastRounding {
         let rounded = negative ? -magnitude : magnitude
         let offset = negative ? -f : f
         return ReferenceValue(rounded: rounded, ulpOffset: offset == 0 ? (negative ? -0.0 : 0.0) : offset)
+    }
+
+    /// A value at or beyond 2^1023: ±inf when it is certainly at or above the overflow threshold
+    /// T = 2^1024 − 2^970 (the midpoint above the largest double, which ties to even: to infinity), with
+    /// the offset (V − greatestFiniteMagnitude) / 2^971 that the MPFR path gives (relative accuracy
+    /// 2^-50: such offsets are large); nil when it is certainly below T (the caller's normal rounding
+    /// then applies, its grid 2^971 and its integer below 2^53) or too close to T to tell.
+    private static func overflowing(_ a: FastApproximation, negative: Bool) -> ReferenceValue?? {
+        guard a.scale >= -52 && a.scale <= 1000 else { return .some(nil) }
+        let toUnits = powerOfTwo(a.scale - 970)  // units of 2^970: T = 2^54 − 1
+        let t = a.value.hi.magnitude * toUnits
+        let tl = (negative ? -a.value.lo : a.value.lo) * toUnits
+        let e = a.error * toUnits
+        let beyond = twoSum(t, -(0x1p54 - 1))  // exact
+        let position = beyond.hi + (beyond.lo + tl)  // V − T, two roundings
+        let slack = e + position.magnitude * 0x1p-50 + 0x1p-50
+        if position - slack > 0 {
+            let fromMax = twoSum(t, -(0x1p54 - 2))  // V − greatestFiniteMagnitude, in units of 2^970
+            let offset = (fromMax.hi + (fromMax.lo + tl)) / 2
+            return .some(ReferenceValue(rounded: negative ? -.infinity : .infinity, ulpOffset: negative ? -offset : offset))
+        }
+        if position + slack < 0 { return nil }  // below T: round normally
+        return .some(nil)
     }
 
     /// 2^e as a double (0 below 2^-1074, inf above 2^1023).

@@ -89,8 +89,8 @@ final class FastRow {
         secondIndex = maxIndex == 0 ? 1 : 0
         for j in 0..<n where j != maxIndex && x[j] > x[secondIndex] { secondIndex = j }
         secondValue = x[secondIndex]
+        // m2 − m overflows only when the gap exceeds 2^1023: an ultra row.
         let D = twoSum(secondValue, -maxValue)
-        guard D.hi.isFinite && D.lo.isFinite else { return false }
         if capacity < n {
             gHi.deallocate()
             gLo.deallocate()
@@ -103,7 +103,7 @@ final class FastRow {
             narrowIndices = .allocate(capacity: n)
         }
         let gHi = self.gHi, gLo = self.gLo, gExp = self.gExp, narrowIndices = self.narrowIndices
-        ultra = D.hi < -FastExponential.wideLimit
+        ultra = !(D.hi >= -FastExponential.wideLimit)
         if ultra { return true }
 
         // The terms g_j and their sum s' (the k2 term is exactly 1). The common terms (x_j − m2 >= −709)
