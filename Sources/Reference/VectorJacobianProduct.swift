@@ -24,7 +24,7 @@ import MPFR
 extension SoftmaxReference {
     func certifiedVectorJacobianProduct(_ x: [Double], _ v: [Double]) throws -> [ReferenceValue] {
         let n = x.count
-        uncoveredCall()
+        if let values = fast(x, single: { [.exactly(0)] }, { $0.vectorJacobianProduct(v) }) { return values }
         let groups = exactGroups(x, v)
         let zeroMean = exactCommonGroupMean(groups)
         var isZero = [Bool](repeating: false, count: n)

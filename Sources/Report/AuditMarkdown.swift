@@ -38,8 +38,8 @@ public enum AuditMarkdown {
         func share(_ k: Int, of n: Int) -> String { String(format: "%.1f%%", 100 * Double(k) / Double(max(n, 1))) }
         var text = "Of the reference's \(calls) calls, the fast path answered \(total.fast) (\(share(total.fast, of: calls))), "
             + "\(total.fallback) (\(share(total.fallback, of: calls))) fell back to MPFR, and \(total.uncovered) "
-            + "(\(share(total.uncovered, of: calls))) were for functions only MPFR evaluates (the mean batch loss, the Jacobian, "
-            + "the vector-Jacobian product). "
+            + "(\(share(total.uncovered, of: calls))) went to MPFR directly (probability targets, which the fast path does not "
+            + "cover; a label on a −inf logit becomes one). "
         let falling = r.referencePath.filter { $0.counts.fallback > 0 }
         if falling.isEmpty {
             text += "No class fell back."

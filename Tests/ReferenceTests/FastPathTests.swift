@@ -207,6 +207,11 @@ struct FastPathTests {
                 ([try auto.logSumExp(x)], [try mpfr.logSumExp(x)], "logsumexp"),
                 ([try auto.crossEntropy(x, target: .label(t))], [try mpfr.crossEntropy(x, target: .label(t))], "cross-entropy"),
                 (try auto.crossEntropyGradient(x, target: .label(t)), try mpfr.crossEntropyGradient(x, target: .label(t)), "gradient"),
+                (try auto.jacobian(x).flatMap { $0 }, try mpfr.jacobian(x).flatMap { $0 }, "jacobian"),
+                (try auto.vectorJacobianProduct(x, x.indices.map { Double($0 % 3) - 1 }),
+                 try mpfr.vectorJacobianProduct(x, x.indices.map { Double($0 % 3) - 1 }), "vector-jacobian-product"),
+                ([try auto.meanCrossEntropy([x, x.reversed()], targets: [.label(t), .label(n - 1 - t)])],
+                 [try mpfr.meanCrossEntropy([x, x.reversed()], targets: [.label(t), .label(n - 1 - t)])], "mean cross-entropy"),
             ]
             for (a, b, name) in pairs {
                 for (i, (p, q)) in zip(a, b).enumerated() {
@@ -215,7 +220,7 @@ struct FastPathTests {
                 }
             }
         }
-        #expect(auto.fastPathCounts.fast >= 1400, "the fast path answered only \(auto.fastPathCounts.fast) of 1,500 calls")
+        #expect(auto.fastPathCounts.fast >= 2200, "the fast path answered only \(auto.fastPathCounts.fast) of 2,400 calls")
         #expect(mpfr.fastPathCounts.fast == 0)
     }
 }

@@ -47,9 +47,10 @@ struct OracleTests {
         #expect(OracleFixture.cases.contains { $0.row.count >= 10_000 }, "a row of 10,000+ logits")
     }
 
-    @Test("bit-for-bit agreement on every oracle case")
-    func agreement() throws {
+    @Test("bit-for-bit agreement on every oracle case, fast path first and MPFR only", arguments: FastPathMode.allCases)
+    func agreement(_ path: FastPathMode) throws {
         let reference = SoftmaxReference()
+        reference.fastPath = path
         var mismatches: [String] = []
         for c in OracleFixture.cases {
             let observed: [ReferenceValue]
@@ -70,6 +71,10 @@ struct OracleTests {
         }
         let report = mismatches.prefix(20).joined(separator: "\n")
         #expect(mismatches.isEmpty, "\(mismatches.count) mismatches:\n\(report)")
+        if path == .auto {
+            // The fixture is mostly adversarial; the fast path still answers most of it.
+            #expect(reference.fastPathCounts.fast > 3 * reference.fastPathCounts.fallback, "\(reference.fastPathCounts)")
+        }
     }
 }
 
@@ -79,6 +84,7 @@ struct ResourceTests {
     func noLeak() throws {
         MPFRMemory.startCounting()
         let reference = SoftmaxReference()
+        reference.fastPath = .mpfr  // the MPFR path is the one that allocates
         var rng = SplitMix64(seed: 7)
         let rows = (0..<2_000).map { _ in (0..<(1 + Int(rng.next() % 40))).map { _ in Double(Int64(bitPattern: rng.next()) % 2000) / 7 } }
         func pass() throws {
@@ -97,14 +103,16 @@ struct ResourceTests {
         #expect(growth == 0, "MPFR's live memory grew by \(growth) bytes over 80,000 more reference calls on the same rows")
     }
 
-    @Test("a 10,000-logit row certifies in one pass")
+    @Test("a 10,000-logit row certifies in one pass (MPFR) and the fast path agrees")
     func longRow() throws {
         let reference = SoftmaxReference()
+        reference.fastPath = .mpfr
         var rng = SplitMix64(seed: 11)
         let x = (0..<10_000).map { _ in Double(Int64(bitPattern: rng.next()) % 100_000) / 1000 }
         let p = try reference.softmax(x)
         #expect(p.count == 10_000)
         #expect(reference.lastPrecision == SoftmaxReference.initialPrecision, "needed \(reference.lastPrecision) bits")
+        #expect(try SoftmaxReference().softmax(x).map(\.rounded) == p.map(\.rounded))
     }
 }
 

@@ -175,3 +175,224 @@ extension FastRow {
         return (C, error / (C.hi * (1 - 0x1p-40)))
     }
 }
+
+// MARK: - Jacobian, vector-Jacobian product, mean batch loss
+//
+//     J_ii = p_i (1 − p_i),  1 − p_i = C_i / S     ε_p + ε_C + ε_inv + 2·7u²   (C_k = s)
+//     J_ij = −p_i p_j                              2 ε_p + 7u²
+//     (Jᵀv)_i = p_i (v_i − c), c = Σ_j p_j v_j:    v_i − c may cancel, so c carries an absolute bound
+//              (each term's 2ε_p + 3u², n · 3.01u² Σ|p_j v_j| for the sum, 2^-1100 |v_j| per p_j below
+//              2^-1100) and each element |p_i| |error of v_i − c| + |w_i| (2ε_p + 7u²). A result whose
+//              bound does not settle its sign (an exact or near cancellation) goes to MPFR, which decides
+//              exact zeros exactly.
+//     mean CE       Σ_b CE_b / B, terms >= 0: the rows' absolute errors, (B + 1)·3.01u² of the sum, 3.5u².
+
+extension FastRow {
+    /// p_j = 2^scale · P with P's relative error (first order); nil when p_j < 2^-1100 (a dropped term,
+    /// or any j ≠ k of an ultra row).
+    func probabilityWord(_ j: Int) -> (P: DoubleWord, scale: Int, error: Double)? {
+        if ultra { return j == maxIndex ? (DoubleWord(1), 0, 0x1p-999) : nil }
+        if j == maxIndex { return (invS, 0, invSError) }
+        if gExp[j] == Self.dropped { return nil }
+        return (eD.times(invS).times(DoubleWord(gHi[j], gLo[j])), eDExp + gExp[j],
+                invSError + eDError + 2 * DoubleWord.errorOfTimes + Self.epsExp)
+    }
+
+    /// 1 − p_j = 2^scale · Q with Q's relative error; nil when it is below 2^-1100 (j = k of an ultra row).
+    private func complementWord(_ j: Int) -> (Q: DoubleWord, scale: Int, error: Double)? {
+        if ultra { return j == maxIndex ? nil : (DoubleWord(1), 0, 0x1p-999) }
+        if j == maxIndex { return (sM.times(invS), sExp, sError + invSError + DoubleWord.errorOfTimes) }
+        let (C, error) = complement(j)
+        return (C.times(invS), 0, error + invSError + DoubleWord.errorOfTimes)
+    }
+
+    func jacobian() -> [ReferenceValue]? {
+        let n = count
+        let p = (0..<n).map { probabilityWord($0) }
+        var out: [ReferenceValue] = []
+        out.reserveCapacity(n * n)
+        for i in 0..<n {
+            for j in 0..<n {
+                let a: FastApproximation
+                let sign: Int
+                if i == j {
+                    sign = 1
+                    if let pi = p[i], let qi = complementWord(i) {
+                        a = FastApproximation(pi.P.times(qi.Q), scale: pi.scale + qi.scale,
+                                              relativeError: pi.error + qi.error + DoubleWord.errorOfTimes)
+                    } else {
+                        a = .tiny(below: -1100)  // p_i (1 − p_i) <= min(p_i, 1 − p_i) < 2^-1100
+                    }
+                } else {
+                    sign = -1
+                    if let pi = p[i], let pj = p[j] {
+                        a = FastApproximation(pi.P.times(pj.P).negated, scale: pi.scale + pj.scale,
+                                              relativeError: pi.error + pj.error + DoubleWord.errorOfTimes)
+                    } else {
+                        a = .tiny(below: -1100)  // p_i p_j <= min(p_i, p_j) < 2^-1100
+                    }
+                }
+                guard let v = FastRounding.certify(a, knownSign: sign) else { return nil }
+                out.append(v)
+            }
+        }
+        return out
+    }
+
+    func vectorJacobianProduct(_ v: [Double]) -> [ReferenceValue]? {
+        if !ultra, let grouped = groupedVectorJacobianProduct(v) { return grouped }
+        let n = count
+        let u2 = DoubleWord.u2
+        var c = DoubleWord(0)
+        var cError = 0.0
+        var magnitude = 0.0
+        var p: [(P: DoubleWord, scale: Int, error: Double)?] = []
+        p.reserveCapacity(n)
+        for j in 0..<n {
+            let pj = probabilityWord(j)
+            p.append(pj)
+            guard let pj, pj.scale + pj.P.hi.exponent >= -900 else {
+                // p_j < 2^-899 (or < 2^-1100): left out of c, charged in full.
+                cError += v[j].magnitude * 0x1p-898
+                continue
+            }
+            let term = Self.unscaled(pj.P, pj.scale).times(v[j])
+            magnitude += term.hi.magnitude
+            cError += term.hi.magnitude * (2 * pj.error + 3 * u2) * (1 + 0x1p-40) + 0x1p-1070
+            c = c.plus(term)
+        }
+        cError = (cError + Double(n + 1) * DoubleWord.errorOfPlus * magnitude) * (1 + 0x1p-40)
+        guard c.hi.isFinite, cError.isFinite else { return nil }
+        var out: [ReferenceValue] = []
+        out.reserveCapacity(n)
+        for i in 0..<n {
+            let r = c.negated.plus(v[i])
+            let rError = (cError + DoubleWord.errorOfPlusDouble * r.hi.magnitude) * (1 + 0x1p-40)
+            let a: FastApproximation
+            var sign = 0
+            if let pi = p[i] {
+                let w = pi.P.times(r)
+                let error = (pi.P.hi.magnitude * rError * (1 + 2 * pi.error)
+                    + w.hi.magnitude * (2 * pi.error + DoubleWord.errorOfTimes)) * (1 + 0x1p-40)
+                a = FastApproximation(w, scale: pi.scale, absoluteError: error)
+            } else {
+                // p_i < 2^-1100: |w_i| < 2^-1100 (|r| + error), with r's sign when the error allows.
+                let bound = (r.hi.magnitude + rError) * 2
+                guard bound > 0, bound.isFinite else { return nil }
+                if r.hi.magnitude > rError { sign = r.hi < 0 ? -1 : 1 }
+                a = .tiny(below: -1100 + bound.exponent + 1)
+            }
+            guard let value = FastRounding.certify(a, knownSign: sign) else { return nil }
+            out.append(value)
+        }
+        return out
+    }
+
+    /// Jᵀv with v_i − c written as Σ_j p_j (v_i − v_j) = (1/S) [(v_i − v_k) + e^D Σ_w G_w (v_i − w)], the sum
+    /// over the distinct values w of v (at most 32; nil beyond) with G_w = Σ_{j ≠ k, v_j = w} g_j. The
+    /// maximum's share, whose cancellation against v_i is what loses accuracy in v_i − c, drops out
+    /// exactly when v_i = v_k; every difference v_i − w is exact (twoSum) and the G_w are sums of
+    /// positive terms (relative error ε_s'). Each element carries the absolute error of its bracket.
+    private func groupedVectorJacobianProduct(_ v: [Double]) -> [ReferenceValue]? {
+        let n = count
+        var values: [Double] = []
+        var group = [Int](repeating: 0, count: n)
+        for j in 0..<n {
+            if let g = values.firstIndex(of: v[j]) {
+                group[j] = g
+            } else {
+                guard values.count < 32 else { return nil }
+                group[j] = values.count
+                values.append(v[j])
+            }
+        }
+        var G = [DoubleWord](repeating: DoubleWord(0), count: values.count)
+        var GError = [Double](repeating: 0, count: values.count)  // absolute
+        for j in 0..<n where j != maxIndex {
+            let g = group[j]
+            guard gExp[j] != Self.dropped else {
+                GError[g] += 0x1p-1100
+                continue
+            }
+            let term = Self.term(DoubleWord(gHi[j], gLo[j]), gExp[j])
+            G[g] = G[g].plus(term)
+            GError[g] += Self.epsExp * term.hi * (1 + 0x1p-40) + DoubleWord.errorOfPlus * G[g].hi * (1 + 0x1p-40)
+                + (gExp[j] >= -960 ? 0x1p-1070 : 0x1p-1000)
+        }
+        var out: [ReferenceValue] = []
+        out.reserveCapacity(n)
+        for i in 0..<n {
+            // B_i = Σ_w G_w (v_i − w), absolute error bError.
+            var B = DoubleWord(0)
+            var bError = 0.0
+            var bMagnitude = 0.0
+            for (g, w) in values.enumerated() where g != group[i] && (G[g].hi != 0 || GError[g] != 0) {
+                let difference = twoSum(v[i], -w)
+                guard difference.hi.isFinite, difference.lo.isFinite else { return nil }
+                let product = G[g].times(difference)
+                B = B.plus(product)
+                bMagnitude += product.hi.magnitude
+                bError += GError[g] * difference.hi.magnitude * (1 + 0x1p-40) + DoubleWord.errorOfTimes * product.hi.magnitude
+            }
+            bError = (bError + Double(values.count + 1) * DoubleWord.errorOfPlus * bMagnitude) * (1 + 0x1p-40)
+            // A_i = (v_i − v_k) + e^D B_i, at scale aScale with absolute error aError (in those units).
+            let eB = eD.times(B)
+            let eBError = (bError * (1 + eDError) + (eDError + DoubleWord.errorOfTimes) * B.hi.magnitude) * eD.hi * (1 + 0x1p-40)
+            let head = twoSum(v[i], -v[maxIndex])
+            guard head.hi.isFinite, head.lo.isFinite else { return nil }
+            var A: DoubleWord
+            var aScale = 0
+            var aError: Double
+            if head.hi == 0 {
+                A = eB
+                aScale = eDExp
+                aError = eBError
+            } else if eDExp + (eB.hi == 0 ? -2000 : eB.hi.exponent) >= -900 && eDExp <= 900 {
+                let tail = Self.scaledWord(eB, eDExp)
+                A = head.plus(tail)
+                aError = eBError * FastRounding.powerOfTwo(max(eDExp, -1022)) + DoubleWord.errorOfPlus * A.hi.magnitude + 0x1p-1070
+                if eDExp < -1022 { aError = .infinity }
+            } else {
+                // e^D B_i is below 2^-899: the head decides, the rest is error.
+                A = head
+                aError = (eB.hi.magnitude * 2 + eBError) * FastRounding.powerOfTwo(max(eDExp, -1022))
+                if eDExp < -1022 { aError = (eB.hi.magnitude * 2 + eBError) * 0x1p-1022 }
+            }
+            guard aError.isFinite else { return nil }
+            // w_i = p_i · (1/S) · A_i.
+            let a: FastApproximation
+            var sign = 0
+            if let pi = probabilityWord(i) {
+                let factor = pi.P.times(invS)
+                let factorError = pi.error + invSError + DoubleWord.errorOfTimes
+                let w = factor.times(A)
+                let error = (factor.hi.magnitude * aError * (1 + 2 * factorError)
+                    + w.hi.magnitude * (2 * factorError + DoubleWord.errorOfTimes)) * (1 + 0x1p-40)
+                a = FastApproximation(w, scale: pi.scale + aScale, absoluteError: error)
+            } else {
+                let bound = (A.hi.magnitude + aError) * 2
+                guard bound > 0, bound.isFinite else { return nil }
+                if A.hi.magnitude > aError { sign = A.hi < 0 ? -1 : 1 }
+                a = .tiny(below: -1100 + aScale + bound.exponent + 1)
+            }
+            guard let value = FastRounding.certify(a, knownSign: sign) else { return nil }
+            out.append(value)
+        }
+        return out
+    }
+
+    /// 2^e · m for −900 <= e + exponent(m) and e <= 900, as one double word (low word may go subnormal).
+    private static func scaledWord(_ m: DoubleWord, _ e: Int) -> DoubleWord {
+        e >= -1022 ? unscaled(m, e) : m.scaled(e)
+    }
+
+    /// The loss −log p_t of the evaluated row as one unscaled double word with its absolute error.
+    func crossEntropyWord(_ x: [Double], label t: Int) -> (DoubleWord, Double)? {
+        let L = unscaledL()
+        if t == maxIndex { return L }
+        let d = twoSum(x[t], -maxValue)
+        guard d.hi.isFinite, d.lo.isFinite else { return nil }
+        let v = d.negated.plus(L.0)
+        return (v, DoubleWord.errorOfPlus * v.hi.magnitude * (1 + 0x1p-40) + L.1)
+    }
+}

@@ -1,9 +1,9 @@
 // Where the fast path sits: before the MPFR path, for the functions it covers. It answers a row only
 // when every element is certified; otherwise the MPFR path (the authority) answers the whole row.
 //
-// Covered: softmax, log-softmax, logsumexp, cross-entropy and its gradient with a class label (also
-// per row of a batch gradient). Not covered, MPFR only: probability targets, the mean batch loss, the
-// Jacobian and the vector-Jacobian product, and any request for decimal digits.
+// Covered: softmax, log-softmax, logsumexp, the Jacobian, the vector-Jacobian product, and with class
+// labels the cross-entropy, its gradient (also per row of a batch gradient) and the mean batch loss.
+// Not covered, MPFR only: probability targets, and any request for decimal digits.
 
 /// Whether the reference tries the double-word fast path first.
 public enum FastPathMode: String, Sendable, CaseIterable {
@@ -55,5 +55,39 @@ extension SoftmaxReference {
     /// Counts a call the fast path does not cover.
     func uncoveredCall() {
         fastPathCounts.uncovered += 1
+    }
+
+    /// The mean loss of a batch with class labels (rows finite and prepared), or nil after counting.
+    func fastMeanCrossEntropy(_ rows: [([Double], CrossEntropyTarget)], batchSize: Int) -> ReferenceValue? {
+        guard fastPath == .auto && decimalDigits == nil else { return nil }
+        guard rows.allSatisfy({ if case .label = $0.1 { true } else { false } }) else {
+            uncoveredCall()
+            return nil
+        }
+        var sum = DoubleWord(0)
+        var error = 0.0
+        var magnitude = 0.0
+        var positive = false
+        for (x, target) in rows where x.count > 1 {
+            guard case .label(let t) = target, fastRow.evaluate(x), let (loss, e) = fastRow.crossEntropyWord(x, label: t) else {
+                fastPathCounts.fallback += 1
+                return nil
+            }
+            sum = sum.plus(loss)
+            error += e
+            magnitude += loss.hi.magnitude
+            positive = true
+        }
+        fastPathCounts.fast += 1
+        if !positive { return ReferenceValue(rounded: 0, ulpOffset: 0) }  // every row has one logit: exactly 0
+        error = (error + Double(rows.count + 1) * DoubleWord.errorOfPlus * magnitude) * (1 + 0x1p-40)
+        let mean = batchSize == 1 ? sum : sum.divided(by: Double(batchSize))
+        let meanError = error / Double(batchSize) * (1 + 0x1p-40) + 2 * DoubleWord.errorOfDividedByDouble * mean.hi.magnitude
+        guard let value = FastRounding.certify(FastApproximation(mean, absoluteError: meanError), knownSign: 1) else {
+            fastPathCounts.fast -= 1
+            fastPathCounts.fallback += 1
+            return nil
+        }
+        return value
     }
 }
