@@ -10,8 +10,8 @@ import Reference
 public struct AuditConfiguration: Sendable {
     public static let defaultSeed: UInt64 = 20_261_129
     public var seed: UInt64 = defaultSeed
-    public var casesPerClass = 200
-    public var maxLength = 4096
+    public var casesPerClass = 1000
+    public var maxLength = 16384
     public var jobs = ProcessInfo.processInfo.activeProcessorCount
     public var kernels: [Kernel] = Kernel.all
     public var classes: [InputClass] = InputClass.all

@@ -15,10 +15,10 @@ struct AuditOptions: ParsableArguments {
     @Option(help: "Worker threads (default: every core). Results do not depend on it.")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Cases per input class (default 200; 12 with --quick).")
+    @Option(help: "Cases per input class (default 1000; 12 with --quick).")
     var cases: Int?
 
-    @Option(name: .customLong("max-length"), help: "The longest row generated, 1 to 1000000 (default 4096; 512 with --quick).")
+    @Option(name: .customLong("max-length"), help: "The longest row generated, 1 to 1000000 (default 16384; 512 with --quick).")
     var maxLength: Int?
 
     @Option(help: "Comma-separated kernel names to audit (default: all; see `softmax-audit list`).")
@@ -152,7 +152,7 @@ struct GateOptions: ParsableArguments {
         let t = result.timing
         print("Wrote \(output)/\(stem).md (\(result.rowsEvaluated) cases, \(result.kernels.count) kernels): \(good) of \(result.kernels.count) verdicts as declared.")
         if t.workers > 0 {
-            print("Time: \(String(format: "%.1f", t.wall)) s with \(jobs) jobs, \(Int((Double(result.rowsEvaluated) / t.wall).rounded())) cases/s; the reference took \(Int((100 * t.reference / t.workers).rounded()))% of the case evaluation, shrinking and worst cases \(String(format: "%.1f", t.shrinking)) s.")
+            print("Time: \(String(format: "%.1f", t.wall)) s with \(jobs) job\(jobs == 1 ? "" : "s"), \(Int((Double(result.rowsEvaluated) / t.wall).rounded())) cases/s; the reference took \(Int((100 * t.reference / t.workers).rounded()))% of the case evaluation, shrinking and worst cases \(String(format: "%.1f", t.shrinking)) s.")
         }
         let comparison = try compareWithBaseline(result, command: command)
         let checks = try failOnChecks()

@@ -17,7 +17,7 @@ struct DifferentialTests {
         }
     }
 
-    @Test("every class and function, 12 cases each (rows up to 1,500 logits): same bits; fallbacks counted per class")
+    @Test("every class and function, 40 cases each (rows up to 1,000 logits): same bits; fallbacks counted per class")
     func everyClass() throws {
         let auto = SoftmaxReference()
         let mpfr = SoftmaxReference()
@@ -25,8 +25,8 @@ struct DifferentialTests {
         var perClass: [String] = []
         for inputClass in InputClass.all {
             let before = auto.fastPathCounts
-            for index in 0..<12 {
-                let c = inputClass.makeCase(seed: 11, index: index, maxLength: 1_500)
+            for index in 0..<40 {
+                let c = inputClass.makeCase(seed: 11 + UInt64(index % 2) * 66, index: index, maxLength: 1_000)
                 let what = "\(inputClass.name) case \(index)"
                 for f in AuditFunction.allCases where f.applies(to: c) {
                     compare(try f.reference(auto, on: c), try f.reference(mpfr, on: c), "\(what), \(f.rawValue)")
@@ -38,6 +38,21 @@ struct DifferentialTests {
         let total = auto.fastPathCounts
         #expect(total.fast > 15 * total.fallback, "fast \(total.fast), fallback \(total.fallback): \(perClass.joined(separator: "; "))")
         #expect(mpfr.fastPathCounts.fast == 0 && mpfr.fastPathCounts.fallback == 0)
+    }
+
+    @Test("every class, 400 more cases of at most 16 logits each (where signs of zero and ties live): same bits")
+    func shortRows() throws {
+        let auto = SoftmaxReference()
+        let mpfr = SoftmaxReference()
+        mpfr.fastPath = .mpfr
+        for inputClass in InputClass.all {
+            for index in 0..<400 {
+                let c = inputClass.makeCase(seed: AuditConfiguration.defaultSeed, index: index, maxLength: 16)
+                for f in AuditFunction.allCases where f.applies(to: c) {
+                    compare(try f.reference(auto, on: c), try f.reference(mpfr, on: c), "\(inputClass.name) case \(index) (max 16), \(f.rawValue)")
+                }
+            }
+        }
     }
 
     @Test("rows of 20,000 and 100,000 logits: same bits")

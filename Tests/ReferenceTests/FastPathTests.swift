@@ -189,6 +189,23 @@ struct FastPathTests {
         #expect(try auto.softmax([.greatestFiniteMagnitude, -.greatestFiniteMagnitude]) == mpfr.softmax([.greatestFiniteMagnitude, -.greatestFiniteMagnitude]))
     }
 
+    @Test("Jᵀv's sign survives terms below every double: tied maxima with the other logits 1e308 away")
+    func vectorJacobianSignOfZero() throws {
+        // p_0 = p_5 ≈ 1/2, every other p_j below 2^-1e300. w_0 = p_0 Σ_{j∉{0,5}} p_j (v_0 − v_j) with each
+        // v_0 − v_j <= 0 and some < 0: negative, far below the smallest subnormal, so −0.0. (A bound of
+        // 2^-1100 written as a double literal is 0: the fast path once certified +0 here.)
+        let x: [Double] = [1e308, 1, -1e308, -1e308, -.greatestFiniteMagnitude, 1e308, -1e308]
+        let v = [-2.0, 0, 2, -1, 1, -2, 0]
+        for path in FastPathMode.allCases {
+            let r = SoftmaxReference()
+            r.fastPath = path
+            let w = try r.vectorJacobianProduct(x, v)
+            #expect(w[0].rounded == 0 && w[0].rounded.sign == .minus, "path \(path): w_0 = \(w[0]), expected -0.0")
+            #expect(w[5].rounded == 0 && w[5].rounded.sign == .minus, "path \(path): w_5 = \(w[5]), expected -0.0")
+            #expect(w[1].rounded == 0 && w[1].rounded.sign == .plus, "path \(path): w_1 = \(w[1]), expected +0.0 (v_1 > c)")
+        }
+    }
+
     @Test("the fast path answers common rows itself, with the same bits as MPFR and offsets within 2^-23 ulp")
     func agreesWithMPFR() throws {
         var rng = XorShift(31)

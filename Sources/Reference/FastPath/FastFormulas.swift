@@ -198,6 +198,13 @@ extension FastRow {
                 invSError + eDError + 2 * DoubleWord.errorOfTimes + Self.epsExp)
     }
 
+    /// An integer E with p_j < 2^E for a j that `probabilityWord` leaves out (p_j < 2^-1100).
+    func probabilityExponentBound(_ j: Int) -> Int {
+        if ultra || gExp[j] != Self.dropped { return -1100 }
+        // p_j = e^D g_j / S <= 2^(eDExp + 1) · 2^b.
+        return min(-1100, eDExp + 1 + Int(max(gHi[j], -0x1p40)))
+    }
+
     /// 1 − p_j = 2^scale · Q with Q's relative error; nil when it is below 2^-1100 (j = k of an ultra row).
     private func complementWord(_ j: Int) -> (Q: DoubleWord, scale: Int, error: Double)? {
         if ultra { return j == maxIndex ? nil : (DoubleWord(1), 0, 0x1p-999) }
@@ -240,7 +247,8 @@ extension FastRow {
     }
 
     func vectorJacobianProduct(_ v: [Double]) -> [ReferenceValue]? {
-        if !ultra, let grouped = groupedVectorJacobianProduct(v) { return grouped }
+        if ultra { return ultraVectorJacobianProduct(v) }
+        if let grouped = groupedVectorJacobianProduct(v) { return grouped }
         let n = count
         let u2 = DoubleWord.u2
         var c = DoubleWord(0)
@@ -276,11 +284,11 @@ extension FastRow {
                     + w.hi.magnitude * (2 * pi.error + DoubleWord.errorOfTimes)) * (1 + 0x1p-40)
                 a = FastApproximation(w, scale: pi.scale, absoluteError: error)
             } else {
-                // p_i < 2^-1100: |w_i| < 2^-1100 (|r| + error), with r's sign when the error allows.
+                // p_i < 2^E: |w_i| < 2^E (|r| + error), with r's sign when the error allows.
                 let bound = (r.hi.magnitude + rError) * 2
                 guard bound > 0, bound.isFinite else { return nil }
                 if r.hi.magnitude > rError { sign = r.hi < 0 ? -1 : 1 }
-                a = .tiny(below: -1100 + bound.exponent + 1)
+                a = .tiny(below: probabilityExponentBound(i) + bound.exponent + 1)
             }
             guard let value = FastRounding.certify(a, knownSign: sign) else { return nil }
             out.append(value)
@@ -311,7 +319,7 @@ extension FastRow {
         for j in 0..<n where j != maxIndex {
             let g = group[j]
             guard gExp[j] != Self.dropped else {
-                GError[g] += 0x1p-1100
+                GError[g] += 0x1p-1074  // g_j < 2^-1100, but no smaller bound is a double
                 continue
             }
             let term = Self.term(DoubleWord(gHi[j], gLo[j]), gExp[j])
@@ -373,12 +381,33 @@ extension FastRow {
                 let bound = (A.hi.magnitude + aError) * 2
                 guard bound > 0, bound.isFinite else { return nil }
                 if A.hi.magnitude > aError { sign = A.hi < 0 ? -1 : 1 }
-                a = .tiny(below: -1100 + aScale + bound.exponent + 1)
+                a = .tiny(below: probabilityExponentBound(i) + aScale + bound.exponent + 1)
             }
             guard let value = FastRounding.certify(a, knownSign: sign) else { return nil }
             out.append(value)
         }
         return out
+    }
+
+    /// Jᵀv on an ultra row (every p_j, j ≠ k, below 2^(−1.5e6)): w_i = p_i (v_i − v_k + e^D B_i) / S. Where
+    /// v_i ≠ v_k, w_i is ±0 for i ≠ k with the sign of v_i − v_k; where v_i = v_k, it is e^D-small with the
+    /// sign of B_i = Σ_{j≠k} g_j (v_i − v_j), known when those differences do not change sign (g_j > 0);
+    /// all zero makes w exactly 0. Otherwise nil.
+    private func ultraVectorJacobianProduct(_ v: [Double]) -> [ReferenceValue]? {
+        let vk = v[maxIndex]
+        var positive = false, negative = false
+        for j in 0..<count where j != maxIndex {
+            if vk > v[j] { positive = true }
+            if vk < v[j] { negative = true }
+        }
+        if positive && negative { return nil }
+        let sameSign = positive ? 1 : negative ? -1 : 0
+        return v.indices.map { i in
+            if v[i] != vk { return ReferenceValue(rounded: v[i] < vk ? -0.0 : 0.0, ulpOffset: v[i] < vk ? -0.0 : 0.0) }
+            if sameSign == 0 { return ReferenceValue(rounded: 0, ulpOffset: 0) }  // v is constant: exactly 0
+            let zero = sameSign < 0 ? -0.0 : 0.0
+            return ReferenceValue(rounded: zero, ulpOffset: zero)
+        }
     }
 
     /// 2^e · m for −900 <= e + exponent(m) and e <= 900, as one double word (low word may go subnormal).

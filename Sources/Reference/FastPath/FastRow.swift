@@ -35,7 +35,8 @@ final class FastRow {
     private(set) var secondIndex = 0
     private(set) var secondValue = 0.0
 
-    /// g_j = 2^gExp[j] · (gHi[j] + gLo[j]); gExp[j] = dropped for terms below 2^-1100. Buffers that
+    /// g_j = 2^gExp[j] · (gHi[j] + gLo[j]); gExp[j] = dropped for terms below 2^-1100, whose gHi[j] then
+    /// holds an integer b with g_j < 2^b. Buffers that
     /// grow to the longest row seen (pointers: arrays in a class pay exclusivity and uniqueness checks
     /// on every element access).
     private(set) var gHi = UnsafeMutablePointer<Double>.allocate(capacity: 1)
@@ -128,6 +129,8 @@ final class FastRow {
             }
             if !(dh >= -763) {
                 gExp[j] = Self.dropped
+                // log2 g_j = dh · log2(e) (dh >= x_j − m2 − ulp/2): an integer bound with room to spare.
+                gHi[j] = dh.isFinite ? (dh * 1.4426950408889634).rounded(.down) + 2 : -0x1p40
                 droppedCount += 1
                 continue
             }
