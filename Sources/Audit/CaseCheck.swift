@@ -124,7 +124,7 @@ public final class CaseChecker {
                     continue
                 }
             }
-            if e.isCorrectlyRounded || (e.special == .wrongSignOfZero && e.ulps <= 0.5) { outcome.correctlyRounded += 1 }
+            if e.isCorrectlyRounded || (e.special == .wrongSignOfZero && e.equalsRounded) { outcome.correctlyRounded += 1 }
             if e.ulps.isFinite {
                 outcome.histogram[ULPBins.index(e.ulps)] += 1
                 outcome.finiteULPCount += 1

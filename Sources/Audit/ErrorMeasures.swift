@@ -40,15 +40,21 @@ public struct ElementError: Sendable, Equatable {
     /// A special-value mismatch, reported apart from accuracy.
     public let special: SpecialValueVerdict?
 
-    /// Correctly rounded: within half an ulp and no special-value mismatch.
-    public var isCorrectlyRounded: Bool { special == nil && ulps <= 0.5 }
+    /// The computed double is the reference's rounded value (numerically: ±0 match here, the sign of zero
+    /// being the `special` verdict's business). Decided by equality, not by ulps <= 0.5, which a value
+    /// within the reference's offset accuracy (2^-24 ulp) of a midpoint could tip either way.
+    public let equalsRounded: Bool
 
-    public init(ulps: Double, relative: Double, absolute: Double, special: SpecialValueVerdict?) {
+    /// Correctly rounded: the reference's rounded value, and no special-value mismatch.
+    public var isCorrectlyRounded: Bool { special == nil && equalsRounded }
+
+    public init(ulps: Double, relative: Double, absolute: Double, special: SpecialValueVerdict?, equalsRounded: Bool? = nil) {
         self.ulps = ulps
         self.bits = ulps.isNaN ? .nan : log2(1 + ulps)
         self.relative = relative
         self.absolute = absolute
         self.special = special
+        self.equalsRounded = equalsRounded ?? (ulps <= 0.5)
     }
 
     public init(computed c: Double, reference r: ReferenceValue) {
@@ -90,7 +96,7 @@ public struct ElementError: Sendable, Equatable {
         } else if c == 0, r.rounded == 0, c.sign != r.rounded.sign {
             special = .wrongSignOfZero
         }
-        self.init(ulps: ulps, relative: relative, absolute: absolute, special: special)
+        self.init(ulps: ulps, relative: relative, absolute: absolute, special: special, equalsRounded: c == r.rounded)
     }
 
     public static let zero = ElementError(ulps: 0, relative: 0, absolute: 0, special: nil)

@@ -44,6 +44,10 @@ struct ErrorMeasureTests {
         let half = ElementError(computed: 1, reference: v(1, 0.5))
         #expect(half.absolute == 0x1p-53, "v = 1 + 2^-53: \(half)")
         #expect(half.isCorrectlyRounded && abs(half.bits - 0.5849625007211562) < 1e-15)
+        // The other neighbour is also half an ulp away, but it is not the rounded value: correct rounding
+        // is decided by equality, so an offset known to 2^-24 ulp cannot tip it.
+        let neighbour = ElementError(computed: (1.0).nextUp, reference: v(1, 0.5))
+        #expect(neighbour.ulps == 0.5 && !neighbour.isCorrectlyRounded, "\(neighbour)")
         // Subnormal: v = 3.5 · 2^-1074, c = 0: relative error exactly 1, absolute 3.5 · 2^-1074 → 4 · 2^-1074 (rounded).
         let sub = ElementError(computed: 0, reference: v(4 * 0x1p-1074, -0.5))
         #expect(sub.relative == 1, "\(sub)")
