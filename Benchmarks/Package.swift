@@ -11,9 +11,12 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // The rows both suites run on.
+        .target(name: "BenchmarkRows"),
         .executableTarget(
             name: "ReferenceBenchmarks",
             dependencies: [
+                "BenchmarkRows",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Reference", package: "SoftmaxAudit"),
             ],
@@ -23,6 +26,7 @@ let package = Package(
         .executableTarget(
             name: "KernelBenchmarks",
             dependencies: [
+                "BenchmarkRows",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Kernels", package: "SoftmaxAudit"),
             ],
