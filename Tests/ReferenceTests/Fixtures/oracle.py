@@ -25,8 +25,13 @@ BIG = 1.7976931348623157e308
 SHORT = 64
 
 
-def to_double(v, negative_hint=False):
-    """Round an mpf to binary64, ties to even, with subnormals and overflow; keeps -0."""
+def to_double(v, negative_hint=False, beyond=0):
+    """Round an mpf to binary64, ties to even, with subnormals and overflow; keeps -0.
+
+    `beyond` = -1 (+1) says the exact value is strictly below (above) v by an amount 3000 bits may
+    have lost: log p_i = (x_i - m) - L with L > 0 (a loss L - d_t > -d_t) whose L is below 2^-3000
+    relative. If v then lands exactly on a midpoint, the exact value is on that side of it, not a tie.
+    """
     if v == 0:
         return -0.0 if negative_hint else 0.0
     sign = -1.0 if v < 0 else 1.0
@@ -43,7 +48,8 @@ def to_double(v, negative_hint=False):
     else:
         k, rem = divmod(man, 1 << (-shift))
         half = 1 << (-shift - 1)
-        if rem > half or (rem == half and k % 2 == 1):
+        away = beyond * sign > 0  # the exact value is beyond v, away from zero
+        if rem > half or (rem == half and (k % 2 == 1 if beyond == 0 else away)):
             k += 1
     if k == 0:
         return math.copysign(0.0, sign)
@@ -84,13 +90,13 @@ def log_softmax(x):
     if n <= SHORT:
         for i in range(n):
             t = mpmath.fsum(mpmath.exp(mpf(xj) - mpf(x[i])) for j, xj in enumerate(x) if j != i)
-            out.append(to_double(-mpmath.log1p(t), negative_hint=n > 1))
+            out.append(to_double(-mpmath.log1p(t), negative_hint=n > 1, beyond=-1 if n > 1 else 0))
         return out
     m = max(x)
     k = x.index(m)
     s = mpmath.fsum(mpmath.exp(mpf(xj) - mpf(m)) for j, xj in enumerate(x) if j != k)
     l = mpmath.log1p(s)
-    return [to_double(mpf(xi) - mpf(m) - l, negative_hint=n > 1) for xi in x]
+    return [to_double(mpf(xi) - mpf(m) - l, negative_hint=n > 1, beyond=-1 if n > 1 else 0) for xi in x]
 
 
 def logsumexp(x):
@@ -101,7 +107,7 @@ def logsumexp(x):
 
 def cross_entropy(x, t):
     s = mpmath.fsum(mpmath.exp(mpf(xj) - mpf(x[t])) for j, xj in enumerate(x) if j != t)
-    return to_double(mpmath.log1p(s))
+    return to_double(mpmath.log1p(s), beyond=1 if len(x) > 1 else 0)
 
 
 def gradient(x, t):
