@@ -38,17 +38,19 @@ struct Binary64Certifier {
     ///     when the bound does not exclude zero.
     ///   - limit: an exact value the exact result is strictly below (`upper`) or above, which trims the
     ///     interval to exclude it.
-    func certify(_ v: MPFRFloat, errorExponent: Int?, knownSign: Int, limit: (MPFRFloat, upper: Bool)? = nil) -> ReferenceValue? {
+    func certify(_ v: MPFRFloat, errorExponent: Int?, knownSign: Int, limit: (MPFRFloat, upper: Bool)? = nil,
+                 format: BinaryFormat = .double) -> ReferenceValue? {
         precondition(!v.isNaN, "the certified path never produces NaN")
         guard let err = errorExponent else {
             // Exact: an exact zero is +0, as x − x is in round-to-nearest.
             if v.isZero { return ReferenceValue(rounded: 0, ulpOffset: 0) }
-            let rounded = v.double(.nearest)
-            return ReferenceValue(rounded: rounded, ulpOffset: offset(of: v, from: rounded))
+            let rounded = round(v, to: format)
+            return ReferenceValue(rounded: rounded, ulpOffset: offset(of: v, from: rounded, format: format))
         }
         // The offset must be known to 2^−24 of the smallest spacing near V.
         let binade = v.isRegular ? v.exponent : -1074
-        guard err <= max(binade - 1, -1073) - 53 - Self.offsetBits else { return nil }
+        let floor = format == .double ? -1073 : format.minExponent
+        guard err <= max(binade - 1, floor) - (format.precision - 1) - 1 - Self.offsetBits else { return nil }
 
         scratch.precision = 2
         scratch.setPowerOfTwo(err)
@@ -65,8 +67,8 @@ struct Binary64Certifier {
                 low.nextAbove()
             }
         }
-        let a = low.double(.nearest)
-        let b = high.double(.nearest)
+        let a = round(low, to: format)
+        let b = round(high, to: format)
         let rounded: Double
         if a.bitPattern == b.bitPattern {
             rounded = a
@@ -75,22 +77,44 @@ struct Binary64Certifier {
         } else {
             return nil
         }
-        return ReferenceValue(rounded: rounded, ulpOffset: offset(of: v, from: rounded))
+        return ReferenceValue(rounded: rounded, ulpOffset: offset(of: v, from: rounded, format: format))
     }
 
-    /// (V − anchor) / spacing, the spacing being that of the binade between V and the anchor.
-    private func offset(of v: MPFRFloat, from rounded: Double) -> Double {
+    /// v rounded to nearest-even in `format` (gradual underflow, overflow to ±inf), as a double.
+    /// For double, mpfr_get_d; otherwise v is first rounded to the format's precision at v's binade
+    /// (fewer bits below 2^emin) — one correct rounding, never double rounding through binary64.
+    private func round(_ v: MPFRFloat, to format: BinaryFormat) -> Double {
+        if format == .double || v.isZero || !v.isRegular { return v.double(.nearest) }
+        let b = v.exponent - 1  // 2^b <= |v| < 2^(b+1)
+        let bits = format.precision - max(0, format.minExponent - b)
+        if bits <= 0 {
+            // |v| < 2^(q+1), q the smallest subnormal's exponent: 0, or 2^q above the midpoint 2^(q−1).
+            let q = format.quantumExponent
+            let beyondHalf = b == q - 1 && v.compareMagnitude(MPFRFloat(Double(sign: .plus, exponent: q - 1, significand: 1))) > 0
+            let r = beyondHalf ? Double(sign: .plus, exponent: q, significand: 1) : 0
+            return v.sign < 0 ? -r : r
+        }
+        scratch.precision = bits
+        scratch.set(v, .nearest)
+        let r = scratch.double(.nearest)  // exact: bits <= 53 and the exponent is in double's range
+        if r.magnitude > format.greatestFiniteMagnitude { return r < 0 ? -.infinity : .infinity }
+        return r
+    }
+
+    /// (V − anchor) / spacing, the spacing being that of the format's binade between V and the anchor.
+    private func offset(of v: MPFRFloat, from rounded: Double, format: BinaryFormat) -> Double {
         let anchor: Double
         if rounded.isInfinite {
-            anchor = rounded < 0 ? -.greatestFiniteMagnitude : .greatestFiniteMagnitude
+            let max = format.greatestFiniteMagnitude
+            anchor = rounded < 0 ? -max : max
         } else {
             anchor = rounded
         }
-        var spacing = Binary64.ulp(anchor)
+        var spacing = format.ulp(anchor)
         scratch.precision = max(v.precision, 64) + 64
         scratch.set(anchor)
         // Just below a power of two (other than the smallest normal) the spacing halves.
-        if anchor != 0, anchor.significandBitPattern == 0, anchor.exponentBitPattern > 1,
+        if anchor != 0, anchor.significandBitPattern == 0, Int(anchor.exponent) > format.minExponent,
             v.compareMagnitude(scratch) < 0
         {
             spacing /= 2

@@ -47,7 +47,7 @@ extension SoftmaxReference {
     }
 
     func certifiedLogSumExp(_ x: [Double]) throws -> ReferenceValue {
-        if let values = fast(x, single: { [.exactly(x[0] + 0)] }, { $0.logSumExp().map { [$0] } }) { return values[0] }
+        if let values = fast(x, single: { format == .double ? [.exactly(x[0] + 0)] : nil }, { $0.logSumExp().map { [$0] } }) { return values[0] }
         return try certified("logsumexp", count: 1) { c in
             row.evaluate(x, precision: c.precision)
             c.underflowExponent = row.underflowErrorExponent

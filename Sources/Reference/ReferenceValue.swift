@@ -31,6 +31,18 @@ public struct ReferenceValue: Sendable, Hashable, CustomStringConvertible {
         set { decimalIndex = newValue.map { DecimalTable.shared.add($0) } ?? 0 }
     }
     private var decimalIndex: UInt32 = 0
+    /// The format `rounded` belongs to (an index into BinaryFormat.all; 0 is double).
+    private var formatIndex: UInt8 = 0
+
+    /// The format the value was rounded to; ULP errors are counted in its ulps.
+    public var format: BinaryFormat { BinaryFormat.all[Int(formatIndex)] }
+
+    /// The same value, marked as rounded to `format` (which the caller guarantees).
+    public func tagged(_ format: BinaryFormat) -> ReferenceValue {
+        var v = self
+        v.formatIndex = UInt8(format.index)
+        return v
+    }
 
     public init(rounded: Double, ulpOffset: Double) {
         self.kind = .real
@@ -57,10 +69,12 @@ public struct ReferenceValue: Sendable, Hashable, CustomStringConvertible {
         self.ulpOffset = ulpOffset
     }
 
-    /// The anchor of `ulpOffset`: `rounded`, or ±greatestFiniteMagnitude when a real value overflowed.
+    /// The anchor of `ulpOffset`: `rounded`, or ± the format's largest finite value when a real value
+    /// overflowed.
     public var anchor: Double {
         if kind == .real && rounded.isInfinite {
-            return rounded < 0 ? -.greatestFiniteMagnitude : .greatestFiniteMagnitude
+            let max = format.greatestFiniteMagnitude
+            return rounded < 0 ? -max : max
         }
         return rounded
     }
@@ -81,7 +95,14 @@ public struct ReferenceValue: Sendable, Hashable, CustomStringConvertible {
             // An overflowed exact value that rounds to the same infinity is correctly rounded.
             return computed == rounded ? 0 : .infinity
         }
-        let steps = Binary64.ordinal(computed) &- Binary64.ordinal(anchor)
+        let f = format
+        guard f.represents(computed) else {
+            // A value between this format's values: its distance in the format's ulps, on the axis
+            // extended linearly within the binade.
+            let spacing = f.ulp(anchor)
+            return abs((computed - anchor) / spacing - ulpOffset)
+        }
+        let steps = f.ordinal(computed) &- f.ordinal(anchor)
         return abs(Double(steps) - ulpOffset)
     }
 

@@ -31,6 +31,11 @@ public final class SoftmaxReference {
     var limitValues: [MPFRFloat] = []
     /// The double-word fast path's workspace (FastPath/).
     let fastRow = FastRow()
+    /// The format results are rounded to (binary64 unless set): every value is the correctly rounded
+    /// result in it, its offset and ULP errors in its ulps.
+    public var format: BinaryFormat = .double {
+        didSet { fastRow.format = format }
+    }
     /// Whether to try the fast path first (`.auto`, the default) or use MPFR only.
     public var fastPath: FastPathMode = .auto
     /// Calls answered by the fast path, fallen back to MPFR, or not covered, since this instance began.
@@ -70,7 +75,7 @@ extension SoftmaxReference: Sendable {}
 
 extension SoftmaxReference {
     /// softmax(x)_j = exp(x_j) / Σ_i exp(x_i), correctly rounded per element.
-    public func softmax(_ x: [Double]) throws -> [ReferenceValue] {
+    func softmaxValues(_ x: [Double]) throws -> [ReferenceValue] {
         switch RowShape(x) {
         case .empty: throw ReferenceError.emptyRow
         case .containsNaN, .allMinusInfinity: return Array(repeating: .undefined, count: x.count)
@@ -83,7 +88,7 @@ extension SoftmaxReference {
     }
 
     /// log softmax(x)_j = x_j − logsumexp(x), correctly rounded per element.
-    public func logSoftmax(_ x: [Double]) throws -> [ReferenceValue] {
+    func logSoftmaxValues(_ x: [Double]) throws -> [ReferenceValue] {
         switch RowShape(x) {
         case .empty: throw ReferenceError.emptyRow
         case .containsNaN, .allMinusInfinity: return Array(repeating: .undefined, count: x.count)
@@ -96,7 +101,7 @@ extension SoftmaxReference {
     }
 
     /// logsumexp(x) = log Σ_i exp(x_i), correctly rounded (−inf for an empty row).
-    public func logSumExp(_ x: [Double]) throws -> ReferenceValue {
+    func logSumExpValues(_ x: [Double]) throws -> ReferenceValue {
         switch RowShape(x) {
         case .empty, .allMinusInfinity: return .infinity(negative: true)
         case .containsNaN: return .undefined
@@ -106,7 +111,7 @@ extension SoftmaxReference {
     }
 
     /// Cross-entropy −log p_t (label) or −Σ q_i log p_i (distribution), correctly rounded.
-    public func crossEntropy(_ x: [Double], target: CrossEntropyTarget) throws -> ReferenceValue {
+    func crossEntropyValues(_ x: [Double], target: CrossEntropyTarget) throws -> ReferenceValue {
         switch try PreparedCrossEntropy(x, target) {
         case .special(let value): return value
         case .finite(let row, let target): return try certifiedCrossEntropy(row, target)
@@ -115,19 +120,19 @@ extension SoftmaxReference {
 
     /// The cross-entropy gradient with respect to the logits, p − onehot(t) or p − q, correctly
     /// rounded per element.
-    public func crossEntropyGradient(_ x: [Double], target: CrossEntropyTarget) throws -> [ReferenceValue] {
+    func crossEntropyGradientValues(_ x: [Double], target: CrossEntropyTarget) throws -> [ReferenceValue] {
         try gradient(x, target, batchSize: 1)
     }
 
     /// The softmax Jacobian J_ij = ∂p_i/∂x_j = p_i (δ_ij − p_j), row-major, for a finite row.
-    public func jacobian(_ x: [Double]) throws -> [[ReferenceValue]] {
+    func jacobianValues(_ x: [Double]) throws -> [[ReferenceValue]] {
         try requireFinite(x, "logit")
         let flat = try certifiedJacobian(x)
         return (0..<x.count).map { i in Array(flat[(i * x.count)..<((i + 1) * x.count)]) }
     }
 
     /// The vector-Jacobian product Jᵀv = p ⊙ (v − ⟨p, v⟩) for a finite row and a finite v.
-    public func vectorJacobianProduct(_ x: [Double], _ v: [Double]) throws -> [ReferenceValue] {
+    func vectorJacobianProductValues(_ x: [Double], _ v: [Double]) throws -> [ReferenceValue] {
         try requireFinite(x, "logit")
         guard v.count == x.count else { throw ReferenceError.targetLengthMismatch(targetCount: v.count, rowCount: x.count) }
         try requireFinite(v, "vector")
@@ -135,7 +140,7 @@ extension SoftmaxReference {
     }
 
     /// Mean-reduced cross-entropy over a batch: (1/B) Σ_b CE(x_b, t_b), correctly rounded.
-    public func meanCrossEntropy(_ rows: [[Double]], targets: [CrossEntropyTarget]) throws -> ReferenceValue {
+    func meanCrossEntropyValues(_ rows: [[Double]], targets: [CrossEntropyTarget]) throws -> ReferenceValue {
         guard !rows.isEmpty, rows.count == targets.count else {
             throw ReferenceError.batchShapeMismatch(rows: rows.count, targets: targets.count)
         }
@@ -156,7 +161,7 @@ extension SoftmaxReference {
 
     /// The tutorial's batch gradient done right: per-row p − onehot(t) (or p − q) divided by the
     /// batch size B, correctly rounded per element.
-    public func batchCrossEntropyGradient(_ rows: [[Double]], targets: [CrossEntropyTarget]) throws -> [[ReferenceValue]] {
+    func batchCrossEntropyGradientValues(_ rows: [[Double]], targets: [CrossEntropyTarget]) throws -> [[ReferenceValue]] {
         guard !rows.isEmpty, rows.count == targets.count else {
             throw ReferenceError.batchShapeMismatch(rows: rows.count, targets: targets.count)
         }
@@ -177,5 +182,40 @@ extension SoftmaxReference {
         if let i = x.firstIndex(where: { !$0.isFinite }) {
             throw ReferenceError.nonFiniteInput(what: what, index: i, value: x[i])
         }
+    }
+}
+
+// MARK: - The public functions: the values above, marked with the format they were rounded to.
+
+extension SoftmaxReference {
+    /// softmax(x)_j = exp(x_j) / Σ_i exp(x_i), correctly rounded per element.
+    public func softmax(_ x: [Double]) throws -> [ReferenceValue] { try tagged(softmaxValues(x)) }
+
+    /// log softmax(x)_j = x_j − logsumexp(x), correctly rounded per element.
+    public func logSoftmax(_ x: [Double]) throws -> [ReferenceValue] { try tagged(logSoftmaxValues(x)) }
+
+    /// logsumexp(x) = log Σ_i exp(x_i), correctly rounded (−inf for an empty row).
+    public func logSumExp(_ x: [Double]) throws -> ReferenceValue { try logSumExpValues(x).tagged(format) }
+
+    /// Cross-entropy −log p_t (label) or −Σ q_i log p_i (distribution), correctly rounded.
+    public func crossEntropy(_ x: [Double], target: CrossEntropyTarget) throws -> ReferenceValue { try crossEntropyValues(x, target: target).tagged(format) }
+
+    /// The cross-entropy gradient p − onehot(t) or p − q, correctly rounded per element.
+    public func crossEntropyGradient(_ x: [Double], target: CrossEntropyTarget) throws -> [ReferenceValue] { try tagged(crossEntropyGradientValues(x, target: target)) }
+
+    /// The softmax Jacobian J_ij = p_i (δ_ij − p_j), row-major, for a finite row.
+    public func jacobian(_ x: [Double]) throws -> [[ReferenceValue]] { try jacobianValues(x).map(tagged) }
+
+    /// The vector-Jacobian product Jᵀv = p ⊙ (v − ⟨p, v⟩) for a finite row and a finite v.
+    public func vectorJacobianProduct(_ x: [Double], _ v: [Double]) throws -> [ReferenceValue] { try tagged(vectorJacobianProductValues(x, v)) }
+
+    /// Mean-reduced cross-entropy over a batch: (1/B) Σ_b CE(x_b, t_b), correctly rounded.
+    public func meanCrossEntropy(_ rows: [[Double]], targets: [CrossEntropyTarget]) throws -> ReferenceValue { try meanCrossEntropyValues(rows, targets: targets).tagged(format) }
+
+    /// Per-row p − onehot(t) (or p − q) divided by the batch size B, correctly rounded per element.
+    public func batchCrossEntropyGradient(_ rows: [[Double]], targets: [CrossEntropyTarget]) throws -> [[ReferenceValue]] { try batchCrossEntropyGradientValues(rows, targets: targets).map(tagged) }
+
+    func tagged(_ values: [ReferenceValue]) -> [ReferenceValue] {
+        format == .double ? values : values.map { $0.tagged(format) }
     }
 }

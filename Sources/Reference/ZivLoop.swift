@@ -87,7 +87,8 @@ extension SoftmaxReference {
             for j in 0..<count where results[j] == nil {
                 let v = candidates.values[j]
                 if var value = certifier.certify(
-                    v, errorExponent: candidates.errorExponents[j], knownSign: candidates.knownSigns[j], limit: candidates.limits[j])
+                    v, errorExponent: candidates.errorExponents[j], knownSign: candidates.knownSigns[j], limit: candidates.limits[j],
+                    format: format)
                 {
                     if let digits = decimalDigits {
                         // The bound must fix `digits` decimal digits: error below 10^-(digits+1) relative.

@@ -6,6 +6,13 @@ import Reference
 
 extension ReferenceFunction: ExpressibleByArgument {}
 extension FastPathMode: ExpressibleByArgument {}
+extension BinaryFormat: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let format = BinaryFormat.named(argument) else { return nil }
+        self = format
+    }
+    public static var allValueStrings: [String] { all.map(\.name) }
+}
 
 struct ReferenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,6 +36,9 @@ struct ReferenceCommand: ParsableCommand {
     @Option(name: .long, help: "auto: the double-word fast path first, MPFR when it does not certify (default); mpfr: MPFR only.")
     var path: FastPathMode = .auto
 
+    @Option(name: .long, help: "Round the results to this format: double (default), float, float16 or bfloat16. Values are printed as the hexadecimal floats of their exact binary64 value.")
+    var format: BinaryFormat = .double
+
     @Flag(name: .long, help: "Read every row first, then print to standard error how long the reference took over them (parsing and printing excluded; the rows are evaluated once for the timing, once more for the output) and how the fast path fared.")
     var timing = false
 
@@ -42,6 +52,7 @@ struct ReferenceCommand: ParsableCommand {
         let output = OutputBuffer()
         let reference = SoftmaxReference()
         reference.fastPath = path
+        reference.format = format
         let source = input ?? "standard input"
         var lineNumber = 0
         var pending: [LabeledRow] = []
@@ -66,7 +77,7 @@ struct ReferenceCommand: ParsableCommand {
             if timing {
                 pending.append(row)
             } else {
-                output.write(format(try evaluate(row, line: lineNumber)))
+                output.write(hexLine(try evaluate(row, line: lineNumber)))
             }
         }
         if timing {
@@ -83,13 +94,13 @@ struct ReferenceCommand: ParsableCommand {
                 + "fast path \(c.fast), fallback \(c.fallback), MPFR only \(c.uncovered)"
 )
             withExtendedLifetime(checksum) {}
-            for (i, row) in pending.enumerated() { output.write(format(try evaluate(row, line: i + 1))) }
+            for (i, row) in pending.enumerated() { output.write(hexLine(try evaluate(row, line: i + 1))) }
         }
         output.flush()
     }
 }
 
-private func format(_ values: [ReferenceValue]) -> String {
+private func hexLine(_ values: [ReferenceValue]) -> String {
     values.map { Binary64.hexString($0.rounded) }.joined(separator: " ")
 }
 

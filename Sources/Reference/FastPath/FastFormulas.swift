@@ -20,6 +20,11 @@
 extension FastRow {
     private static let ultraExponent = -1_400_000
 
+    /// FastRounding.certify in this row's format.
+    func certify(_ a: FastApproximation, knownSign: Int, magnitudeAbove limit: DoubleWord? = nil) -> ReferenceValue? {
+        FastRounding.certify(a, knownSign: knownSign, magnitudeAbove: limit, format: format)
+    }
+
     func softmax() -> [ReferenceValue]? { probabilities(dividedBy: 1, except: nil) }
 
     /// p_j / B for every j but `except` (left +0), certified; dropped terms are +0 (below 2^-1100).
@@ -27,7 +32,7 @@ extension FastRow {
         var out = [ReferenceValue](repeating: ReferenceValue(rounded: 0, ulpOffset: 0), count: count)
         if ultra {
             if maxIndex != except {
-                guard let v = FastRounding.certify(FastApproximation(DoubleWord(1).divided(by: Double(b)),
+                guard let v = certify(FastApproximation(DoubleWord(1).divided(by: Double(b)),
                     relativeError: 0x1p-999 + DoubleWord.errorOfDividedByDouble), knownSign: 1) else { return nil }
                 out[maxIndex] = v
             }
@@ -47,7 +52,7 @@ extension FastRow {
                 let p = c.times(DoubleWord(gHi[j], gLo[j]))
                 a = FastApproximation(b == 1 ? p : p.divided(by: batch), scale: eDExp + gExp[j], relativeError: error)
             }
-            guard let v = FastRounding.certify(a, knownSign: 1) else { return nil }
+            guard let v = certify(a, knownSign: 1) else { return nil }
             out[j] = v
         }
         return out
@@ -83,7 +88,7 @@ extension FastRow {
         }
         let v = d.plus(Lhalf.negated)
         let error = DoubleWord.errorOfPlus * v.hi.magnitude * (1 + 0x1p-40) + L.1
-        return FastRounding.certify(FastApproximation(v, scale: scale, absoluteError: error), knownSign: -1, magnitudeAbove: d)
+        return certify(FastApproximation(v, scale: scale, absoluteError: error), knownSign: -1, magnitudeAbove: d)
     }
 
     func logSoftmax(_ x: [Double]) -> [ReferenceValue]? {
@@ -94,7 +99,7 @@ extension FastRow {
             if j == maxIndex {
                 var minusL = approximateL()
                 minusL.value = minusL.value.negated
-                guard let v = FastRounding.certify(minusL, knownSign: -1) else { return nil }
+                guard let v = certify(minusL, knownSign: -1) else { return nil }
                 out.append(v)
             } else {
                 guard let v = logProbability(x, j, L) else { return nil }
@@ -105,15 +110,15 @@ extension FastRow {
     }
 
     func logSumExp() -> ReferenceValue? {
-        if maxValue == 0 { return FastRounding.certify(approximateL(), knownSign: 1) }
+        if maxValue == 0 { return certify(approximateL(), knownSign: 1) }
         let L = unscaledL()
         let v = L.0.plus(maxValue)
         let error = DoubleWord.errorOfPlusDouble * v.hi.magnitude * (1 + 0x1p-40) + L.1
-        return FastRounding.certify(FastApproximation(v, absoluteError: error), knownSign: maxValue > 0 ? 1 : 0)
+        return certify(FastApproximation(v, absoluteError: error), knownSign: maxValue > 0 ? 1 : 0)
     }
 
     func crossEntropy(_ x: [Double], label t: Int) -> ReferenceValue? {
-        if t == maxIndex { return FastRounding.certify(approximateL(), knownSign: 1) }
+        if t == maxIndex { return certify(approximateL(), knownSign: 1) }
         guard let v = logProbability(x, t, unscaledL()) else { return nil }
         return ReferenceValue(rounded: -v.rounded, ulpOffset: -v.ulpOffset)
     }
@@ -140,7 +145,7 @@ extension FastRow {
         }
         var negated = a
         negated.value = a.value.negated
-        guard let v = FastRounding.certify(negated, knownSign: -1) else { return nil }
+        guard let v = certify(negated, knownSign: -1) else { return nil }
         out[t] = v
         return out
     }
@@ -239,7 +244,7 @@ extension FastRow {
                         a = .tiny(below: -1100)  // p_i p_j <= min(p_i, p_j) < 2^-1100
                     }
                 }
-                guard let v = FastRounding.certify(a, knownSign: sign) else { return nil }
+                guard let v = certify(a, knownSign: sign) else { return nil }
                 out.append(v)
             }
         }
@@ -290,7 +295,7 @@ extension FastRow {
                 if r.hi.magnitude > rError { sign = r.hi < 0 ? -1 : 1 }
                 a = .tiny(below: probabilityExponentBound(i) + bound.exponent + 1)
             }
-            guard let value = FastRounding.certify(a, knownSign: sign) else { return nil }
+            guard let value = certify(a, knownSign: sign) else { return nil }
             out.append(value)
         }
         return out
@@ -383,7 +388,7 @@ extension FastRow {
                 if A.hi.magnitude > aError { sign = A.hi < 0 ? -1 : 1 }
                 a = .tiny(below: probabilityExponentBound(i) + aScale + bound.exponent + 1)
             }
-            guard let value = FastRounding.certify(a, knownSign: sign) else { return nil }
+            guard let value = certify(a, knownSign: sign) else { return nil }
             out.append(value)
         }
         return out

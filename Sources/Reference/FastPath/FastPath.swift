@@ -38,11 +38,15 @@ public struct FastPathCounts: Sendable, Hashable, Codable {
 extension SoftmaxReference {
     /// Runs the fast path for a covered call (x finite, n >= 1): its answer, or nil after counting a
     /// fallback. Rows of one logit are exact.
-    func fast(_ x: [Double], single: () -> [ReferenceValue], _ body: (FastRow) -> [ReferenceValue]?) -> [ReferenceValue]? {
+    func fast(_ x: [Double], single: () -> [ReferenceValue]?, _ body: (FastRow) -> [ReferenceValue]?) -> [ReferenceValue]? {
         guard fastPath == .auto && decimalDigits == nil else { return nil }
-        if x.count == 1 {
+        if x.count == 1, let values = single() {
             fastPathCounts.fast += 1
-            return single()
+            return values
+        }
+        if x.count == 1 {
+            fastPathCounts.fallback += 1
+            return nil
         }
         if fastRow.evaluate(x), let values = body(fastRow) {
             fastPathCounts.fast += 1
@@ -83,7 +87,7 @@ extension SoftmaxReference {
         error = (error + Double(rows.count + 1) * DoubleWord.errorOfPlus * magnitude) * (1 + 0x1p-40)
         let mean = batchSize == 1 ? sum : sum.divided(by: Double(batchSize))
         let meanError = error / Double(batchSize) * (1 + 0x1p-40) + 2 * DoubleWord.errorOfDividedByDouble * mean.hi.magnitude
-        guard let value = FastRounding.certify(FastApproximation(mean, absoluteError: meanError), knownSign: 1) else {
+        guard let value = fastRow.certify(FastApproximation(mean, absoluteError: meanError), knownSign: 1) else {
             fastPathCounts.fast -= 1
             fastPathCounts.fallback += 1
             return nil

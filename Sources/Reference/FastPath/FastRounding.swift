@@ -1,4 +1,6 @@
-// Certified rounding for the fast path: the same decision as Certification.swift, in doubles.
+// Certified rounding for the fast path: the same decision as Certification.swift, in doubles, to any
+// BinaryFormat (written below for binary64: p = 53, emin = −1022, emax = 1023; the others substitute
+// their p, emin and emax).
 //
 // An approximation is V = 2^scale · (hi + lo) (a normalized double word) with |v − V| <= 2^scale · error
 // for the unknown exact value v. Let q = 2^qexp be the spacing of doubles in V's binade (2^-1074 for
@@ -44,24 +46,26 @@ enum FastRounding {
     /// `magnitudeAbove`, when given, is an exact value ℓ (same scale and sign as v) with |v| > |ℓ|
     /// strictly: log p_j = d_j − L sits strictly beyond d_j, which settles a d_j that is itself a
     /// binary64 midpoint and an L far below its ulp (the MPFR path's one-sided limit).
-    static func certify(_ a: FastApproximation, knownSign: Int, magnitudeAbove limit: DoubleWord? = nil) -> ReferenceValue? {
+    static func certify(_ a: FastApproximation, knownSign: Int, magnitudeAbove limit: DoubleWord? = nil,
+                        format: BinaryFormat = .double) -> ReferenceValue? {
         let hi = a.value.hi, lo = a.value.lo
         guard hi.isFinite, lo.isFinite, a.error.isFinite, a.error >= 0 else { return nil }
         if hi == 0 {
             if a.error == 0 { return ReferenceValue(rounded: 0, ulpOffset: 0) }  // an exact zero is +0
-            return zero(bound: a.error, scale: a.scale, sign: knownSign)
+            return zero(bound: a.error, scale: a.scale, sign: knownSign, format: format)
         }
         var binade = hi.exponent + a.scale
         if hi.significandBitPattern == 0 && lo != 0 && (lo < 0) != (hi < 0) { binade -= 1 }
-        if binade < -1100 {
+        if binade < format.quantumExponent - 26 {
             // Far below the smallest subnormal: a zero, with V's sign when |V| > error.
             let sign = hi.magnitude * (1 - 0x1p-50) > a.error ? (hi < 0 ? -1 : 1) : knownSign
-            return zero(bound: 2 * hi.magnitude + a.error, scale: a.scale, sign: sign)
+            return zero(bound: 2 * hi.magnitude + a.error, scale: a.scale, sign: sign, format: format)
         }
         let negative = hi < 0
-        if binade >= 1023, let overflow = overflowing(a, negative: negative) { return overflow }
-        guard binade <= 1023 else { return nil }
-        let qexp = max(binade, -1022) - 52
+        if binade >= format.maxExponent, let overflow = overflowing(a, negative: negative, format: format) { return overflow }
+        guard binade <= format.maxExponent else { return nil }
+        let p = format.precision
+        let qexp = max(binade, format.minExponent) - (p - 1)
         let shift = a.scale - qexp
         let toUnits = powerOfTwo(shift)
         let t = hi.magnitude * toUnits
@@ -95,7 +99,7 @@ enum FastRounding {
             }
             lowerDecided = lowerDecided || (exact ? l >= -0.5 : l - 0x1p-50 > -0.5)
         }
-        guard lowerDecided, f + e + 0x1p-50 < 0.5, i <= 0x1p53 else { return nil }
+        guard lowerDecided, f + e + 0x1p-50 < 0.5, i <= powerOfTwo(p) else { return nil }
         if i == 0 {
             // Rounds to a zero; its sign is V's if V is farther from zero than the error.
             let sign = f.magnitude > e + 0x1p-50 ? (negative ? -1 : 1) : knownSign
@@ -115,17 +119,20 @@ enum FastRounding {
     /// the offset (V − greatestFiniteMagnitude) / 2^971 that the MPFR path gives (relative accuracy
     /// 2^-50: such offsets are large); nil when it is certainly below T (the caller's normal rounding
     /// then applies, its grid 2^971 and its integer below 2^53) or too close to T to tell.
-    private static func overflowing(_ a: FastApproximation, negative: Bool) -> ReferenceValue?? {
-        guard a.scale >= -52 && a.scale <= 1000 else { return .some(nil) }
-        let toUnits = powerOfTwo(a.scale - 970)  // units of 2^970: T = 2^54 − 1
+    private static func overflowing(_ a: FastApproximation, negative: Bool, format: BinaryFormat) -> ReferenceValue?? {
+        // Units of u = 2^(emax − p) (2^970 for double): T = (2^(p+1) − 1) u, the largest finite (2^(p+1) − 2) u.
+        let unit = format.maxExponent - format.precision
+        guard (-1022...1023).contains(a.scale - unit) else { return .some(nil) }
+        let toUnits = powerOfTwo(a.scale - unit)
         let t = a.value.hi.magnitude * toUnits
         let tl = (negative ? -a.value.lo : a.value.lo) * toUnits
         let e = a.error * toUnits
-        let beyond = twoSum(t, -(0x1p54 - 1))  // exact
+        let top = powerOfTwo(format.precision + 1)
+        let beyond = twoSum(t, -(top - 1))  // exact
         let position = beyond.hi + (beyond.lo + tl)  // V − T, two roundings
         let slack = e + position.magnitude * 0x1p-50 + 0x1p-50
         if position - slack > 0 {
-            let fromMax = twoSum(t, -(0x1p54 - 2))  // V − greatestFiniteMagnitude, in units of 2^970
+            let fromMax = twoSum(t, -(top - 2))  // V − greatestFiniteMagnitude, in units of u
             let offset = (fromMax.hi + (fromMax.lo + tl)) / 2
             return .some(ReferenceValue(rounded: negative ? -.infinity : .infinity, ulpOffset: negative ? -offset : offset))
         }
@@ -140,10 +147,10 @@ enum FastRounding {
         return Double(sign: .plus, exponent: e, significand: 1)
     }
 
-    /// |v| < 2^scale · bound: a zero of the given sign when that is below 2^-1099 (so the offset, 0, is
-    /// within 2^-25 ulp of the smallest subnormal's grid).
-    private static func zero(bound: Double, scale: Int, sign: Int) -> ReferenceValue? {
-        guard sign != 0, bound > 0, scale + bound.exponent + 1 <= -1099 else { return nil }
+    /// |v| < 2^scale · bound: a zero of the given sign when that is below 2^-25 of the smallest
+    /// subnormal (2^-1099 for double), so that the offset, 0, is within 2^-25 ulp.
+    private static func zero(bound: Double, scale: Int, sign: Int, format: BinaryFormat) -> ReferenceValue? {
+        guard sign != 0, bound > 0, scale + bound.exponent + 1 <= format.quantumExponent - 25 else { return nil }
         let zero = sign < 0 ? -0.0 : 0.0
         return ReferenceValue(rounded: zero, ulpOffset: zero)
     }

@@ -29,6 +29,8 @@
 import Foundation
 
 final class FastRow {
+    /// The format outputs are rounded to.
+    var format: BinaryFormat = .double
     private(set) var count = 0
     private(set) var maxIndex = 0
     private(set) var maxValue = 0.0

@@ -1,0 +1,165 @@
+// The reference in binary32, binary16 and bfloat16: the formats' own rounding and ordinal axes checked
+// exhaustively or against Swift's conversions, results rounded once from the exact value (never
+// through binary64), and the two reference paths agreeing in every format.
+import Foundation
+import MPFR
+import Testing
+@testable import Reference
+
+@Suite("Reference in float, float16 and bfloat16")
+struct FormatTests {
+    init() { MPFREnvironment.useWidestExponentRange() }
+
+    @Test("rounding a double to float and float16 matches Swift's conversions on 200,000 values")
+    func roundingMatchesSwift() {
+        var rng = XorShift(5)
+        for trial in 0..<200_000 {
+            // Exponents across each format's subnormal, normal and overflow ranges.
+            let e = Int(rng.next() % 300) - 160
+            let x = Double(sign: rng.next() & 1 == 0 ? .plus : .minus, exponent: trial % 2 == 0 ? e : e / 8, significand: 1 + rng.unit())
+            let f = Double(Float(x))
+            #expect(BinaryFormat.float.round(x).bitPattern == f.bitPattern, "float: \(x.hex) → \(BinaryFormat.float.round(x).hex), Swift \(f.hex)")
+            let h = Double(Float16(x))
+            #expect(BinaryFormat.float16.round(x).bitPattern == h.bitPattern, "float16: \(x.hex) → \(BinaryFormat.float16.round(x).hex), Swift \(h.hex)")
+        }
+    }
+
+    @Test("bfloat16 rounding of floats matches the bit-level round-to-nearest-even of the top 16 bits")
+    func bfloat16Rounding() {
+        var rng = XorShift(6)
+        for _ in 0..<200_000 {
+            let bits = UInt32(truncatingIfNeeded: rng.next())
+            let x = Float(bitPattern: bits)
+            guard x.isFinite else { continue }
+            // The usual conversion: add 0x7FFF plus the lowest kept bit, truncate (finite inputs).
+            let rounded = (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000
+            let expected = Double(Float(bitPattern: rounded))
+            #expect(BinaryFormat.bfloat16.round(Double(x)).bitPattern == expected.bitPattern,
+                    "bfloat16 of \(Double(x).hex): \(BinaryFormat.bfloat16.round(Double(x)).hex), expected \(expected.hex)")
+        }
+    }
+
+    @Test("every float16 and bfloat16 value is one step from the next on the format's ordinal axis", arguments: ["float16", "bfloat16"])
+    func ordinalAxis(_ name: String) {
+        let format = BinaryFormat.named(name)!
+        var previous: Int64? = nil
+        var previousValue = 0.0
+        // Non-negative values in increasing order of their bit patterns, then +inf.
+        let end = name == "float16" ? 0x7C00 : 0x7F80  // +inf's bit pattern
+        for b in 0...end {
+            let value: Double = name == "float16" ? Double(Float16(bitPattern: UInt16(b))) : Double(Float(bitPattern: UInt32(b) << 16))
+            let k = format.ordinal(value)
+            if let previous {
+                #expect(k == previous + 1, "\(name): \(previousValue.hex) at \(previous), then \(value.hex) at \(k)")
+            }
+            #expect(format.represents(value), "\(name) \(value.hex)")
+            #expect(format.ordinal(-value) == -k)
+            previous = k
+            previousValue = value
+        }
+        #expect(format.greatestFiniteMagnitude == (name == "float16" ? 65504 : Double(Float(bitPattern: 0x7F7F_0000))))
+    }
+
+    @Test("results are rounded once from the exact value: a softmax whose binary64 result is a float16 midpoint")
+    func noDoubleRounding() throws {
+        // softmax([0, d])_0 = 1/(1 + e^d) with e^d/(1 + e^d) ≈ 2^-12: p_0 sits within 2^-60 of the float16
+        // midpoint 1 − 2^-12, so binary64 rounds it onto the midpoint, which then ties to 1.0; the
+        // correctly rounded float16 depends on the side p_0 is really on, decided here with MPFR.
+        let target = MPFRFloat(precision: 300)
+        let t = MPFRFloat(precision: 300)
+        target.setPowerOfTwo(-12)
+        t.set(1.0)
+        t.subtract(t, target)
+        target.divide(target, t)
+        target.log(target)  // log(2^-12 / (1 − 2^-12))
+        let d0 = target.double()
+        var checked = 0
+        for k in -4...4 {
+            let d = d0 + Double(k) * d0.ulp
+            // p_0 − (1 − 2^-12), exactly enough at 300 bits.
+            let p = MPFRFloat(precision: 300)
+            p.set(d)
+            p.exp(p)
+            p.add(p, 1.0)
+            let one = MPFRFloat(precision: 300)
+            one.set(1.0)
+            p.divide(one, p)
+            let midpoint = MPFRFloat(precision: 300)
+            midpoint.set(1 - 0x1p-12)
+            let side = p.compare(midpoint)
+            guard side != 0 else { continue }
+            let expected = side < 0 ? 1 - 0x1p-11 : 1.0
+            for path in FastPathMode.allCases {
+                let r = SoftmaxReference()
+                r.fastPath = path
+                r.format = .float16
+                let value = try r.softmax([0, d])[0]
+                #expect(value.rounded == expected && value.format == .float16,
+                        "float16 softmax([0, \(d.hex)])_0 via \(path): \(value), expected \(expected.hex)")
+            }
+            let binary64 = try SoftmaxReference().softmax([0, d])[0].rounded
+            if binary64 == 1 - 0x1p-12 && expected != 1.0 { checked += 1 }  // double rounding would have failed here
+        }
+        #expect(checked > 0, "no candidate row had binary64 on the midpoint with p_0 below it")
+    }
+
+    @Test("fast path and MPFR agree in every format on 300 random rows and five functions", arguments: ["float", "float16", "bfloat16"])
+    func pathsAgree(_ name: String) throws {
+        let format = BinaryFormat.named(name)!
+        var rng = XorShift(41)
+        let auto = SoftmaxReference()
+        let mpfr = SoftmaxReference()
+        auto.format = format
+        mpfr.format = format
+        mpfr.fastPath = .mpfr
+        for trial in 0..<300 {
+            let n = 1 + Int(rng.next() % 40)
+            let spread = [0.01, 1, 8, 30, 200, 1e5][trial % 6]
+            // Logits of the format itself, as a kernel in that format would take them.
+            let x = (0..<n).map { _ in format.round(spread * rng.uniform(-1, 1)) }
+            let t = Int(rng.next() % UInt64(n))
+            let pairs: [([ReferenceValue], [ReferenceValue], String)] = [
+                (try auto.softmax(x), try mpfr.softmax(x), "softmax"),
+                (try auto.logSoftmax(x), try mpfr.logSoftmax(x), "log-softmax"),
+                ([try auto.logSumExp(x)], [try mpfr.logSumExp(x)], "logsumexp"),
+                ([try auto.crossEntropy(x, target: .label(t))], [try mpfr.crossEntropy(x, target: .label(t))], "cross-entropy"),
+                (try auto.crossEntropyGradient(x, target: .label(t)), try mpfr.crossEntropyGradient(x, target: .label(t)), "gradient"),
+            ]
+            for (a, b, function) in pairs {
+                for (i, (p, q)) in zip(a, b).enumerated() {
+                    #expect(p.rounded.bitPattern == q.rounded.bitPattern && abs(p.ulpOffset - q.ulpOffset) <= 0x1p-23
+                            && format.represents(p.rounded) && p.format == format,
+                            "\(name) \(function) of \(x.map(\.hex)) label \(t), element \(i): fast \(p), MPFR \(q)")
+                }
+            }
+        }
+    }
+
+    @Test("in each format the result is RN of the exact value the binary64 reference pins down", arguments: ["float", "float16", "bfloat16"])
+    func agreesWithBinary64Reference(_ name: String) throws {
+        // Independent route: exact ≈ r64 + offset · ulp64 (to 2^-24 ulp64), rounded once to the format
+        // with MPFR; valid unless the exact value is within 2^-23 ulp64 of a format midpoint.
+        let format = BinaryFormat.named(name)!
+        var rng = XorShift(43)
+        let r64 = SoftmaxReference()
+        let rf = SoftmaxReference()
+        rf.format = format
+        let v = MPFRFloat(precision: 200)
+        let rounded = MPFRFloat(precision: format.precision)
+        for _ in 0..<400 {
+            let n = 2 + Int(rng.next() % 20)
+            let x = (0..<n).map { _ in format.round(12 * rng.uniform(-1, 1)) }
+            for (a, b) in zip(try r64.logSoftmax(x), try rf.logSoftmax(x)) {
+                v.set(a.rounded)
+                v.add(v, a.ulpOffset * Binary64.ulp(a.rounded))
+                rounded.set(v, .nearest)
+                let expected = format.round(rounded.double())  // already in range: exact
+                #expect(b.rounded == expected, "\(name) log-softmax of \(x.map(\.hex)): \(b), from binary64 \(a) expected \(expected.hex)")
+            }
+        }
+    }
+}
+
+extension Double {
+    fileprivate var hex: String { Binary64.hexString(self) }
+}
