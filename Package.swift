@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .executable(name: "softmax-audit", targets: ["softmax-audit"]),
         .library(name: "Reference", targets: ["Reference"]),
+        .library(name: "Formats", targets: ["Formats"]),
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "Audit", targets: ["Audit"]),
     ],
@@ -21,12 +22,15 @@ let package = Package(
         ),
         // A safe Swift value over mpfr_t.
         .target(name: "MPFR", dependencies: ["CMPFR"]),
-        // Certified reference: exact math in, correctly rounded binary64 out.
-        .target(name: "Reference", dependencies: ["MPFR"]),
-        // Implementations under test: the tutorial's code, faithful, and the accurate algorithms.
-        .target(name: "Kernels"),
+        // The binary formats (binary64, binary32, binary16, bfloat16): rounding, ulps, ordinal axes.
+        .target(name: "Formats"),
+        // Certified reference: exact math in, correctly rounded binary64 (or another format) out.
+        .target(name: "Reference", dependencies: ["MPFR", "Formats"]),
+        // Implementations under test: the tutorial's code, faithful, the accurate algorithms, and the
+        // same algorithms in float, float16 and bfloat16.
+        .target(name: "Kernels", dependencies: ["Formats"]),
         // Error measures (and, later, input classes, properties and the engine).
-        .target(name: "Audit", dependencies: ["Reference", "Kernels"]),
+        .target(name: "Audit", dependencies: ["Formats", "Reference", "Kernels"]),
         // Report writers: pure functions from results to Markdown and JSON.
         .target(name: "Report", dependencies: ["Audit", "Kernels"]),
         .executableTarget(

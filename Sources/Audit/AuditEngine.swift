@@ -269,31 +269,39 @@ public enum AuditEngine {
 
     static func evaluate(_ c: AuditCase, _ kernels: [Kernel], _ checker: CaseChecker, referenceTime: inout Duration) -> [ItemOutcome] {
         var out: [ItemOutcome] = []
-        for f in AuditFunction.allCases where f.applies(to: c) {
-            let users = kernels.indices.filter { f.isImplemented(by: kernels[$0]) }
-            guard !users.isEmpty else { continue }
-            let expected: [ReferenceValue]
-            let clock = ContinuousClock.now
-            let countsBefore = checker.reference.fastPathCounts
-            do {
-                expected = try f.reference(checker.reference, on: c)
-                referenceTime += ContinuousClock.now - clock
-            } catch {
-                out.append(ItemOutcome(kernel: users[0], function: f, outcome: CaseOutcome(), referenceError: "\(error)",
-                                       referencePath: checker.reference.fastPathCounts - countsBefore))
-                continue
-            }
-            let counts = checker.reference.fastPathCounts - countsBefore
-            for ki in users {
+        // Kernels see the case in their storage format and are judged against the reference in it.
+        var formats: [BinaryFormat] = []
+        for k in kernels where !formats.contains(k.precision.storage) { formats.append(k.precision.storage) }
+        for format in formats {
+            let cf = c.rounded(to: format)
+            checker.reference.format = format
+            defer { checker.reference.format = .double }
+            for f in AuditFunction.allCases where f.applies(to: cf) {
+                let users = kernels.indices.filter { f.isImplemented(by: kernels[$0]) && kernels[$0].precision.storage == format }
+                guard !users.isEmpty else { continue }
+                let expected: [ReferenceValue]
+                let clock = ContinuousClock.now
+                let countsBefore = checker.reference.fastPathCounts
                 do {
-                    if var outcome = try checker.check(kernels[ki], f, c, expected: expected) {
-                        outcome.output = []
-                        outcome.reference = []
-                        out.append(ItemOutcome(kernel: ki, function: f, outcome: outcome, referencePath: ki == users[0] ? counts : nil))
-                    }
+                    expected = try f.reference(checker.reference, on: cf)
+                    referenceTime += ContinuousClock.now - clock
                 } catch {
-                    out.append(ItemOutcome(kernel: ki, function: f, outcome: CaseOutcome(), referenceError: "\(error)",
-                                           referencePath: ki == users[0] ? counts : nil))
+                    out.append(ItemOutcome(kernel: users[0], function: f, outcome: CaseOutcome(), referenceError: "\(error)",
+                                           referencePath: checker.reference.fastPathCounts - countsBefore))
+                    continue
+                }
+                let counts = checker.reference.fastPathCounts - countsBefore
+                for ki in users {
+                    do {
+                        if var outcome = try checker.check(kernels[ki], f, cf, expected: expected) {
+                            outcome.output = []
+                            outcome.reference = []
+                            out.append(ItemOutcome(kernel: ki, function: f, outcome: outcome, referencePath: ki == users[0] ? counts : nil))
+                        }
+                    } catch {
+                        out.append(ItemOutcome(kernel: ki, function: f, outcome: CaseOutcome(), referenceError: "\(error)",
+                                               referencePath: ki == users[0] ? counts : nil))
+                    }
                 }
             }
         }
@@ -360,7 +368,8 @@ public enum AuditEngine {
     }
 
     static func minimalDetail(_ checker: CaseChecker, _ k: Kernel, _ f: AuditFunction, _ kind: FailureKind, _ c: AuditCase) -> String {
-        guard let expected = try? f.reference(checker.reference, on: c), let o = try? checker.check(k, f, c, expected: expected) else { return "" }
+        guard let (cf, expected) = try? f.expected(for: k, on: c, reference: checker.reference),
+            let o = try? checker.check(k, f, cf, expected: expected) else { return "" }
         return o.failures.first { $0.kind == kind }?.detail ?? ""
     }
 
@@ -380,10 +389,10 @@ public enum AuditEngine {
             let k = configuration.kernels.first { $0.name == cell.kernel }!
             let cls = configuration.classes.first { $0.name == cell.inputClass }!
             let c = cls.makeCase(seed: configuration.seed, index: cell.maxULPsCase!, maxLength: configuration.maxLength)
-            guard let expected = try? cell.function.reference(checker.reference, on: c),
-                let o = try? checker.check(k, cell.function, c, expected: expected), let i = o.worstElement
+            guard let (cf, expected) = try? cell.function.expected(for: k, on: c, reference: checker.reference),
+                let o = try? checker.check(k, cell.function, cf, expected: expected), let i = o.worstElement
             else { continue }
-            out.append(WorstCase(kernel: k.name, function: cell.function, inputClass: cls.name, caseIndex: cell.maxULPsCase!, input: c, element: i,
+            out.append(WorstCase(kernel: k.name, function: cell.function, inputClass: cls.name, caseIndex: cell.maxULPsCase!, input: cf, element: i,
                                  computed: o.output[i], reference: o.reference[i], ulps: o.maxULPs))
         }
         return out

@@ -65,3 +65,23 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         }
     }
 }
+
+extension AuditFunction {
+    /// The case as kernel k sees it (rounded to its storage format) and the reference for it, rounded
+    /// to that format.
+    public func expected(for k: Kernel, on c: AuditCase, reference r: SoftmaxReference) throws -> (AuditCase, [ReferenceValue]) {
+        let format = k.precision.storage
+        let cf = c.rounded(to: format)
+        let saved = r.format
+        r.format = format
+        defer { r.format = saved }
+        return (cf, try reference(r, on: cf))
+    }
+}
+
+extension AuditCase {
+    /// The case with every logit rounded to `format` (the inputs a kernel in that format takes).
+    public func rounded(to format: BinaryFormat) -> AuditCase {
+        format == .double ? self : AuditCase(rows: rows.map { $0.map(format.round) }, labels: labels)
+    }
+}

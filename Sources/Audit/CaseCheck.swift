@@ -65,7 +65,11 @@ public struct CaseOutcome: Sendable {
 /// Runs the checks, sharing the reference values and bounds of a case across kernels.
 public final class CaseChecker {
     let reference: SoftmaxReference
-    private var boundCache: [BoundFormula: [ElementBound]] = [:]
+    private var boundCache: [BoundKey: [ElementBound]] = [:]
+    private struct BoundKey: Hashable {
+        let formula: BoundFormula
+        let precision: KernelPrecision
+    }
     private var cachedCase: AuditCase? = nil
     /// Time spent evaluating bounds (which ask the reference for logsumexp, p and the VJP).
     private var boundTime = Duration.zero
@@ -97,13 +101,14 @@ public final class CaseChecker {
         let formula = BoundFormula.judging(k, f)
         var bounds: [ElementBound]? = nil
         if c.isFinite && expected.allSatisfy({ $0.kind == .real && $0.rounded.isFinite }) {
-            if let cached = boundCache[formula] {
+            let key = BoundKey(formula: formula, precision: k.precision.standard)
+            if let cached = boundCache[key] {
                 bounds = cached
             } else {
                 let clock = ContinuousClock.now
-                bounds = try ErrorBounds.bounds(formula, case: c, reference: reference)
+                bounds = try ErrorBounds.bounds(formula, case: c, reference: reference, units: Units(key.precision))
                 boundTime += ContinuousClock.now - clock
-                boundCache[formula] = bounds
+                boundCache[key] = bounds
             }
         }
         var worstRatioIndex: Int? = nil
@@ -156,7 +161,7 @@ public final class CaseChecker {
                 detail: "element \(i): error \(shortNumber(outcome.maxBoundRatio)) times the \(what) (\(shortNumber(outcome.maxULPs)) ulps)"))
         }
         // The softmax bound that judges this kernel, for the tolerances of the softmax properties.
-        var softmaxBound = Properties.rel(Double(c.row.count) + 4 + 2 * Properties.spread(c.row))
+        var softmaxBound = Units(k.precision.standard).relative(Double(c.row.count) + 4 + 2 * Properties.spread(c.row))
         if f == .softmax, let bounds { softmaxBound = bounds.map(\.relative).max() ?? softmaxBound }
         for p in Properties.failures(k, f, c, output: output, softmaxBound: softmaxBound)
             + Properties.metamorphicFailures(k, f, c, output: output, softmaxBound: softmaxBound)
@@ -168,8 +173,8 @@ public final class CaseChecker {
 
     /// The failure kinds of k's f on c (computing the reference), for the shrinker.
     func failureKinds(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase) -> Set<FailureKind> {
-        guard f.applies(to: c), let expected = try? f.reference(reference, on: c),
-            let outcome = try? check(k, f, c, expected: expected)
+        guard f.applies(to: c), let (cf, expected) = try? f.expected(for: k, on: c, reference: reference),
+            let outcome = try? check(k, f, cf, expected: expected)
         else { return [] }
         return Set(outcome.failures.map(\.kind))
     }

@@ -146,6 +146,36 @@ struct RowFacts {
     }
 }
 
+/// The units a bound is written in, for a kernel's formats: u_A = 2^-p of the accumulator for the
+/// algorithm's k·u, and when the storage format is narrower one more rounding, u_S, for the stored
+/// result; the absolute floor counts the accumulator's smallest subnormal per operation and the
+/// storage's once. For binary64 throughout these are u = 2^-53 and (n + 8) · 2^-1074.
+struct Units: Sendable {
+    let storage: Double
+    let accumulator: Double
+    let storageQuantum: Double
+    let accumulatorQuantum: Double
+    let mixed: Bool
+
+    init(_ p: KernelPrecision) {
+        storage = Double(sign: .plus, exponent: -p.storage.precision, significand: 1)
+        accumulator = Double(sign: .plus, exponent: -p.accumulator.precision, significand: 1)
+        storageQuantum = Double(sign: .plus, exponent: p.storage.quantumExponent, significand: 1)
+        accumulatorQuantum = Double(sign: .plus, exponent: p.accumulator.quantumExponent, significand: 1)
+        mixed = p.storage != p.accumulator
+    }
+
+    static let double = Units(.double)
+
+    /// expm1(k u_A), times (1 + u_S) for a narrower store.
+    func relative(_ k: Double) -> Double {
+        let r = Foundation.expm1(k * accumulator)
+        return mixed ? (1 + storage) * (1 + r) - 1 : r
+    }
+
+    func floor(_ n: Double) -> Double { (n + 8) * accumulatorQuantum + (mixed ? storageQuantum : 0) }
+}
+
 enum ErrorBounds {
     static let u = 0x1p-53
     static func floor(_ n: Double) -> Double { (n + 8) * 0x1p-1074 }
@@ -155,7 +185,14 @@ enum ErrorBounds {
     static func relative(_ k: Double) -> Double { Foundation.expm1(k * u) }
 
     /// Per-element bounds for a finite case. `reference` gives the exact values where a bound needs them.
-    static func bounds(_ formula: BoundFormula, case c: AuditCase, reference r: SoftmaxReference) throws -> [ElementBound] {
+    static func bounds(_ formula: BoundFormula, case c: AuditCase, reference r: SoftmaxReference,
+                       units: Units = .double) throws -> [ElementBound] {
+        // The kernel's units (binary64's unless it works in another format).
+        func relative(_ k: Double) -> Double { units.relative(k) }
+        func floor(_ n: Double) -> Double { units.floor(n) }
+        let u = units.accumulator
+        // The result's own rounding: u, or with a narrower store, the accumulator's and the store's.
+        let finalRounding = units.mixed ? units.relative(1) : u
         let x = c.row
         let facts = RowFacts(x, logSumExp: try r.logSumExp(x).rounded)
         let n = facts.n, w = facts.spread
@@ -172,7 +209,7 @@ enum ErrorBounds {
         case .onlineSoftmax: return Array(repeating: rel(5 * n + 5 + 3 * w), count: x.count)
         case .log1pLogSoftmax: return Array(repeating: rel(n + 6 + w), count: x.count)
         case .log1pLogSumExp:
-            return [ElementBound(relative: u, absolute: product(relative(n + w + 4), facts.l) + floor(n))]
+            return [ElementBound(relative: finalRounding, absolute: product(relative(n + w + 4), facts.l) + floor(n))]
         case .log1pCrossEntropy: return [rel(n + 6 + w)]
         case .complementGradient:
             return x.indices.map { $0 == c.label ? rel(2 * n + 8 + 4 * w) : rel(softmax) }
@@ -196,7 +233,7 @@ enum ErrorBounds {
             // (1.01 covers the rounding of p, ⟨p, v⟩ and r_i used to evaluate the bound itself.)
             return x.indices.map { i in
                 let ri = (v[i] - dot).magnitude
-                return ElementBound(relative: u, absolute: p[i] * relative(softmax + n + 2) * (m + ri) * 1.01 + floor(n))
+                return ElementBound(relative: finalRounding, absolute: p[i] * relative(softmax + n + 2) * (m + ri) * 1.01 + floor(n))
             }
         }
     }

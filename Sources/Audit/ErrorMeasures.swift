@@ -89,7 +89,7 @@ public struct ElementError: Sendable, Equatable {
         }
         let ulps = r.ulpError(c)
         let anchor = r.anchor
-        let (relative, absolute) = Self.relativeAndAbsolute(c, anchor: anchor, offset: r.ulpOffset)
+        let (relative, absolute) = Self.relativeAndAbsolute(c, anchor: anchor, offset: r.ulpOffset, format: r.format)
         var special: SpecialValueVerdict? = nil
         if r.rounded.isInfinite {
             special = .finiteForInfinity
@@ -102,20 +102,22 @@ public struct ElementError: Sendable, Equatable {
     public static let zero = ElementError(ulps: 0, relative: 0, absolute: 0, special: nil)
 
     /// Relative and absolute error of c against v = anchor + offset · spacing (the spacing of the
-    /// binade between them). Below 2^−1022 the values are scaled by 2^1074 first, so that the relative
+    /// binade between them, in the reference's format). Below its smallest normal the values are scaled
+    /// to units of its smallest subnormal first (2^1074 for double), so that the relative
     /// error of a subnormal result does not underflow.
-    private static func relativeAndAbsolute(_ c: Double, anchor: Double, offset: Double) -> (Double, Double) {
-        if anchor.magnitude < Double.leastNormalMagnitude {
-            // Units of 2^−1074: v' = Φ(v), c' = c · 2^1074 (may overflow to inf for a far-off c).
-            let vScaled = Double(Binary64.ordinal(anchor)) + offset
-            let cScaled = Double(sign: c.sign, exponent: 1074, significand: c.magnitude)
+    private static func relativeAndAbsolute(_ c: Double, anchor: Double, offset: Double, format: BinaryFormat) -> (Double, Double) {
+        if anchor.magnitude < Double(sign: .plus, exponent: format.minExponent, significand: 1) {
+            // Units of the smallest subnormal q: v' = Φ(v), c' = c / q (may overflow to inf for a far-off c).
+            let q = format.quantumExponent
+            let vScaled = Double(format.ordinal(anchor)) + offset
+            let cScaled = Double(sign: c.sign, exponent: -q, significand: c.magnitude)
             let difference = (cScaled - vScaled).magnitude
-            let absolute = Double(sign: .plus, exponent: -1074, significand: difference)
+            let absolute = Double(sign: .plus, exponent: q, significand: difference)
             if vScaled == 0 { return (difference == 0 ? 0 : .infinity, absolute) }
             return (difference / vScaled.magnitude, absolute)
         }
-        var spacing = Binary64.ulp(anchor)
-        if offset.sign != anchor.sign, anchor.significandBitPattern == 0, anchor.exponentBitPattern > 1 {
+        var spacing = format.ulp(anchor)
+        if offset.sign != anchor.sign, anchor.significandBitPattern == 0, Int(anchor.exponent) > format.minExponent {
             spacing /= 2  // v lies just inside the binade below a power of two
         }
         let difference = ((c - anchor) - offset * spacing).magnitude

@@ -122,6 +122,9 @@ extension InputClass {
 
     public static func named(_ name: String) -> InputClass? { all.first { $0.name == name } }
 
+    /// A class of the precision audit by name.
+    public static func precisionNamed(_ name: String) -> InputClass? { precision.first { $0.name == name } }
+
     static let random: [InputClass] = [
         rows("normal", "Normal logits at a scale drawn log-uniformly from 1e-3 to 1e3; lengths log-uniform up to the maximum.") { rng, max in
             let scale = Double.exp10(rng.uniform(-3, 3))
@@ -253,4 +256,57 @@ extension InputClass {
 
 extension Double {
     static func exp10(_ x: Double) -> Double { pow(10, x) }
+}
+
+// MARK: - The precision audit's classes
+
+extension InputClass {
+    /// The classes of the precision audit (`run --precision`): thresholds of float, float16 and
+    /// bfloat16 rather than binary64's. Every value is drawn so that it survives rounding to float16
+    /// (a few significant bits, magnitudes below 65504); kernels see the case rounded to their format.
+    public static let precision: [InputClass] = [
+        rows("normal", "Normal logits at a scale drawn log-uniformly from 1e-2 to 10; lengths log-uniform up to the maximum.") { rng, max in
+            let scale = Double.exp10(rng.uniform(-2, 1))
+            return (0..<rng.logUniformLength(max)).map { _ in rng.normal() * scale }
+        },
+        rows("uniform-row-past-256", "Every logit equal, 257 to 1,024 of them: a bfloat16 running sum of ones sticks at 256.",
+             source: "bfloat16 accumulation saturating at 256, so a uniform row of 512 gives about 1/256 (DESIGN §6)") { rng, max in
+            Array(repeating: Rows.dyadic(&rng), count: rng.int(Swift.min(257, max)...Swift.min(1024, max)))
+        },
+        rows("uniform-row-past-2048", "Every logit equal, 2,049 to 8,192 of them: a float16 running sum of ones sticks at 2048.",
+             source: "float16 accumulation sticking at 2048 (DESIGN §6)") { rng, max in
+            Array(repeating: Rows.dyadic(&rng), count: rng.int(Swift.min(2049, max)...Swift.min(8192, max)))
+        },
+        rows("near-float16-overflow", "Logits between 9 and 12, across float16's exp overflow at 11.09.",
+             source: "exp overflowing float16 above 11.09 (DESIGN §6)") { rng, max in
+            (0..<rng.logUniformLength(min(max, 256))).map { _ in 9 + 3 * rng.unit() }
+        },
+        rows("near-float-overflow", "Logits between 80 and 95, across float's and bfloat16's exp overflow at 88.72.",
+             source: "exp overflowing binary32 above 88.72 (DESIGN §6)") { rng, max in
+            (0..<rng.logUniformLength(min(max, 256))).map { _ in 80 + 15 * rng.unit() }
+        },
+        dominant(8),
+        dominant(18),
+        rows("label-on-smallest", "A label on a logit 20 to 120 below the maximum: p_t underflows float16 (2^-24) or float (2^-149).",
+             source: "log of an underflowed probability gives inf where the loss is finite (DESIGN §6)")
+        { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 64)))
+            var x = (0..<n).map { _ in rng.normal() }
+            x[n - 1] = -20 - 100 * rng.unit()
+            return x
+        }.labelled { x in x.count - 1 },
+        rows("long-rows", "Lengths between half the maximum and the maximum, normal logits.",
+             source: "long rows: summation error grows with n (DESIGN §6)") { rng, max in
+            (0..<rng.int(Swift.max(1, max / 2)...max)).map { _ in rng.normal() * 3 }
+        },
+    ]
+
+    /// The same rows with the label `label(x)` instead of the default policy.
+    func labelled(_ label: @escaping @Sendable ([Double]) -> Int) -> InputClass {
+        let generate = self.generate
+        return InputClass(name: name, summary: summary, source: source) { rng, max in
+            let c = generate(&rng, max)
+            return AuditCase(c.row, label: label(c.row))
+        }
+    }
 }

@@ -2,6 +2,7 @@
 // own outputs, with a tolerance derived from the standard algorithm's error bound (ErrorBounds.swift)
 // — never tuned to make a kernel pass. `tolerance(n, w)` below is the shifted softmax's componentwise
 // relative bound (n + 4 + 2w) u.
+import Formats
 import Kernels
 
 /// A reference-free property of a function.
@@ -45,8 +46,11 @@ enum Properties {
     }
 
     /// A shift c such that x_j + c is exact for every j (and exactly undone), or nil.
-    static func exactShift(_ x: [Double]) -> Double? {
-        for c in [1.0, 0.5, 1024, 0.25, 0x1p-10] where x.allSatisfy({ let s = $0 + c; return s.isFinite && s - c == $0 && s - $0 == c }) {
+    static func exactShift(_ x: [Double], in format: BinaryFormat = .double) -> Double? {
+        for c in [1.0, 0.5, 1024, 0.25, 0x1p-10] where x.allSatisfy({
+            let s = $0 + c
+            return s.isFinite && s - c == $0 && s - $0 == c && format.represents(s)
+        }) {
             return c
         }
         return nil
@@ -71,9 +75,13 @@ enum Properties {
         guard !c.isBatch || f == .batchCrossEntropyGradient, c.isFinite else { return [] }
         var failures: [PropertyFailure] = []
         func fail(_ p: Property, _ detail: String) { failures.append(PropertyFailure(property: p, detail: detail)) }
+        // The kernel's units: u of its storage for a correctly rounded value, its bounds' relative().
+        let units = Units(k.precision.standard)
+        func rel(_ k: Double) -> Double { units.relative(k) }
+        let u = Swift.max(units.storage, Self.u)
         let x = c.row
         let n = Double(x.count)
-        let floor = (n + 8) * 0x1p-1074
+        let floor = units.floor(n)
 
         switch f {
         case .softmax:
@@ -82,7 +90,9 @@ enum Properties {
             } else {
                 // Σ p̃ = Σ p (1 + δ_j) with |δ_j| <= tol, so |Σ p̃ − 1| <= tol; 2u for the checker's sum.
                 let total = accurateSum(output)
-                if !((total - 1).magnitude <= tol + 2 * u) { fail(.probabilityRange, "sum = \(total), tolerance \(tol + 2 * u)") }
+                // (Plus n floors: each element may have an absolute error in the subnormal range.)
+                let allowance = tol + 2 * u + n * floor
+                if !((total - 1).magnitude <= allowance) { fail(.probabilityRange, "sum = \(total), tolerance \(allowance)") }
             }
             // Every step from x_j to p_j (x_j − a, exp, division by one S) is monotone, so no tolerance.
             let order = x.indices.sorted { x[$0] < x[$1] }
@@ -126,7 +136,7 @@ enum Properties {
                 let g = Array(output[(b * width)..<((b + 1) * width)])
                 let total = accurateSum(g)
                 let scale = accurateSum(g.map(\.magnitude))
-                let tolerance = scaled(rel(2 * n + 10 + 4 * spread(row)), scale) + floor
+                let tolerance = scaled(rel(2 * n + 10 + 4 * spread(row)), scale) + n * floor
                 if !(total.magnitude <= tolerance) {
                     fail(.gradientSumsToZero, "row \(b): sum = \(total), tolerance \(tolerance)")
                     break
@@ -157,6 +167,8 @@ enum Properties {
 
     /// Properties that compare the kernel with itself on a transformed case.
     static func metamorphicFailures(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase, output: [Double], softmaxBound: Double) -> [PropertyFailure] {
+        let units = Units(k.precision.standard)
+        func rel(_ k: Double) -> Double { units.relative(k) }
         guard !c.isBatch, c.isFinite, [.softmax, .logSoftmax, .crossEntropy, .crossEntropyGradient].contains(f) else { return [] }
         var failures: [PropertyFailure] = []
         let x = c.row
@@ -167,8 +179,8 @@ enum Properties {
         case .logSoftmax, .crossEntropy: 2 * rel(n + 6 + spread(x))
         default: 2 * rel(2 * n + 8 + 4 * spread(x))
         }
-        let floor = 2 * (n + 8) * 0x1p-1074
-        if let shift = exactShift(x) {
+        let floor = 2 * units.floor(n)
+        if let shift = exactShift(x, in: k.precision.storage) {
             let shifted = AuditCase(x.map { $0 + shift }, label: c.label)
             if let other = f.output(of: k, on: shifted) {
                 // log-softmax and CE are shift-invariant too; only logsumexp moves (not checked here).

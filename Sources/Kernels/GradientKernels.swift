@@ -73,6 +73,6 @@ extension Kernel {
     /// Every built-in kernel: the tutorial's first, then the accurate algorithms and the usual ones.
     public static let all: [Kernel] = seedKernels + accurateKernels + gradientKernels
 
-    /// The kernel with this name, if any.
-    public static func named(_ name: String) -> Kernel? { all.first { $0.name == name } }
+    /// The kernel with this name (binary64 or one of the format kernels), if any.
+    public static func named(_ name: String) -> Kernel? { (all + formatKernels).first { $0.name == name } }
 }

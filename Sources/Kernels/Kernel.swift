@@ -1,4 +1,28 @@
 // An implementation under test: a named set of Double functions with a declared expectation.
+import Formats
+
+/// The formats a kernel works in: its inputs and outputs are values of `storage`, and it accumulates
+/// (sums, and for mixed precision every intermediate) in `accumulator`.
+public struct KernelPrecision: Sendable, Hashable {
+    public var storage: BinaryFormat
+    public var accumulator: BinaryFormat
+
+    public init(storage: BinaryFormat = .double, accumulator: BinaryFormat = .double) {
+        self.storage = storage
+        self.accumulator = accumulator
+    }
+
+    public static let double = KernelPrecision()
+
+    /// What the audit judges the kernel against: its storage, with the standard accumulator for it
+    /// (binary64 for double storage, binary32 for the narrower formats, as mixed-precision kernels do).
+    public var standard: KernelPrecision {
+        KernelPrecision(storage: storage, accumulator: storage == .double ? .double : .float)
+    }
+
+    /// "float16", or "float16+float" when the accumulator differs.
+    public var suffix: String { storage == accumulator ? storage.name : "\(storage.name)+\(accumulator.name)" }
+}
 
 /// What the audit should find for a kernel.
 public enum Expectation: Sendable, Equatable {
@@ -34,6 +58,9 @@ public struct Kernel: Sendable, Identifiable {
     public var jacobian: (@Sendable ([Double]) -> [[Double]])? = nil
     /// The vector-Jacobian product p ⊙ (v − ⟨p, v⟩).
     public var vectorJacobianProduct: (@Sendable ([Double], [Double]) -> [Double])? = nil
+
+    /// The formats it works in (binary64 throughout unless set).
+    public var precision = KernelPrecision.double
 
     /// How the audit judges this kernel, when not by its algorithm's bound (external workers'
     /// `--bound`, `--max-ulps`, `--strict-special-values`).

@@ -4,6 +4,7 @@
 // Rows with NaN or ±inf entries follow the convention in SpecialValues.swift (the README's table);
 // finite rows go through the certified formulas in CertifiedFormulas.swift, each evaluated in MPFR
 // with a rigorous error bound inside Ziv's loop (ZivLoop.swift) and rounded once (Certification.swift).
+@_exported import Formats
 import MPFR
 
 /// The certified reference. Holds reusable MPFR workspace, so it is not `Sendable`: give each

@@ -66,8 +66,9 @@ struct CheckCommand: ParsableCommand {
             let expected: [ReferenceValue]
             let outcome: CaseOutcome
             do {
-                expected = try f.reference(reference, on: c)
-                outcome = try checker.check(k, f, c, expected: expected)!
+                let (cf, values) = try f.expected(for: k, on: c, reference: reference)
+                expected = values
+                outcome = try checker.check(k, f, cf, expected: expected)!
             } catch {
                 throw failure(1, "check: the reference failed: \(error)")
             }

@@ -30,6 +30,9 @@ struct AuditOptions: ParsableArguments {
     @Flag(help: "The CI preset: 12 cases per class, rows up to 512 logits.")
     var quick = false
 
+    @Flag(help: "The precision audit: the kernels in float, float16 and bfloat16 (`softmax-audit list --formats`) over the precision classes (`list --classes --formats`), 100 cases per class, rows up to 8192 logits; reports under Reports/precision unless --output says otherwise.")
+    var precision = false
+
     @Option(name: .customLong("reference-path"),
             help: "auto: the reference's double-word fast path first, MPFR when it does not certify (default); mpfr: MPFR only (the same results, slower).")
     var referencePath: FastPathMode = .auto
@@ -45,12 +48,21 @@ struct AuditOptions: ParsableArguments {
     }
 
     func selectedKernels() throws -> [Kernel] {
-        try select(kernels, all: Kernel.all, named: Kernel.named, option: "--kernels", what: "kernel", listing: "softmax-audit list")
+        if precision {
+            return try select(kernels, all: Kernel.formatKernels, named: { name in Kernel.formatKernels.first { $0.name == name } },
+                              option: "--kernels", what: "format kernel", listing: "softmax-audit list --formats")
+        }
+        return try select(kernels, all: Kernel.all, named: { name in Kernel.all.first { $0.name == name } },
+                          option: "--kernels", what: "kernel", listing: "softmax-audit list (with --precision: list --formats)")
     }
 
     func selectedClasses() throws -> [InputClass] {
-        try select(classes, all: InputClass.all, named: InputClass.named, option: "--classes", what: "input class",
-                   listing: "softmax-audit list --classes")
+        if precision {
+            return try select(classes, all: InputClass.precision, named: InputClass.precisionNamed, option: "--classes",
+                              what: "precision class", listing: "softmax-audit list --classes --formats")
+        }
+        return try select(classes, all: InputClass.all, named: InputClass.named, option: "--classes", what: "input class",
+                          listing: "softmax-audit list --classes")
     }
 
     /// The items a comma-separated option names, or all of them when it is absent.
@@ -67,6 +79,7 @@ struct AuditOptions: ParsableArguments {
     /// The arguments that reproduce this configuration (after the subcommand's name).
     var reproduction: String {
         var parts: [String] = []
+        if precision { parts.append("--precision") }
         if quick { parts.append("--quick") }
         if seed != AuditConfiguration.defaultSeed { parts.append("--seed \(seed)") }
         if let cases { parts.append("--cases \(cases)") }
@@ -83,6 +96,10 @@ struct AuditOptions: ParsableArguments {
     /// The engine's configuration for these options (with a progress bar on a terminal).
     func configuration() throws -> AuditConfiguration {
         var configuration = quick ? AuditConfiguration.quick : AuditConfiguration()
+        if precision {
+            configuration.casesPerClass = quick ? 12 : 100
+            configuration.maxLength = quick ? 512 : 8192
+        }
         configuration.seed = seed
         configuration.jobs = jobs
         if let cases { configuration.casesPerClass = cases }
@@ -240,7 +257,9 @@ struct RunCommand: ParsableCommand {
             print("Wrote \(path); `softmax-audit merge` joins the \(n) shards into the reports.")
             return
         }
-        try gateOptions.finish(try options.runAudit(), command: command, jobs: options.jobs)
+        var gate = gateOptions
+        if options.precision && gate.output == "Reports" { gate.output = "Reports/precision" }
+        try gate.finish(try options.runAudit(), command: command, jobs: options.jobs)
     }
 }
 

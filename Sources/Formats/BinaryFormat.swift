@@ -1,4 +1,4 @@
-// The binary floating-point formats the reference rounds to: binary64 (double), binary32 (float),
+// The binary floating-point formats results are rounded to: binary64 (double), binary32 (float),
 // binary16 (Float16) and bfloat16 (binary32's exponent range with an 8-bit significand). Every value
 // of each is a double, so results travel as doubles (hexadecimal floats of their exact value).
 
