@@ -15,6 +15,24 @@ public enum BoundFigure {
             let merged = (0..<21).map { b in mine.map { $0.maxBoundRatioByLength[b] }.max() ?? -1 }
             functions.append((f.rawValue, merged))
         }
+        return draw(title: "\(kernel): largest error / bound by row length (log scale; 1 = the bound)", series: functions)
+    }
+
+    /// One function of one algorithm in every format it was audited in: each (storage, accumulator)
+    /// kernel's largest error / bound by row length. Nil when fewer than two formats ran.
+    public static func precisionSVG(_ r: AuditResult, family: String, function: AuditFunction) -> String? {
+        var series: [(String, [Double])] = []
+        for k in r.kernels where k.name.hasPrefix(family + "@") {
+            let mine = r.cells(kernel: k.name).filter { $0.function == function }
+            guard !mine.isEmpty else { continue }
+            series.append((k.precision.suffix, (0..<21).map { b in mine.map { $0.maxBoundRatioByLength[b] }.max() ?? -1 }))
+        }
+        guard series.count > 1 else { return nil }
+        return draw(title: "\(family) \(function.rawValue) per format: largest error / bound by row length",
+                    series: series)
+    }
+
+    static func draw(title: String, series functions: [(String, [Double])]) -> String {
         let lastBucket = functions.flatMap { f in f.1.indices.filter { f.1[$0] >= 0 } }.max() ?? 0
         let left = 60, top = 30, width = 420, height = 220
         let yMin = -8.0, yMax = 4.0  // log10 of error / bound
@@ -26,7 +44,7 @@ public enum BoundFigure {
         let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(left + width + 200)\" height=\"\(top + height + 50)\" font-family=\"sans-serif\" font-size=\"10\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        s += "<text x=\"\(left)\" y=\"16\" font-size=\"12\">\(kernel): largest error / bound by row length (log scale; 1 = the bound)</text>\n"
+        s += "<text x=\"\(left)\" y=\"16\" font-size=\"12\">\(title)</text>\n"
         for e in stride(from: Int(yMin), through: Int(yMax), by: 2) {
             let yy = y(pow(10, Double(e)))
             s += "<line x1=\"\(left)\" y1=\"\(yy)\" x2=\"\(left + width)\" y2=\"\(yy)\" stroke=\"\(e == 0 ? "#000" : "#ddd")\"\(e == 0 ? " stroke-dasharray=\"4 3\"" : "")/>\n"

@@ -160,6 +160,9 @@ struct GateOptions: ParsableArguments {
             files.append(("figures/\(k.name).svg", Histogram.svg(result, kernel: k.name)))
             files.append(("figures/\(k.name)-bound.svg", BoundFigure.svg(result, kernel: k.name)))
         }
+        for figure in PrecisionMatrix.figures(result) {
+            files.append(figure)
+        }
         do {
             for (name, text) in files { try writeAtomically(text, to: output + "/" + name) }
         } catch {
