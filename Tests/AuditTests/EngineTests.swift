@@ -85,3 +85,25 @@ struct ShardTests {
         #expect(throws: ShardError.self) { try AuditEngine.merge(Array(files.prefix(2)), jobs: 1) }
     }
 }
+
+@Suite("The precision audit")
+struct PrecisionAuditTests {
+    @Test("float16 and bfloat16 accumulation and −log of an underflowed p_t are caught; the mixed-precision kernels pass")
+    func verdicts() {
+        var configuration = AuditConfiguration.quick
+        configuration.kernels = Kernel.formatKernels
+        configuration.classes = ["normal", "uniform-row-past-256", "uniform-row-past-2048", "dominant-18", "label-on-smallest"]
+            .map { InputClass.precisionNamed($0)! }
+        configuration.casesPerClass = 6
+        configuration.maxLength = 4096
+        let result = AuditEngine.run(configuration)
+        for v in result.verdicts {
+            #expect(v.isGood, "\(v.kernel.name): \(v.status.rawValue), failures \(v.failures)")
+        }
+        // The float16-accumulated softmax on a uniform row past 2048: off by the ratio, shrunk to a row.
+        let shrunk = result.shrunk.filter { $0.kernel == "softmax-shifted@float16" }
+        #expect(!shrunk.isEmpty, "no shrunk counterexample for softmax-shifted@float16")
+        #expect(result.cells.filter { $0.kernel == "softmax-shifted@float16" && $0.inputClass == "uniform-row-past-2048" }
+            .allSatisfy { $0.maxULPs > 100 }, "a uniform row of 2,049 to 4,096 logits is off by the ratio n/2048")
+    }
+}

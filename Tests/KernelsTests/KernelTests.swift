@@ -92,3 +92,40 @@ struct KernelTests {
         #expect(vjp == [-0.5, 0.5], "p = 1/2, <p, v> = 2: \(vjp)")
     }
 }
+
+@Suite("Kernels in float, float16 and bfloat16")
+struct FormatKernelTests {
+    func kernel(_ name: String) -> Kernel { Kernel.named(name)! }
+
+    @Test("a float16 running sum sticks at 2048 and a bfloat16 one at 256; a float accumulator does not")
+    func accumulationSticks() {
+        let long = [Double](repeating: 0, count: 4096)
+        let p16 = kernel("softmax-shifted@float16").softmax!(long)
+        #expect(p16.allSatisfy { $0 == 1.0 / 2048 }, "float16 accumulation of 4,096 ones: \(p16[0]), expected 1/2048 (the sum stuck at 2048)")
+        let p16f = kernel("softmax-shifted@float16+float").softmax!(long)
+        #expect(p16f.allSatisfy { $0 == 1.0 / 4096 }, "float accumulation: \(p16f[0]), expected 1/4096")
+        let row512 = [Double](repeating: 1.5, count: 512)
+        let pb = kernel("softmax-shifted@bfloat16").softmax!(row512)
+        #expect(pb.allSatisfy { $0 == 1.0 / 256 }, "bfloat16 accumulation of 512 ones: \(pb[0]), expected 1/256")
+        let pbf = kernel("softmax-shifted@bfloat16+float").softmax!(row512)
+        #expect(pbf.allSatisfy { $0 == 1.0 / 512 }, "bfloat16 stored, float accumulated: \(pbf[0]), expected 1/512")
+    }
+
+    @Test("-log of a float16 probability is +inf once p_t underflows; the log1p form is finite")
+    func crossEntropyInfinity() {
+        let x = [0.0, -20]  // p_1 = e^-20 / (1 + e^-20) ≈ 2.06e-9 < 2^-25: zero in float16
+        #expect(kernel("cross-entropy-log-softmax@float16").crossEntropy!(x, 1) == .infinity)
+        let loss = kernel("cross-entropy-log1p@float16+float").crossEntropy!(x, 1)
+        #expect(loss == Double(Float16(20.000000002061153)), "loss \(loss): 20 + log1p(e^-20) stored in float16 is 20")
+    }
+
+    @Test("every format kernel returns values of its storage format")
+    func outputsInFormat() {
+        let x = [0.1, -3.7, 2.25, 11.5, -0.001]
+        for k in Kernel.formatKernels {
+            let outputs = (k.softmax?(x) ?? []) + (k.logSoftmax?(x) ?? []) + (k.logSumExp.map { [$0(x)] } ?? [])
+                + (k.crossEntropy.map { [$0(x, 1)] } ?? []) + (k.crossEntropyGradient?(x, 1) ?? [])
+            #expect(!outputs.isEmpty && outputs.allSatisfy { k.precision.storage.represents($0) }, "\(k.name): \(outputs)")
+        }
+    }
+}
