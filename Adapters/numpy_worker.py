@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""A softmax-audit worker for plain NumPy expressions, as written in tutorials and notebooks.
+"""A softmax-audit worker for plain NumPy expressions, as written in tutorials and notebooks, in
+float64, float32 and float16 (NumPy computes float16 and float32 arrays in their own dtype):
 
     softmax-audit external --name numpy -- python3 Adapters/numpy_worker.py
+    softmax-audit external --name numpy-float16 --format float16 --precision -- python3 Adapters/numpy_worker.py
 """
 import numpy as np
 
@@ -23,5 +25,5 @@ serve({
     "log-softmax": log_softmax,
     "logsumexp": lambda x, t: [np.max(x) + np.log(np.sum(np.exp(x - np.max(x))))],
     "cross-entropy": lambda x, t: [-np.log(softmax(x)[t])],
-    "cross-entropy-gradient": lambda x, t: softmax(x) - np.eye(len(x))[t],
-})
+    "cross-entropy-gradient": lambda x, t: softmax(x) - np.eye(len(x), dtype=x.dtype)[t],
+}, formats=("double", "float", "float16"))

@@ -8,6 +8,7 @@
 //                              logsumexp and cross-entropy, in any notation that parses exactly as a
 //                              Double; or the word `unsupported`, after which the function is not sent again.
 import Foundation
+import Formats
 import Kernels
 
 /// A flag set once, from any thread.
@@ -31,16 +32,21 @@ public enum ExternalKernel {
         LabeledRow(label: f.takesLabel ? 1 : nil, logits: [0, 1, -2])
     }
 
-    /// The request line for function f on a row.
-    public static func requestLine(_ f: ReferenceFunction, _ row: LabeledRow) -> String { f.rawValue + " " + row.text }
+    /// The request line for function f on a row (`softmax@float16 ROW` for a worker in another format).
+    public static func requestLine(_ f: ReferenceFunction, _ row: LabeledRow, format: BinaryFormat = .double) -> String {
+        f.rawValue + (format == .double ? "" : "@\(format.name)") + " " + row.text
+    }
 
     /// Probes the worker for each function and returns a kernel with the supported ones, and the rest.
-    public static func make(name: String, worker: ExternalWorker, functions: [ReferenceFunction]) -> (Kernel, unsupported: [ReferenceFunction]) {
+    /// With a format, requests name it, rows arrive rounded to it, and the answers are judged in it.
+    public static func make(name: String, worker: ExternalWorker, functions: [ReferenceFunction],
+                            format: BinaryFormat = .double) -> (Kernel, unsupported: [ReferenceFunction]) {
         var kernel = Kernel(name: name, summary: "An external worker: `\(worker.command.joined(separator: " "))`.", expectation: .accurate)
+        kernel.precision = KernelPrecision(storage: format, accumulator: format)
         var unsupported: [ReferenceFunction] = []
         for f in functions {
             let row = probe(f)
-            if worker.request(requestLine(f, row), expecting: f.isScalar ? 1 : row.logits.count) == .unsupported {
+            if worker.request(requestLine(f, row, format: format), expecting: f.isScalar ? 1 : row.logits.count) == .unsupported {
                 unsupported.append(f)
                 continue
             }
@@ -49,7 +55,7 @@ public enum ExternalKernel {
                 let count = f.isScalar ? 1 : x.count
                 // After a late `unsupported` the function is not sent again; its answers count as NaN.
                 if dropped.isSet { return Array(repeating: .nan, count: count) }
-                let line = requestLine(f, LabeledRow(label: label, logits: x))
+                let line = requestLine(f, LabeledRow(label: label, logits: x), format: format)
                 switch worker.request(line, expecting: count) {
                 case .values(let v): return v
                 case .unsupported:

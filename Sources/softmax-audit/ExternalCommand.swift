@@ -2,6 +2,7 @@
 // audits any implementation, in any language, through the process protocol (Audit/ExternalKernel.swift).
 import ArgumentParser
 import Audit
+import Reference
 import Foundation
 import Kernels
 
@@ -38,6 +39,9 @@ struct ExternalCommand: ParsableCommand {
 
     @Flag(name: .customLong("strict-special-values"), help: "Special values that differ from the reference's convention fail, on any row.")
     var strictSpecialValues = false
+
+    @Option(help: "The worker's format: double (default), float, float16 or bfloat16. Requests name it (`softmax@float16 ROW`), rows are rounded to it, answers are judged in its ulps against the standard algorithm's bound in it; --precision chooses the precision audit's classes.")
+    var format: BinaryFormat = .double
 
     @OptionGroup var options: AuditOptions
     @OptionGroup var gateOptions: GateOptions
@@ -80,7 +84,7 @@ struct ExternalCommand: ParsableCommand {
     func run() throws {
         let worker = ExternalWorker(command: command, timeout: timeout, maximumRestarts: max(0, restarts))
         defer { worker.stop() }
-        var (kernel, unsupported) = ExternalKernel.make(name: name, worker: worker, functions: try selectedFunctions())
+        var (kernel, unsupported) = ExternalKernel.make(name: name, worker: worker, functions: try selectedFunctions(), format: format)
         kernel.judging.bounds = try chosenBounds()
         kernel.judging.maxULPs = maxULPs
         kernel.judging.strictSpecialValues = strictSpecialValues
@@ -92,6 +96,7 @@ struct ExternalCommand: ParsableCommand {
         configuration.kernels = [kernel]
         let result = AuditEngine.run(configuration)
         var judgingArguments = bound.map { "--bound \($0)" }
+        if format != .double { judgingArguments.append("--format \(format.name)") }
         if let maxULPs { judgingArguments.append("--max-ulps \(shortNumber(maxULPs))") }
         if strictSpecialValues { judgingArguments.append("--strict-special-values") }
         let reproduction = (["softmax-audit external --name \(name)"] + judgingArguments + [options.reproduction].filter { !$0.isEmpty }
