@@ -77,6 +77,15 @@ struct FormatShifted: Sendable {
         s.round(-a.log(softmax(x)[t]))
     }
 
+    /// The tutorial's way, in the format: exp(x) / Σ exp(x) with no shift, then p − onehot(t). exp
+    /// overflows the format (above 11.09 for float16) and inf / inf is NaN.
+    func unshiftedGradient(_ x: [Double], _ t: Int) -> [Double] {
+        let e = x.map { a.exp($0) }
+        var total = 0.0
+        for v in e { total = a.add(total, v) }
+        return e.indices.map { j in s.round(a.sub(a.div(e[j], total), j == t ? 1 : 0)) }
+    }
+
     /// p − onehot(t) with 1 − p_t = Σ_{j≠t} e_j / Σ e_j, stored.
     func gradient(_ x: [Double], _ t: Int) -> [Double] {
         let (_, _, e) = exponentials(x)
@@ -126,6 +135,10 @@ extension Kernel {
             "cross-entropy-log-softmax", "-log(softmax(x)[t]) with the probability stored in \(precision.storage.name).",
             "-log of the stored p_t: +inf once p_t underflows \(precision.storage.name) (and p_t itself is only as good as its format)")
         ofProbability.crossEntropy = f.crossEntropyOfProbability
-        return [softmax, log1p, crossEntropy, ofProbability]
+        var unshifted = kernel(
+            "gradient-unshifted", "The tutorial's gradient: exp(x) / sum(exp(x)) with no shift, minus onehot(t), in \(precision.accumulator.name).",
+            "no shift: exp overflows \(precision.accumulator.name) (above \(precision.accumulator == .float16 ? "11.09" : "88.72")) and inf / inf makes the gradient NaN")
+        unshifted.crossEntropyGradient = f.unshiftedGradient
+        return [softmax, log1p, crossEntropy, ofProbability, unshifted]
     }
 }

@@ -92,7 +92,8 @@ struct PrecisionAuditTests {
     func verdicts() {
         var configuration = AuditConfiguration.quick
         configuration.kernels = Kernel.formatKernels
-        configuration.classes = ["normal", "uniform-row-past-256", "uniform-row-past-2048", "dominant-18", "label-on-smallest"]
+        configuration.classes = ["normal", "uniform-row-past-256", "uniform-row-past-2048", "near-float16-overflow", "near-float-overflow",
+                                 "dominant-18", "label-on-smallest"]
             .map { InputClass.precisionNamed($0)! }
         configuration.casesPerClass = 6
         configuration.maxLength = 4096
