@@ -218,12 +218,7 @@ struct FastPathTests {
             let offset = [0, 0, 1e3, -1e10, 1e300][trial % 5]
             let x = (0..<n).map { _ in offset + spread * rng.uniform(-1, 1) }
             let t = Int(rng.next() % UInt64(n))
-            let pairs: [([ReferenceValue], [ReferenceValue], String)] = [
-                (try auto.softmax(x), try mpfr.softmax(x), "softmax"),
-                (try auto.logSoftmax(x), try mpfr.logSoftmax(x), "log-softmax"),
-                ([try auto.logSumExp(x)], [try mpfr.logSumExp(x)], "logsumexp"),
-                ([try auto.crossEntropy(x, target: .label(t))], [try mpfr.crossEntropy(x, target: .label(t))], "cross-entropy"),
-                (try auto.crossEntropyGradient(x, target: .label(t)), try mpfr.crossEntropyGradient(x, target: .label(t)), "gradient"),
+            let pairs = try rowFunctionPairs(auto, mpfr, x, label: t) + [
                 (try auto.jacobian(x).flatMap { $0 }, try mpfr.jacobian(x).flatMap { $0 }, "jacobian"),
                 (try auto.vectorJacobianProduct(x, x.indices.map { Double($0 % 3) - 1 }),
                  try mpfr.vectorJacobianProduct(x, x.indices.map { Double($0 % 3) - 1 }), "vector-jacobian-product"),
@@ -240,4 +235,17 @@ struct FastPathTests {
         #expect(auto.fastPathCounts.fast >= 2200, "the fast path answered only \(auto.fastPathCounts.fast) of 2,400 calls")
         #expect(mpfr.fastPathCounts.fast == 0)
     }
+}
+
+/// The five row functions of `a` and `b` on one row (label t), side by side with their names.
+func rowFunctionPairs(_ a: SoftmaxReference, _ b: SoftmaxReference, _ x: [Double], label t: Int) throws
+    -> [([ReferenceValue], [ReferenceValue], String)]
+{
+    [
+        (try a.softmax(x), try b.softmax(x), "softmax"),
+        (try a.logSoftmax(x), try b.logSoftmax(x), "log-softmax"),
+        ([try a.logSumExp(x)], [try b.logSumExp(x)], "logsumexp"),
+        ([try a.crossEntropy(x, target: .label(t))], [try b.crossEntropy(x, target: .label(t))], "cross-entropy"),
+        (try a.crossEntropyGradient(x, target: .label(t)), try b.crossEntropyGradient(x, target: .label(t)), "gradient"),
+    ]
 }

@@ -118,13 +118,7 @@ struct FormatTests {
             // Logits of the format itself, as a kernel in that format would take them.
             let x = (0..<n).map { _ in format.round(spread * rng.uniform(-1, 1)) }
             let t = Int(rng.next() % UInt64(n))
-            let pairs: [([ReferenceValue], [ReferenceValue], String)] = [
-                (try auto.softmax(x), try mpfr.softmax(x), "softmax"),
-                (try auto.logSoftmax(x), try mpfr.logSoftmax(x), "log-softmax"),
-                ([try auto.logSumExp(x)], [try mpfr.logSumExp(x)], "logsumexp"),
-                ([try auto.crossEntropy(x, target: .label(t))], [try mpfr.crossEntropy(x, target: .label(t))], "cross-entropy"),
-                (try auto.crossEntropyGradient(x, target: .label(t)), try mpfr.crossEntropyGradient(x, target: .label(t)), "gradient"),
-            ]
+            let pairs = try rowFunctionPairs(auto, mpfr, x, label: t)
             for (a, b, function) in pairs {
                 for (i, (p, q)) in zip(a, b).enumerated() {
                     #expect(p.rounded.bitPattern == q.rounded.bitPattern && abs(p.ulpOffset - q.ulpOffset) <= 0x1p-23
