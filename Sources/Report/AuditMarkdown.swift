@@ -40,7 +40,7 @@ public enum AuditMarkdown {
         var text = "**Reference path.** Of the reference's \(grouped(calls)) calls, the fast path answered \(grouped(total.fast)) "
             + "(\(share(total.fast, of: calls))), \(grouped(total.fallback)) (\(share(total.fallback, of: calls))) fell back to MPFR "
             + "(a result within the fast path's error of a rounding boundary, an exact zero, or a cancellation deeper than its "
-            + "106 bits, mostly Jᵀv on tied logits), and \(grouped(total.uncovered)) (\(share(total.uncovered, of: calls))) went to "
+            + "106 bits), and \(grouped(total.uncovered)) (\(share(total.uncovered, of: calls))) went to "
             + "MPFR directly (probability targets, which the fast path does not cover; a label on a −inf logit becomes one). "
         let falling = r.referencePath.filter { $0.counts.fallback > 0 }
         if falling.isEmpty {
@@ -52,6 +52,14 @@ public enum AuditMarkdown {
             }.joined(separator: ", ") + (falling.count < r.referencePath.count ? "; every other class none." : ".")
         }
         return text
+    }
+
+    /// For audits with kernels in other formats: how they are compared (empty otherwise).
+    static func formatSentence(_ r: AuditResult) -> String {
+        guard r.kernels.contains(where: { $0.precision != .double }) else { return "" }
+        return "Kernels in float, float16 or bfloat16 take each case rounded to their storage format and are compared with the "
+            + "result correctly rounded to that format (rounded once from the exact value, never through binary64), their ULP "
+            + "errors in that format's ulps, their bounds the standard algorithm's with a float accumulator. "
     }
 
     /// 171492 as "171,492" (no locale: the report's bytes must not depend on the machine).
@@ -81,7 +89,7 @@ public enum AuditMarkdown {
             algorithm's worst-case bound (for a flawed kernel, the bound of the standard stable algorithm), when it gives NaN or inf
             where the result is finite, or when a reference-free property breaks. On rows with ±inf or NaN logits, a different
             special value is a *convention difference* (the reference's convention is in the README), counted but not failed.
-            Regenerate with `\(run.command)`.
+            \(formatSentence(r))Regenerate with `\(run.command)`.
 
             \(referencePathSummary(r))
 
