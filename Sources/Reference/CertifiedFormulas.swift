@@ -55,6 +55,13 @@ extension SoftmaxReference {
             let ternary = v.add(row.L, row.maxValue)
             // y = m + L with L > 0 when n > 1: positive whenever m >= 0.
             c.record(0, exact: ternary == 0 && row.LExact, sign: row.maxValue >= 0 ? 1 : 0, (14, row.L), (2, v))
+            // And y > m: decides an m that is itself a midpoint of a narrower format (or its overflow
+            // threshold) with an L far below any precision's reach.
+            if x.count > 1 {
+                let limit = limitValue(0, precision: 64)
+                limit.set(row.maxValue)
+                c.limit(0, limit, upper: false)
+            }
         }[0]
     }
 

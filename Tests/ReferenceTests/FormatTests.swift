@@ -157,3 +157,56 @@ struct FormatTests {
 extension Double {
     fileprivate var hex: String { Binary64.hexString(self) }
 }
+
+@Suite("Reference in formats: limits and signs found by review")
+struct FormatLimitTests {
+    func both(_ body: (SoftmaxReference) throws -> [ReferenceValue], format: BinaryFormat) throws -> ([ReferenceValue], [ReferenceValue]) {
+        let auto = SoftmaxReference(), mpfr = SoftmaxReference()
+        auto.format = format
+        mpfr.format = format
+        mpfr.fastPath = .mpfr
+        return (try body(auto), try body(mpfr))
+    }
+
+    @Test("log p_j = d_j − L just inside a narrower format's midpoint rounds toward d_j's side (both paths)")
+    func logSoftmaxBelowMidpoint() throws {
+        // |d_1| = 257 − 2^-60 is just below bfloat16's midpoint 257 between 256 and 258, and L ≈ 2^-371:
+        // |log p_1| < 257, so it rounds to 256 (the fast path once moved to 258 on the rounded position).
+        let cases: [([Double], Int, BinaryFormat, Double)] = [
+            ([-0x1p-60, -257], 1, .bfloat16, -256),
+            ([-0x1p-70, -0x1.000001p+20], 1, .float, -0x1p20),
+            ([-0x1p-70, -1024.5, -100], 1, .float16, -1024),
+        ]
+        for (x, j, format, expected) in cases {
+            let (a, m) = try both({ try $0.logSoftmax(x) }, format: format)
+            #expect(a[j].rounded == expected && m[j].rounded == expected, "\(format) log-softmax of \(x): fast \(a[j]), MPFR \(m[j])")
+            let (ca, cm) = try both({ [try $0.crossEntropy(x, target: .label(j))] }, format: format)
+            #expect(ca[0].rounded == -expected && cm[0].rounded == -expected, "\(format) cross-entropy: fast \(ca[0]), MPFR \(cm[0])")
+        }
+    }
+
+    @Test("logsumexp > max settles a max on a midpoint of the format, and the overflow threshold (both paths)")
+    func logSumExpAboveMax() throws {
+        let cases: [([Double], BinaryFormat, Double)] = [
+            ([0x1.000001p+0, -1e6], .float, 0x1.000002p+0),  // m is a float midpoint; y = m + e^-1e6
+            ([-0x1.000001p+0, -1e6], .float, -1),
+            ([0x1.fffffe0000000p+127, 0x1.ffffff0000000p+127], .float, .infinity),  // m is float's overflow threshold
+        ]
+        for (x, format, expected) in cases {
+            let (a, m) = try both({ [try $0.logSumExp(x)] }, format: format)
+            #expect(a[0].rounded == expected && m[0].rounded == expected, "\(format) logsumexp of \(x): fast \(a[0]), MPFR \(m[0])")
+        }
+    }
+
+    @Test("Jᵀv never asserts an exact zero it cannot prove: signs of tiny results agree with MPFR")
+    func vectorJacobianSigns() throws {
+        let cases: [([Double], [Double])] = [([0, 0], [-0x1p-1074, 0]), ([0, 0, -800], [-1, -1, 1])]
+        for (x, v) in cases {
+            let (a, m) = try both({ try $0.vectorJacobianProduct(x, v) }, format: .double)
+            for (p, q) in zip(a, m) {
+                #expect(p.rounded.bitPattern == q.rounded.bitPattern, "Jᵀv of \(x) with v = \(v): fast \(a), MPFR \(m)")
+            }
+            #expect(m[0].rounded.sign == .minus, "w_0 < 0: \(m[0])")
+        }
+    }
+}

@@ -19,6 +19,10 @@
 
 extension FastRow {
     private static let ultraExponent = -1_400_000
+    /// Added to every absolute error built from products and sums of small numbers (Jᵀv): each of the
+    /// few operations that may underflow loses at most 2^-1075, and a bound rounded to 0 would claim
+    /// exactness.
+    static let underflowAllowance = 0x1p-1068
 
     /// FastRounding.certify in this row's format.
     func certify(_ a: FastApproximation, knownSign: Int, magnitudeAbove limit: DoubleWord? = nil) -> ReferenceValue? {
@@ -114,7 +118,9 @@ extension FastRow {
         let L = unscaledL()
         let v = L.0.plus(maxValue)
         let error = DoubleWord.errorOfPlusDouble * v.hi.magnitude * (1 + 0x1p-40) + L.1
-        return certify(FastApproximation(v, absoluteError: error), knownSign: maxValue > 0 ? 1 : 0)
+        // y > m (L > 0): for m > 0 that is |y| > |m|, which settles an m on a midpoint of the format.
+        return certify(FastApproximation(v, absoluteError: error), knownSign: maxValue > 0 ? 1 : 0,
+                       magnitudeAbove: maxValue > 0 ? DoubleWord(maxValue) : nil)
     }
 
     func crossEntropy(_ x: [Double], label t: Int) -> ReferenceValue? {
@@ -274,19 +280,19 @@ extension FastRow {
             cError += term.hi.magnitude * (2 * pj.error + 3 * u2) * (1 + 0x1p-40) + 0x1p-1070
             c = c.plus(term)
         }
-        cError = (cError + Double(n + 1) * DoubleWord.errorOfPlus * magnitude) * (1 + 0x1p-40)
+        cError = (cError + Double(n + 1) * DoubleWord.errorOfPlus * magnitude) * (1 + 0x1p-40) + Self.underflowAllowance
         guard c.hi.isFinite, cError.isFinite else { return nil }
         var out: [ReferenceValue] = []
         out.reserveCapacity(n)
         for i in 0..<n {
             let r = c.negated.plus(v[i])
-            let rError = (cError + DoubleWord.errorOfPlusDouble * r.hi.magnitude) * (1 + 0x1p-40)
+            let rError = (cError + DoubleWord.errorOfPlusDouble * r.hi.magnitude) * (1 + 0x1p-40) + Self.underflowAllowance
             let a: FastApproximation
             var sign = 0
             if let pi = p[i] {
                 let w = pi.P.times(r)
                 let error = (pi.P.hi.magnitude * rError * (1 + 2 * pi.error)
-                    + w.hi.magnitude * (2 * pi.error + DoubleWord.errorOfTimes)) * (1 + 0x1p-40)
+                    + w.hi.magnitude * (2 * pi.error + DoubleWord.errorOfTimes)) * (1 + 0x1p-40) + Self.underflowAllowance
                 a = FastApproximation(w, scale: pi.scale, absoluteError: error)
             } else {
                 // p_i < 2^E: |w_i| < 2^E (|r| + error), with r's sign when the error allows.
@@ -347,10 +353,11 @@ extension FastRow {
                 bMagnitude += product.hi.magnitude
                 bError += GError[g] * difference.hi.magnitude * (1 + 0x1p-40) + DoubleWord.errorOfTimes * product.hi.magnitude
             }
-            bError = (bError + Double(values.count + 1) * DoubleWord.errorOfPlus * bMagnitude) * (1 + 0x1p-40)
+            bError = (bError + Double(values.count + 1) * DoubleWord.errorOfPlus * bMagnitude) * (1 + 0x1p-40) + Self.underflowAllowance
             // A_i = (v_i − v_k) + e^D B_i, at scale aScale with absolute error aError (in those units).
             let eB = eD.times(B)
             let eBError = (bError * (1 + eDError) + (eDError + DoubleWord.errorOfTimes) * B.hi.magnitude) * eD.hi * (1 + 0x1p-40)
+                + Self.underflowAllowance
             let head = twoSum(v[i], -v[maxIndex])
             guard head.hi.isFinite, head.lo.isFinite else { return nil }
             var A: DoubleWord
@@ -380,7 +387,7 @@ extension FastRow {
                 let factorError = pi.error + invSError + DoubleWord.errorOfTimes
                 let w = factor.times(A)
                 let error = (factor.hi.magnitude * aError * (1 + 2 * factorError)
-                    + w.hi.magnitude * (2 * factorError + DoubleWord.errorOfTimes)) * (1 + 0x1p-40)
+                    + w.hi.magnitude * (2 * factorError + DoubleWord.errorOfTimes)) * (1 + 0x1p-40) + Self.underflowAllowance
                 a = FastApproximation(w, scale: pi.scale + aScale, absoluteError: error)
             } else {
                 let bound = (A.hi.magnitude + aError) * 2

@@ -51,7 +51,9 @@ enum FastRounding {
         let hi = a.value.hi, lo = a.value.lo
         guard hi.isFinite, lo.isFinite, a.error.isFinite, a.error >= 0 else { return nil }
         if hi == 0 {
-            if a.error == 0 { return ReferenceValue(rounded: 0, ulpOffset: 0) }  // an exact zero is +0
+            // The fast path never asserts an exact zero (an error bound that underflowed to 0 would make
+            // one of a nonzero value): MPFR decides exact zeros exactly.
+            guard a.error > 0 else { return nil }
             return zero(bound: a.error, scale: a.scale, sign: knownSign, format: format)
         }
         var binade = hi.exponent + a.scale
@@ -85,19 +87,23 @@ enum FastRounding {
         guard e <= 0x1p-25 else { return nil }
         var lowerDecided = f - e - 0x1p-50 > -0.5
         if let limit = limit, limit.hi != 0, (limit.hi < 0) == negative {
-            // ℓ's position from i, in ulps: exact when the twoSum's error is zero.
-            let b = limit.hi.magnitude * toUnits - i
+            // ℓ's position P from i, in ulps: P = p.hi + p.lo exactly when `exact` (both twoSums capture
+            // their errors and nothing underflowed); otherwise within 2^-50 of p.hi + p.lo + s1.lo.
+            let s1 = twoSum(limit.hi.magnitude * toUnits, -i)
             let c = (negative ? -limit.lo : limit.lo) * toUnits
-            let position = twoSum(b, c)
-            var l = position.hi
-            let exact = position.lo == 0 && (c == 0 || c.exponent >= -1000)
-            if l >= 0.5 {
-                // |v| > ℓ >= i + 1/2: the anchor is i + 1.
+            let p = twoSum(s1.hi, c)
+            let exact = s1.lo == 0 && (c == 0 || c.magnitude >= 0x1p-1000)
+            func atLeast(_ t: Double) -> Bool {
+                exact ? (p.hi > t || (p.hi == t && p.lo >= 0)) : (p.hi + p.lo) + s1.lo - 0x1p-50 >= t
+            }
+            if atLeast(0.5) {
+                // |v| > ℓ >= i + 1/2: the anchor is i + 1, and |v| is above its lower midpoint.
                 i += 1
                 f -= 1
-                l -= 1
+                lowerDecided = true
+            } else if atLeast(-0.5) {
+                lowerDecided = true  // |v| > ℓ >= i − 1/2
             }
-            lowerDecided = lowerDecided || (exact ? l >= -0.5 : l - 0x1p-50 > -0.5)
         }
         guard lowerDecided, f + e + 0x1p-50 < 0.5, i <= powerOfTwo(p) else { return nil }
         if i == 0 {
