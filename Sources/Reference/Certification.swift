@@ -59,10 +59,17 @@ struct Binary64Certifier {
         low.subtract(v, scratch, .down)
         high.add(v, scratch, .up)
         if let (bound, upper) = limit {
+            // Strictly below (above) the bound: its neighbour at a precision fine enough that no midpoint
+            // of any format (all multiples of 2^-1075) lies strictly between the two, so that the
+            // neighbour rounds as every value just inside the bound does. (At P + 64 bits a bound one
+            // ulp above a midpoint had the midpoint itself as neighbour, which ties to even.)
+            let fine = max(low.precision, (bound.isRegular ? bound.exponent : 0) + 1080)
             if upper && high.compare(bound) >= 0 {
+                high.precision = fine
                 high.set(bound, .down)
                 high.nextBelow()
             } else if !upper && low.compare(bound) <= 0 {
+                low.precision = fine
                 low.set(bound, .up)
                 low.nextAbove()
             }

@@ -176,6 +176,15 @@ struct FormatLimitTests {
             ([-0x1p-60, -257], 1, .bfloat16, -256),
             ([-0x1p-70, -0x1.000001p+20], 1, .float, -0x1p20),
             ([-0x1p-70, -1024.5, -100], 1, .float16, -1024),
+            // The max a tiny −δ: x_j − max = M + δ is just on the zero side of the midpoint M, by less
+            // than 2^-1075 of an ulp (the fast path's scaled low word underflowed to 0) …
+            ([-0x1p-1074, -1022], 1, .bfloat16, -0x1.fep+9),
+            ([-0x1p-971, -0x1.000001p+127], 1, .float, -0x1p127),
+            ([-0x1p-1074, -0x1.006p+15], 1, .float16, -0x1.004p+15),
+            ([-0x1p-1000, -0x1.01p+100], 1, .bfloat16, -0x1p100),
+            // … or by exactly one ulp at 192 bits, where MPFR's strict limit once stepped onto M itself.
+            ([-0x1p-178, -0x1.0bp+13], 1, .bfloat16, -0x1.0ap+13),
+            ([-0x1p-306, -0x1.0bp+13], 1, .bfloat16, -0x1.0ap+13),
         ]
         for (x, j, format, expected) in cases {
             let (a, m) = try both({ try $0.logSoftmax(x) }, format: format)

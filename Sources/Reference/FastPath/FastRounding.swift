@@ -92,7 +92,8 @@ enum FastRounding {
             let s1 = twoSum(limit.hi.magnitude * toUnits, -i)
             let c = (negative ? -limit.lo : limit.lo) * toUnits
             let p = twoSum(s1.hi, c)
-            let exact = s1.lo == 0 && (c == 0 || c.magnitude >= 0x1p-1000)
+            // (A low word that underflowed when scaled makes c inexact, even when it became 0.)
+            let exact = s1.lo == 0 && (limit.lo == 0 || c.magnitude >= 0x1p-1000)
             func atLeast(_ t: Double) -> Bool {
                 exact ? (p.hi > t || (p.hi == t && p.lo >= 0)) : (p.hi + p.lo) + s1.lo - 0x1p-50 >= t
             }
