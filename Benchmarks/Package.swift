@@ -11,8 +11,8 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
-        // The rows both suites run on.
-        .target(name: "BenchmarkRows"),
+        // The rows both suites run on, and their common configuration.
+        .target(name: "BenchmarkRows", dependencies: [.product(name: "Benchmark", package: "benchmark")]),
         .executableTarget(
             name: "ReferenceBenchmarks",
             dependencies: [

@@ -177,17 +177,14 @@ struct Units: Sendable {
 }
 
 enum ErrorBounds {
-    static let u = 0x1p-53
-    static func floor(_ n: Double) -> Double { (n + 8) * 0x1p-1074 }
     /// a · b, with 0 · inf = 0 (an infinite spread times a zero term contributes nothing).
     static func product(_ a: Double, _ b: Double) -> Double { a == 0 || b == 0 ? 0 : a * b }
-    /// The relative bound for k units of u: expm1(k u) (inf when k is).
-    static func relative(_ k: Double) -> Double { Foundation.expm1(k * u) }
 
     /// Per-element bounds for a finite case. `reference` gives the exact values where a bound needs them.
     static func bounds(_ formula: BoundFormula, case c: AuditCase, reference r: SoftmaxReference,
                        units: Units = .double) throws -> [ElementBound] {
-        // The kernel's units (binary64's unless it works in another format).
+        // The kernel's units (binary64's unless it works in another format): relative(k) is expm1(k u),
+        // the rigorous form of a k-unit relative bound (inf when k is); floor(n) the absolute part.
         func relative(_ k: Double) -> Double { units.relative(k) }
         func floor(_ n: Double) -> Double { units.floor(n) }
         let u = units.accumulator

@@ -25,11 +25,7 @@ public struct PropertyFailure: Sendable, Equatable {
 }
 
 enum Properties {
-    static let u = 0x1p-53
-
     static func spread(_ x: [Double]) -> Double { x.max()! - x.min()! }
-    /// expm1(k u): the rigorous form of a k-unit relative bound (see ErrorBounds.swift).
-    static func rel(_ k: Double) -> Double { ErrorBounds.relative(k) }
     /// k · scale, 0 when the scale is 0 (so an infinite k does not make NaN).
     static func scaled(_ k: Double, _ scale: Double) -> Double { scale == 0 ? 0 : k * scale }
 
@@ -78,7 +74,7 @@ enum Properties {
         // The kernel's units: u of its storage for a correctly rounded value, its bounds' relative().
         let units = Units(k.precision.standard)
         func rel(_ k: Double) -> Double { units.relative(k) }
-        let u = Swift.max(units.storage, Self.u)
+        let u = units.storage
         let x = c.row
         let n = Double(x.count)
         let floor = units.floor(n)

@@ -14,7 +14,7 @@ struct PropertyTests {
 
     func failures(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase) -> Set<Property> {
         let out = f.output(of: k, on: c)!
-        let bound = Properties.rel(Double(c.row.count) + 4 + 2 * Properties.spread(c.row))
+        let bound = Units.double.relative(Double(c.row.count) + 4 + 2 * Properties.spread(c.row))
         return Set((Properties.failures(k, f, c, output: out, softmaxBound: bound)
             + Properties.metamorphicFailures(k, f, c, output: out, softmaxBound: bound)).map(\.property))
     }

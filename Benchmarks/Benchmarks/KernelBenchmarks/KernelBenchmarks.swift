@@ -6,13 +6,7 @@ import BenchmarkRows
 import Kernels
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .throughput],
-        timeUnits: .nanoseconds,
-        warmupIterations: 3,
-        maxDuration: .seconds(1),
-        maxIterations: 100_000
-    )
+    Benchmark.defaultConfiguration = benchmarkConfiguration(maxDuration: .seconds(1))
     for n in benchmarkLengths {
         let data = benchmarkRows(count: benchmarkRowCount(n), length: n, seed: UInt64(n))
         for kernel in Kernel.all {

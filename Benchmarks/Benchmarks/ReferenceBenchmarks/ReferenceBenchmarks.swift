@@ -7,13 +7,7 @@ import BenchmarkRows
 import Reference
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .throughput],
-        timeUnits: .nanoseconds,
-        warmupIterations: 3,
-        maxDuration: .seconds(3),
-        maxIterations: 100_000
-    )
+    Benchmark.defaultConfiguration = benchmarkConfiguration(maxDuration: .seconds(3))
     for n in benchmarkLengths {
         let data = benchmarkRows(count: benchmarkRowCount(n), length: n, seed: UInt64(n))
         for path in FastPathMode.allCases {

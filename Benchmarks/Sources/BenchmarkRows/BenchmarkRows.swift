@@ -1,6 +1,13 @@
 // The rows every benchmark runs on: N(0, 3²) logits from xorshift64 and Box–Muller, the same in
-// every run and on every machine.
+// every run and on every machine; and the suites' common configuration.
+import Benchmark
 import Foundation
+
+/// Wall clock and throughput per row, in nanoseconds, after 3 warm-up iterations.
+public func benchmarkConfiguration(maxDuration: Duration) -> Benchmark.Configuration {
+    .init(metrics: [.wallClock, .throughput], timeUnits: .nanoseconds, warmupIterations: 3,
+          maxDuration: maxDuration, maxIterations: 100_000)
+}
 
 public func benchmarkRows(count: Int, length: Int, seed: UInt64) -> [[Double]] {
     var state = seed | 1

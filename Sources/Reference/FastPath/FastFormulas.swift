@@ -44,7 +44,7 @@ extension FastRow {
         }
         let batch = Double(b)
         let division = b == 1 ? 0 : DoubleWord.errorOfDividedByDouble
-        let c = eD.times(invS)
+        let c = eDOverS
         let error = invSError + eDError + 2 * DoubleWord.errorOfTimes + Self.epsExp + division
         for j in 0..<count where j != except {
             let a: FastApproximation
@@ -163,8 +163,7 @@ extension FastRow {
         var difference = sPrime
         var absolute = sPrimeError * sPrime.hi * (1 + 0x1p-40) + 0x1p-1000
         if gExp[t] != Self.dropped {
-            let g = gExp[t] >= -960 ? Self.unscaled(DoubleWord(gHi[t], gLo[t]), gExp[t])
-                : DoubleWord(Double(sign: .plus, exponent: gExp[t], significand: gHi[t]))
+            let g = Self.term(DoubleWord(gHi[t], gLo[t]), gExp[t])
             difference = difference.plus(g.negated)
             absolute += Self.epsExp * g.hi * (1 + 0x1p-40) + DoubleWord.errorOfPlus * difference.hi.magnitude * (1 + 0x1p-40)
         }
@@ -172,17 +171,10 @@ extension FastRow {
         let product = eD.times(difference)
         let productError = (absolute * (1 + eDError) + (eDError + DoubleWord.errorOfTimes) * difference.hi.magnitude)
             * eD.hi * (1 + 0x1p-40)
-        let binade = product.hi == 0 ? Int.min : product.hi.exponent + eDExp
-        var C: DoubleWord
-        var error: Double
-        if binade < -200 {
-            C = DoubleWord(1, product.hi == 0 ? 0 : Double(sign: .plus, exponent: eDExp, significand: product.hi))
-            error = 0x1p-190
-        } else {
-            C = product.scaled(eDExp).plus(1.0)
-            error = DoubleWord.errorOfPlusDouble * C.hi * (1 + 0x1p-40)
-        }
-        error += Double(sign: .plus, exponent: eDExp, significand: productError) + 0x1p-1074  // (a bound that underflows)
+        let onePlus = Self.plus(1, scaled: product, eDExp)  // (product >= 0 up to its error)
+        let C = onePlus.value
+        let error = onePlus.error * C.hi * (1 + 0x1p-40)
+            + Double(sign: .plus, exponent: eDExp, significand: productError) + 0x1p-1074  // (a bound that underflows)
         return (C, error / (C.hi * (1 - 0x1p-40)))
     }
 }
@@ -205,7 +197,7 @@ extension FastRow {
         if ultra { return j == maxIndex ? (DoubleWord(1), 0, 0x1p-999) : nil }
         if j == maxIndex { return (invS, 0, invSError) }
         if gExp[j] == Self.dropped { return nil }
-        return (eD.times(invS).times(DoubleWord(gHi[j], gLo[j])), eDExp + gExp[j],
+        return (eDOverS.times(DoubleWord(gHi[j], gLo[j])), eDExp + gExp[j],
                 invSError + eDError + 2 * DoubleWord.errorOfTimes + Self.epsExp)
     }
 

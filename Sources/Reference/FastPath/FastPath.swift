@@ -82,16 +82,18 @@ extension SoftmaxReference {
             magnitude += loss.hi.magnitude
             positive = true
         }
-        fastPathCounts.fast += 1
-        if !positive { return ReferenceValue(rounded: 0, ulpOffset: 0) }  // every row has one logit: exactly 0
-        error = (error + Double(rows.count + 1) * DoubleWord.errorOfPlus * magnitude) * (1 + 0x1p-40)
-        let mean = batchSize == 1 ? sum : sum.divided(by: Double(batchSize))
-        let meanError = error / Double(batchSize) * (1 + 0x1p-40) + 2 * DoubleWord.errorOfDividedByDouble * mean.hi.magnitude
-        guard let value = fastRow.certify(FastApproximation(mean, absoluteError: meanError), knownSign: 1) else {
-            fastPathCounts.fast -= 1
-            fastPathCounts.fallback += 1
-            return nil
+        var value = ReferenceValue(rounded: 0, ulpOffset: 0)  // every row has one logit: exactly 0
+        if positive {
+            error = (error + Double(rows.count + 1) * DoubleWord.errorOfPlus * magnitude) * (1 + 0x1p-40)
+            let mean = batchSize == 1 ? sum : sum.divided(by: Double(batchSize))
+            let meanError = error / Double(batchSize) * (1 + 0x1p-40) + 2 * DoubleWord.errorOfDividedByDouble * mean.hi.magnitude
+            guard let certified = fastRow.certify(FastApproximation(mean, absoluteError: meanError), knownSign: 1) else {
+                fastPathCounts.fallback += 1
+                return nil
+            }
+            value = certified
         }
+        fastPathCounts.fast += 1
         return value
     }
 }

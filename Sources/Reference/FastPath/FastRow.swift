@@ -72,6 +72,8 @@ final class FastRow {
     private(set) var SError = 0.0
     private(set) var invS = DoubleWord(1)
     private(set) var invSError = 0.0
+    /// e^D / S, the factor of every p_j (j ≠ k) = 2^eDExp · eDOverS · g_j; its error is eDError + invSError + 7u².
+    private(set) var eDOverS = DoubleWord(1)
     /// L = log1p(s) = 2^LExp · Lm.
     private(set) var Lm = DoubleWord(0)
     private(set) var LExp = 0
@@ -156,7 +158,7 @@ final class FastRow {
             gLo[j1] = g.m.lo[1]
             gExp[j1] = g.e1
             if g.e0 >= -960 && g.e1 >= -960 {
-                let scale = SIMD2(Self.powerOfTwo(g.e0), Self.powerOfTwo(g.e1))
+                let scale = SIMD2(FastRounding.powerOfTwo(g.e0), FastRounding.powerOfTwo(g.e1))
                 pairs = pairs.plus(DW(g.m.hi * scale, g.m.lo * scale))
             } else {
                 sum = sum.plus(Self.term(DoubleWord(g.m.hi[0], g.m.lo[0]), g.e0))
@@ -195,15 +197,12 @@ final class FastRow {
 
         // S = 1 + s and 1/S.
         let sBinade = sM.hi.exponent + sExp
-        if sExp >= -200 {
-            S = sM.scaled(sExp).plus(1.0)
-            SError = sError + DoubleWord.errorOfPlusDouble
-        } else {
-            S = DoubleWord(1, Double(sign: .plus, exponent: sExp, significand: sM.hi))
-            SError = sError + 0x1p-190
-        }
+        let onePlusS = Self.plus(1, scaled: sM, sExp)
+        S = onePlusS.value
+        SError = sError + onePlusS.error
         invS = S.reciprocal
         invSError = SError + DoubleWord.errorOfReciprocal
+        eDOverS = eD.times(invS)
 
         // L = log1p(s).
         if sBinade >= -10 {
@@ -233,16 +232,9 @@ final class FastRow {
 
     /// L = 2 atanh(s / (2 + s)) by its series (s < 2^-10).
     private func atanhLogarithm() {
-        let twoPlusS: DoubleWord
-        let twoPlusSError: Double
-        if sExp >= -200 {
-            twoPlusS = sM.scaled(sExp).plus(2.0)
-            twoPlusSError = sError + DoubleWord.errorOfPlusDouble
-        } else {
-            twoPlusS = DoubleWord(2, Double(sign: .plus, exponent: sExp, significand: sM.hi))
-            twoPlusSError = sError + 0x1p-190
-        }
-        let w = sM.times(twoPlusS.reciprocal)  // w = s / (2 + s) = 2^sExp · w
+        let twoPlusS = Self.plus(2, scaled: sM, sExp)
+        let twoPlusSError = sError + twoPlusS.error
+        let w = sM.times(twoPlusS.value.reciprocal)  // w = s / (2 + s) = 2^sExp · w
         let wError = sError + twoPlusSError + DoubleWord.errorOfReciprocal + DoubleWord.errorOfTimes
         var F = DoubleWord(1)
         var FError = 0x1p-999
@@ -263,8 +255,16 @@ final class FastRow {
     /// 2^e · m for −1022 <= e <= 1023: exact but for a low word that becomes subnormal (off by < 2^-1074).
     @inline(__always)
     static func unscaled(_ m: DoubleWord, _ e: Int) -> DoubleWord {
-        let p = powerOfTwo(e)
+        let p = FastRounding.powerOfTwo(e)
         return DoubleWord(m.hi * p, m.lo * p)
+    }
+
+    /// k + 2^e · m for k >= 1 and 2^e · m >= 0 or far below k (1 + s, 2 + s, and 1 + e^D (s' − g_t), where
+    /// s' − g_t may cancel to a tiny negative), with the step's
+    /// relative error: DWPlusFP's 2u², or below 2^-200 the tail as one low word, off by < 2^-190.
+    static func plus(_ k: Double, scaled m: DoubleWord, _ e: Int) -> (value: DoubleWord, error: Double) {
+        if m.hi != 0 && m.hi.exponent + e >= -200 { return (m.scaled(e).plus(k), DoubleWord.errorOfPlusDouble) }
+        return (DoubleWord(k, m.hi == 0 ? 0 : Double(sign: .plus, exponent: e, significand: m.hi)), 0x1p-190)
     }
 
     /// A term of s' as one double word: 2^e · m, or below 2^-959 its high word alone (off by < 2^-1000).
@@ -273,7 +273,4 @@ final class FastRow {
         e >= -960 ? unscaled(m, e) : DoubleWord(Double(sign: .plus, exponent: e, significand: m.hi))
     }
 
-    /// 2^e for −1022 <= e <= 1023.
-    @inline(__always)
-    static func powerOfTwo(_ e: Int) -> Double { Double(bitPattern: UInt64(1023 + e) << 52) }
 }
