@@ -7,6 +7,7 @@ let package = Package(
         .executable(name: "softmax-audit", targets: ["softmax-audit"]),
         .library(name: "Reference", targets: ["Reference"]),
         .library(name: "Formats", targets: ["Formats"]),
+        .library(name: "Catalogue", targets: ["Catalogue"]),
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "Audit", targets: ["Audit"]),
     ],
@@ -24,13 +25,17 @@ let package = Package(
         .target(name: "MPFR", dependencies: ["CMPFR"]),
         // The binary formats (binary64, binary32, binary16, bfloat16): rounding, ulps, ordinal axes.
         .target(name: "Formats"),
+        // The typed catalogue: the functions the audit measures, their shapes, the cases they take and
+        // the bounds that judge them. Every layer above names functions through it.
+        .target(name: "Catalogue", dependencies: ["Formats"]),
         // Certified reference: exact math in, correctly rounded binary64 (or another format) out.
-        .target(name: "Reference", dependencies: ["MPFR", "Formats"]),
+        .target(name: "Reference", dependencies: ["MPFR", "Formats", "Catalogue"]),
         // Implementations under test: the tutorial's code, faithful, the accurate algorithms, and the
-        // same algorithms in float, float16 and bfloat16.
-        .target(name: "Kernels", dependencies: ["Formats"]),
-        // Error measures (and, later, input classes, properties and the engine).
-        .target(name: "Audit", dependencies: ["Formats", "Reference", "Kernels"]),
+        // same algorithms in float, float16 and bfloat16, each function keyed by the catalogue.
+        .target(name: "Kernels", dependencies: ["Formats", "Catalogue"]),
+        // Input classes, error measures, bounds, properties, shrinking, the engine, baselines, the gate
+        // and the process protocol.
+        .target(name: "Audit", dependencies: ["Formats", "Catalogue", "Reference", "Kernels"]),
         // Report writers: pure functions from results to Markdown and JSON.
         .target(name: "Report", dependencies: ["Audit", "Kernels"]),
         .executableTarget(
@@ -45,6 +50,7 @@ let package = Package(
             name: "ReferenceTests", dependencies: ["Reference", "MPFR"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "CatalogueTests", dependencies: ["Catalogue", "Kernels"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Reference"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Reference"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Audit", "Kernels"]),

@@ -7,141 +7,6 @@ import Foundation
 import Kernels
 import Reference
 
-public struct AuditConfiguration: Sendable {
-    public static let defaultSeed: UInt64 = 20_261_129
-    public var seed: UInt64 = defaultSeed
-    public var casesPerClass = 1000
-    public var maxLength = 16384
-    public var jobs = ProcessInfo.processInfo.activeProcessorCount
-    public var kernels: [Kernel] = Kernel.all
-    public var classes: [InputClass] = InputClass.all
-    /// Candidate evaluations allowed per shrunk failure.
-    public var shrinkBudget = 200
-    /// The reference's path: the double-word fast path first (`.auto`) or MPFR only. Both give the same
-    /// verdicts; only the header's fast-path figures and the run time differ.
-    public var referencePath: FastPathMode = .auto
-    /// Called with (done, total) as cases finish (from worker threads).
-    public var progress: (@Sendable (Int, Int) -> Void)? = nil
-
-    public init() {}
-
-    /// The CI preset: fewer cases, shorter rows.
-    public static var quick: AuditConfiguration {
-        var c = AuditConfiguration()
-        c.casesPerClass = 12
-        c.maxLength = 512
-        c.shrinkBudget = 120
-        return c
-    }
-}
-
-/// Histogram bins of ULP errors: [0, 0.5], (0.5, 1], (1, 2], (2, 4], …, (2^29, 2^30], above.
-public enum ULPBins {
-    public static let count = 33
-    public static func index(_ ulps: Double) -> Int {
-        if ulps <= 0.5 { return 0 }
-        if !(ulps <= 0x1p30) { return count - 1 }
-        return 1 + Int(ulps.exponent) + (ulps.significandBitPattern == 0 ? 0 : 1)
-    }
-    public static func label(_ i: Int) -> String {
-        switch i {
-        case 0: return "≤ 0.5"
-        case 1: return "≤ 1"
-        case count - 1: return "> 2^30"
-        default: return "≤ 2^\(i - 1)"
-        }
-    }
-}
-
-/// The aggregate of one kernel × function × class.
-public struct AuditCell: Sendable {
-    public let kernel: String
-    public let function: AuditFunction
-    public let inputClass: String
-    public var cases = 0
-    public var elements = 0
-    public var correctlyRounded = 0
-    public var bitsSum = 0.0
-    public var bitsCount = 0
-    public var maxULPs = 0.0
-    public var maxULPsCase: Int? = nil
-    public var maxBoundRatio = 0.0
-    public var caseMaxULPs: [Double] = []
-    public var histogram = [Int](repeating: 0, count: ULPBins.count)
-    /// The largest measured error / bound among cases of length 2^b to 2^(b+1) − 1, b = 0…20 (−1 where none).
-    public var maxBoundRatioByLength = [Double](repeating: -1, count: 21)
-    public var failureCounts: [FailureKind: Int] = [:]
-    /// The first failing case index and detail of each kind.
-    public var firstFailure: [FailureKind: (index: Int, detail: String)] = [:]
-    public var conventionDifferences = 0
-    public var wrongSignZeros = 0
-
-    public var meanBits: Double { bitsCount == 0 ? 0 : bitsSum / Double(bitsCount) }
-    /// The 99th percentile of the per-case maximum ULP error (nearest rank).
-    public var p99: Double {
-        guard !caseMaxULPs.isEmpty else { return 0 }
-        let sorted = caseMaxULPs.sorted()
-        return sorted[min(sorted.count - 1, Int((0.99 * Double(sorted.count)).rounded(.up)) - 1)]
-    }
-    public var failingCases: Int { failureCounts.values.reduce(0, +) }
-}
-
-/// A shrunk failure.
-public struct ShrunkFailure: Sendable {
-    public let kernel: String
-    public let function: AuditFunction
-    public let kind: FailureKind
-    public let inputClass: String
-    public let caseIndex: Int
-    public let detail: String
-    public let original: AuditCase
-    public let minimal: AuditCase
-    public let minimalDetail: String
-    public let evaluations: Int
-}
-
-/// One of a kernel's worst cases, recomputed for the report.
-public struct WorstCase: Sendable {
-    public let kernel: String
-    public let function: AuditFunction
-    public let inputClass: String
-    public let caseIndex: Int
-    public let input: AuditCase
-    public let element: Int
-    public let computed: Double
-    public let reference: ReferenceValue
-    public let ulps: Double
-}
-
-public struct AuditResult: Sendable {
-    public let seed: UInt64
-    public let casesPerClass: Int
-    public let maxLength: Int
-    public let kernels: [Kernel]
-    public let classes: [InputClass]
-    public let cells: [AuditCell]
-    public let shrunk: [ShrunkFailure]
-    public let worst: [WorstCase]
-    /// Reference errors (uncertified rows), which make the run fail.
-    public let referenceErrors: [String]
-    public let rowsEvaluated: Int
-    /// How the reference answered the cases' calls, per class in class order.
-    public let referencePath: [(inputClass: String, counts: FastPathCounts)]
-    /// Where the time went (not in the reports, which must not depend on the machine).
-    public let timing: AuditTiming
-
-    public func cells(kernel: String) -> [AuditCell] { cells.filter { $0.kernel == kernel } }
-}
-
-/// Seconds spent: the whole run, the case evaluations summed over workers, and the certified
-/// reference's part of those.
-public struct AuditTiming: Sendable {
-    public var wall = 0.0
-    public var workers = 0.0
-    public var reference = 0.0
-    public var shrinking = 0.0
-}
-
 /// Collects the per-item results from worker threads.
 private final class ItemStore: @unchecked Sendable {
     private let lock = NSLock()
@@ -168,12 +33,17 @@ private final class ItemStore: @unchecked Sendable {
 
 /// The compact outcome of one kernel × function on one case.
 struct ItemOutcome: Sendable, Codable {
-    let kernel: Int
+    /// The kernel's position in the configuration's list.
+    let kernelIndex: Int
     let function: AuditFunction
     let outcome: CaseOutcome
     var referenceError: String? = nil
     /// How the reference answered this function's call on the case (on the first kernel's outcome only).
     var referencePath: FastPathCounts? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case kernelIndex = "kernel", function, outcome, referenceError, referencePath
+    }
 }
 
 public enum AuditEngine {
@@ -223,7 +93,7 @@ public enum AuditEngine {
         let kernels = configuration.kernels
         let n = configuration.casesPerClass
         let shrinkStart = ContinuousClock.now
-        var cells: [String: AuditCell] = [:]
+        var cells: [CellKey: AuditCell] = [:]
         var referenceErrors: [String] = []
         var rows = 0
         var paths = [FastPathCounts](repeating: FastPathCounts(), count: classes.count)
@@ -237,18 +107,18 @@ public enum AuditEngine {
                     referenceErrors.append("\(className) case \(index), \(o.function.rawValue): \(e)")
                     continue
                 }
-                let key = "\(o.kernel)|\(o.function.rawValue)|\(className)"
-                var cell = cells[key] ?? AuditCell(kernel: kernels[o.kernel].name, function: o.function, inputClass: className)
+                let key = CellKey(kernel: kernels[o.kernelIndex].name, function: o.function, inputClass: className)
+                var cell = cells[key] ?? AuditCell(key)
                 merge(o.outcome, index: index, into: &cell)
                 cells[key] = cell
             }
         }
         // Cells in report order: kernel, function, class.
         var ordered: [AuditCell] = []
-        for (ki, k) in kernels.enumerated() {
-            for f in AuditFunction.allCases where f.isImplemented(by: k) {
+        for k in kernels {
+            for f in k.functions {
                 for cls in classes {
-                    if let cell = cells["\(ki)|\(f.rawValue)|\(cls.name)"] { ordered.append(cell) }
+                    if let cell = cells[CellKey(kernel: k.name, function: f, inputClass: cls.name)] { ordered.append(cell) }
                 }
             }
         }
@@ -277,7 +147,7 @@ public enum AuditEngine {
             checker.reference.format = format
             defer { checker.reference.format = .double }
             for f in AuditFunction.allCases where f.applies(to: cf) {
-                let users = kernels.indices.filter { f.isImplemented(by: kernels[$0]) && kernels[$0].precision.storage == format }
+                let users = kernels.indices.filter { kernels[$0].implements(f) && kernels[$0].precision.storage == format }
                 guard !users.isEmpty else { continue }
                 let expected: [ReferenceValue]
                 let clock = ContinuousClock.now
@@ -286,7 +156,7 @@ public enum AuditEngine {
                     expected = try f.reference(checker.reference, on: cf)
                     referenceTime += ContinuousClock.now - clock
                 } catch {
-                    out.append(ItemOutcome(kernel: users[0], function: f, outcome: CaseOutcome(), referenceError: "\(error)",
+                    out.append(ItemOutcome(kernelIndex: users[0], function: f, outcome: CaseOutcome(), referenceError: "\(error)",
                                            referencePath: checker.reference.fastPathCounts - countsBefore))
                     continue
                 }
@@ -296,10 +166,10 @@ public enum AuditEngine {
                         if var outcome = try checker.check(kernels[ki], f, cf, expected: expected) {
                             outcome.output = []
                             outcome.reference = []
-                            out.append(ItemOutcome(kernel: ki, function: f, outcome: outcome, referencePath: ki == users[0] ? counts : nil))
+                            out.append(ItemOutcome(kernelIndex: ki, function: f, outcome: outcome, referencePath: ki == users[0] ? counts : nil))
                         }
                     } catch {
-                        out.append(ItemOutcome(kernel: ki, function: f, outcome: CaseOutcome(), referenceError: "\(error)",
+                        out.append(ItemOutcome(kernelIndex: ki, function: f, outcome: CaseOutcome(), referenceError: "\(error)",
                                                referencePath: ki == users[0] ? counts : nil))
                     }
                 }
@@ -335,10 +205,10 @@ public enum AuditEngine {
     static func shrinkFailures(_ cells: [AuditCell], _ configuration: AuditConfiguration) -> [ShrunkFailure] {
         struct Job { let cell: AuditCell; let kind: FailureKind; let index: Int; let detail: String }
         var jobs: [Job] = []
-        var seen = Set<String>()
+        var seen = Set<FailureKey>()
         for cell in cells {
             for kind in cell.firstFailure.keys.sorted() {
-                let key = "\(cell.kernel)|\(cell.function.rawValue)|\(kind)"
+                let key = FailureKey(kernel: cell.kernel, function: cell.function, kind: kind)
                 guard !seen.contains(key), let first = cell.firstFailure[kind] else { continue }
                 seen.insert(key)
                 jobs.append(Job(cell: cell, kind: kind, index: first.index, detail: first.detail))
@@ -377,10 +247,11 @@ public enum AuditEngine {
     static func worstCases(_ cells: [AuditCell], _ configuration: AuditConfiguration) -> [WorstCase] {
         let checker = CaseChecker()
         var out: [WorstCase] = []
-        var groups: [String: AuditCell] = [:]
-        var order: [String] = []
+        struct KernelFunction: Hashable { let kernel: String; let function: AuditFunction }
+        var groups: [KernelFunction: AuditCell] = [:]
+        var order: [KernelFunction] = []
         for cell in cells where cell.maxULPsCase != nil {
-            let key = "\(cell.kernel)|\(cell.function.rawValue)"
+            let key = KernelFunction(kernel: cell.kernel, function: cell.function)
             if groups[key] == nil { order.append(key) }
             if groups[key].map({ cell.maxULPs > $0.maxULPs }) ?? true { groups[key] = cell }
         }

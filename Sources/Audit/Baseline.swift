@@ -17,6 +17,11 @@ public struct BaselineEntry: Codable, Equatable, Sendable {
     public let inputClass: String
     public let maxULPs: Double
     public let maxErrorOverBound: Double
+
+    /// The cell this entry records (nil for a function this build does not have).
+    var key: CellKey? {
+        AuditFunction(rawValue: function).map { CellKey(kernel: kernel, function: $0, inputClass: inputClass) }
+    }
 }
 
 /// The entries of one configuration (seed, case count, maximum length, kernels, classes).
@@ -78,15 +83,13 @@ public enum BaselineError: Error, CustomStringConvertible {
 /// A run against a baseline section.
 public struct BaselineComparison: Sendable {
     public struct Change: Sendable {
-        public let kernel: String
-        public let function: String
-        public let inputClass: String
+        public let cell: CellKey
         public let baseline: Double
         public let measured: Double
 
         public var description: String {
             let factor = baseline > 0 ? " (×\(shortNumber(measured / baseline)))" : ""
-            return "\(kernel) × \(function) × \(inputClass): max ULP \(shortNumber(measured)), baseline \(shortNumber(baseline))\(factor)"
+            return "\(cell): max ULP \(shortNumber(measured)), baseline \(shortNumber(baseline))\(factor)"
         }
     }
 
@@ -111,7 +114,7 @@ extension AuditResult {
     public var capViolations: [String] {
         let accurate = Set(kernels.filter(\.expectation.isAccurate).map(\.name))
         return cells.filter { accurate.contains($0.kernel) && $0.maxBoundRatio > 1 }.map {
-            "\($0.kernel) × \($0.function.rawValue) × \($0.inputClass): error \(shortNumber($0.maxBoundRatio)) times the bound"
+            "\($0.key): error \(shortNumber($0.maxBoundRatio)) times the bound"
         }
     }
 
@@ -119,16 +122,19 @@ extension AuditResult {
     public static let referenceResolution = 0x1p-23
 
     public func compare(with section: BaselineSection) -> BaselineComparison {
-        var entries: [String: BaselineEntry] = [:]
-        for e in section.entries { entries["\(e.kernel)|\(e.function)|\(e.inputClass)"] = e }
+        var entries: [CellKey: BaselineEntry] = [:]
+        for e in section.entries {
+            // An entry of a function this build does not have matches no cell.
+            guard let key = e.key else { continue }
+            entries[key] = e
+        }
         var out = BaselineComparison()
         for cell in cells {
-            guard let e = entries["\(cell.kernel)|\(cell.function.rawValue)|\(cell.inputClass)"] else {
-                out.unrecorded.append("\(cell.kernel) × \(cell.function.rawValue) × \(cell.inputClass)")
+            guard let e = entries[cell.key] else {
+                out.unrecorded.append(cell.key.description)
                 continue
             }
-            let change = BaselineComparison.Change(
-                kernel: cell.kernel, function: cell.function.rawValue, inputClass: cell.inputClass, baseline: e.maxULPs, measured: cell.maxULPs)
+            let change = BaselineComparison.Change(cell: cell.key, baseline: e.maxULPs, measured: cell.maxULPs)
             // The reference fixes each exact value's position to 2^-24 ulp, so two runs (or the fast path
             // and MPFR) may differ by up to 2^-23 ulp in a measured error: that much is the same error.
             if cell.maxULPs > e.maxULPs + Self.referenceResolution { out.regressions.append(change) }

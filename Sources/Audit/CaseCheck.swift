@@ -84,7 +84,7 @@ public final class CaseChecker {
 
     /// Checks kernel k's function f on case c against `expected` (the reference for f on c).
     public func check(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase, expected: [ReferenceValue]) throws -> CaseOutcome? {
-        guard let output = f.output(of: k, on: c) else { return nil }
+        guard let output = k.output(f, on: c), let formula = k.bound(for: f) else { return nil }
         if cachedCase != c {
             boundCache = [:]
             cachedCase = c
@@ -98,37 +98,53 @@ public final class CaseChecker {
                 detail: "the kernel returned \(output.count) values, the reference \(expected.count)"))
             return outcome
         }
-        let formula = BoundFormula.judging(k, f)
-        var bounds: [ElementBound]? = nil
-        if c.isFinite && expected.allSatisfy({ $0.kind == .real && $0.rounded.isFinite }) {
-            let key = BoundKey(formula: formula, precision: k.precision.standard)
-            if let cached = boundCache[key] {
-                bounds = cached
-            } else {
-                let clock = ContinuousClock.now
-                bounds = try ErrorBounds.bounds(formula, case: c, reference: reference, units: Units(key.precision))
-                boundTime += ContinuousClock.now - clock
-                boundCache[key] = bounds
-            }
+        let bounds = try elementBounds(formula, k.precision.standard, c, expected)
+        measure(k, c, output, expected, bounds, formula, into: &outcome)
+        // The softmax bound that judges this kernel, for the tolerances of the softmax properties.
+        var softmaxBound = PropertyTolerances.standardSoftmax(c.row, Units(k.precision.standard))
+        if f == .softmax, let bounds { softmaxBound = bounds.map(\.relative).max() ?? softmaxBound }
+        for p in Properties.failures(k, f, c, output: output, softmaxBound: softmaxBound)
+            + Properties.metamorphicFailures(k, f, c, output: output, softmaxBound: softmaxBound)
+        {
+            outcome.failures.append(CaseFailure(kind: .property(p.property), detail: p.detail))
         }
+        return outcome
+    }
+
+    /// The per-element bounds of `formula` on a finite case whose reference is finite (nil otherwise),
+    /// shared by the kernels of one precision.
+    private func elementBounds(_ formula: BoundFormula, _ precision: KernelPrecision, _ c: AuditCase,
+                               _ expected: [ReferenceValue]) throws -> [ElementBound]? {
+        guard c.isFinite && expected.allSatisfy({ $0.kind == .real && $0.rounded.isFinite }) else { return nil }
+        let key = BoundKey(formula: formula, precision: precision)
+        if let cached = boundCache[key] { return cached }
+        let clock = ContinuousClock.now
+        let bounds = try ErrorBounds.bounds(formula, case: c, reference: reference, units: Units(precision))
+        boundTime += ContinuousClock.now - clock
+        boundCache[key] = bounds
+        return bounds
+    }
+
+    /// Measures every element against the reference: ULP errors, the histogram, special values, and
+    /// the largest error / bound (or / the cap in ulps), failing the case above 1.
+    private func measure(_ k: Kernel, _ c: AuditCase, _ output: [Double], _ expected: [ReferenceValue],
+                         _ bounds: [ElementBound]?, _ formula: BoundFormula, into outcome: inout CaseOutcome) {
         var worstRatioIndex: Int? = nil
         for (i, (computed, exact)) in zip(output, expected).enumerated() {
             let e = ElementError(computed: computed, reference: exact)
             outcome.elements += 1
-            if let verdict = e.special {
-                if verdict == .wrongSignOfZero {
-                    outcome.wrongSignZeros += 1
-                } else if c.isFinite || k.judging.strictSpecialValues {
+            if let verdict = e.special, verdict != .wrongSignOfZero {
+                if c.isFinite || k.judging.strictSpecialValues {
                     if !outcome.failures.contains(where: { $0.kind == .specialValue(verdict) }) {
                         outcome.failures.append(CaseFailure(kind: .specialValue(verdict),
                             detail: "element \(i): \(Binary64.hexString(computed)) where the reference is \(exact)"))
                     }
-                    continue
                 } else {
                     outcome.conventionDifferences += 1
-                    continue
                 }
+                continue
             }
+            if e.special == .wrongSignOfZero { outcome.wrongSignZeros += 1 }
             if e.isCorrectlyRounded || (e.special == .wrongSignOfZero && e.equalsRounded) { outcome.correctlyRounded += 1 }
             if e.ulps.isFinite {
                 outcome.histogram[ULPBins.index(e.ulps)] += 1
@@ -139,36 +155,25 @@ public final class CaseChecker {
                 outcome.maxULPs = e.ulps
                 outcome.worstElement = i
             }
+            let ratio: Double
             if let cap = k.judging.maxULPs {
-                // A plain cap instead of a bound: the "ratio" is ulps / cap.
-                let ratio = e.ulps.isFinite ? e.ulps / cap : 0
-                if ratio > outcome.maxBoundRatio {
-                    outcome.maxBoundRatio = ratio
-                    worstRatioIndex = i
-                }
+                ratio = e.ulps.isFinite ? e.ulps / cap : 0  // a plain cap instead of a bound
             } else if let bounds {
-                let allowance = bounds[i].allowance(exact.rounded.magnitude)
-                let ratio = e.absolute == 0 ? 0 : e.absolute / allowance
-                if ratio > outcome.maxBoundRatio {
-                    outcome.maxBoundRatio = ratio
-                    worstRatioIndex = i
-                }
+                ratio = e.absolute == 0 ? 0 : e.absolute / bounds[i].allowance(exact.rounded.magnitude)
+            } else {
+                continue
+            }
+            if ratio > outcome.maxBoundRatio {
+                outcome.maxBoundRatio = ratio
+                worstRatioIndex = i
             }
         }
         if outcome.maxBoundRatio > 1, let i = worstRatioIndex {
             let what = k.judging.maxULPs.map { "cap of \(shortNumber($0)) ulps" } ?? "\(formula.rawValue) bound"
+            let ratio = shortNumber(outcome.maxBoundRatio), ulps = shortNumber(outcome.maxULPs)
             outcome.failures.append(CaseFailure(kind: .boundExceeded,
-                detail: "element \(i): error \(shortNumber(outcome.maxBoundRatio)) times the \(what) (\(shortNumber(outcome.maxULPs)) ulps)"))
+                detail: "element \(i): error \(ratio) times the \(what) (\(ulps) ulps)"))
         }
-        // The softmax bound that judges this kernel, for the tolerances of the softmax properties.
-        var softmaxBound = Units(k.precision.standard).relative(Double(c.row.count) + 4 + 2 * Properties.spread(c.row))
-        if f == .softmax, let bounds { softmaxBound = bounds.map(\.relative).max() ?? softmaxBound }
-        for p in Properties.failures(k, f, c, output: output, softmaxBound: softmaxBound)
-            + Properties.metamorphicFailures(k, f, c, output: output, softmaxBound: softmaxBound)
-        {
-            outcome.failures.append(CaseFailure(kind: .property(p.property), detail: p.detail))
-        }
-        return outcome
     }
 
     /// The failure kinds of k's f on c (computing the reference), for the shrinker.

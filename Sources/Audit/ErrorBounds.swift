@@ -14,23 +14,8 @@
 //     |Π(1 + δ_i) − 1| <= exp(Σ|δ_i|) − 1, which is k·u to first order and stays rigorous when k·u is
 //     not small (the division-free softmax at an offset of 1e16 has |y| u ≈ 1).
 // Notation: n the row length, w = x_max − x_min (the spread; inf when it overflows), y = logsumexp(x),
-// L = log1p(s) = y − x_max, a = x_max.
-//
-//   softmax, shifted, by division      rel (n + 4 + 2w) u          [BHH: n + 2 + 2w]
-//     … summed pairwise                rel (⌈log2 n⌉ + 5 + 2w) u   (γ_{⌈log2 n⌉} for the sum instead of γ_{n−1})
-//     … summed with Kahan's method     rel (7 + 2w + n² u) u       (2u + O(n u²) for the sum)
-//   softmax, division-free exp(x − y)  rel (|y| + |x_j − y| + 2 + (n + w + 4) L) u
-//   softmax, online (one pass)         rel (5n + 5 + 3w) u: the running sum is rescaled up to n times
-//                                      by exp(m_old − m_new), each rescaling adding 3u + u|Δm|, Σ|Δm| <= w
-//   log-softmax (x_j − a) − L          rel (n + 6 + w) u: two terms of one sign, L to (n + w + 4) u
-//   logsumexp a + L                    abs (|y| + (n + w + 4) L) u
-//   cross-entropy (a − x_t) + L        rel (n + 6 + w) u
-//   gradient, complement at the label  rel (2n + 8 + 4w) u; elsewhere as softmax
-//   batch forms                        the rows' worst bound plus (m + 1) u for the mean or the division
-//   Jacobian                           rel (2n + 10 + 4w) u (two softmax values and one product)
-//   vector-Jacobian product            abs p_i (ε_p + (n + 2) u)(M + |r_i|) + u|w_i|, with ε_p the
-//                                      softmax bound, M = max|v|, r_i = v_i − ⟨p, v⟩: the subtraction is
-//                                      the problem's own conditioning, so the bound is relative to M
+// L = log1p(s) = y − x_max, a = x_max. The polynomials in n and w are the table below; the
+// reference-free properties (Properties.swift) read their tolerances from the same table.
 import Foundation
 import Kernels
 import Reference
@@ -44,105 +29,33 @@ public struct ElementBound: Sendable, Equatable {
     public func allowance(_ magnitude: Double) -> Double { relative * magnitude + absolute }
 }
 
-/// The algorithm whose bound judges a kernel's function.
-public enum BoundFormula: String, Sendable, Codable {
-    case shiftedSoftmax = "shifted softmax, by division"
-    case pairwiseSoftmax = "shifted softmax, pairwise sum"
-    case compensatedSoftmax = "shifted softmax, compensated sum"
-    case divisionFreeSoftmax = "division-free softmax"
-    case onlineSoftmax = "online softmax"
-    case log1pLogSoftmax = "log-softmax, (x - max) - log1p(s)"
-    case log1pLogSumExp = "logsumexp, max + log1p(s)"
-    case log1pCrossEntropy = "cross-entropy, (max - x_t) + log1p(s)"
-    case complementGradient = "gradient, 1 - p_t as a sum"
-    case meanCrossEntropy = "mean cross-entropy"
-    case batchGradient = "batch gradient"
-    case jacobian = "Jacobian"
-    case vectorJacobianProduct = "vector-Jacobian product"
+/// k(n, w) = a·n + c + b·w units of u for a row of length n and spread w.
+public struct BoundPolynomial: Sendable, Equatable, CustomStringConvertible {
+    public let length: Double
+    public let constant: Double
+    public let spread: Double
+    /// Whether w is added before the constant. Floating-point addition is not associative, so
+    /// (n + w) + 4 and (n + 4) + w may differ in the last bit, and the reports print bounds in full:
+    /// each polynomial is evaluated in the order its derivation writes it.
+    let spreadFirst: Bool
 
-    /// The standard stable algorithm's bound for a function: what judges a flawed kernel.
-    public static func standard(for f: AuditFunction) -> BoundFormula {
-        switch f {
-        case .softmax: return .shiftedSoftmax
-        case .logSoftmax: return .log1pLogSoftmax
-        case .logSumExp: return .log1pLogSumExp
-        case .crossEntropy: return .log1pCrossEntropy
-        case .crossEntropyGradient: return .complementGradient
-        case .batchCrossEntropy: return .meanCrossEntropy
-        case .batchCrossEntropyGradient: return .batchGradient
-        case .jacobian: return .jacobian
-        case .vectorJacobianProduct: return .vectorJacobianProduct
-        }
+    init(length: Double, constant: Double, spread: Double, spreadFirst: Bool = false) {
+        self.length = length
+        self.constant = constant
+        self.spread = spread
+        self.spreadFirst = spreadFirst
     }
 
-    /// The identifiers `--bound` takes.
-    public var identifier: String {
-        switch self {
-        case .shiftedSoftmax: return "shifted-softmax"
-        case .pairwiseSoftmax: return "pairwise-softmax"
-        case .compensatedSoftmax: return "kahan-softmax"
-        case .divisionFreeSoftmax: return "division-free-softmax"
-        case .onlineSoftmax: return "online-softmax"
-        case .log1pLogSoftmax: return "log1p-log-softmax"
-        case .log1pLogSumExp: return "log1p-logsumexp"
-        case .log1pCrossEntropy: return "log1p-cross-entropy"
-        case .complementGradient: return "complement-gradient"
-        case .meanCrossEntropy: return "mean-cross-entropy"
-        case .batchGradient: return "batch-gradient"
-        case .jacobian: return "jacobian"
-        case .vectorJacobianProduct: return "vector-jacobian-product"
-        }
+    /// k(n, w) + extra (an allowance a property adds, such as 2u for libm's log n).
+    public func units(n: Double, w: Double, plus extra: Double = 0) -> Double {
+        spreadFirst ? length * n + spread * w + (constant + extra) : length * n + (constant + extra) + spread * w
     }
 
-    public static let all: [BoundFormula] = [
-        .shiftedSoftmax, .pairwiseSoftmax, .compensatedSoftmax, .divisionFreeSoftmax, .onlineSoftmax, .log1pLogSoftmax,
-        .log1pLogSumExp, .log1pCrossEntropy, .complementGradient, .meanCrossEntropy, .batchGradient, .jacobian, .vectorJacobianProduct,
-    ]
-
-    /// The function whose outputs this bound is about.
-    public var function: AuditFunction {
-        switch self {
-        case .shiftedSoftmax, .pairwiseSoftmax, .compensatedSoftmax, .divisionFreeSoftmax, .onlineSoftmax: return .softmax
-        case .log1pLogSoftmax: return .logSoftmax
-        case .log1pLogSumExp: return .logSumExp
-        case .log1pCrossEntropy: return .crossEntropy
-        case .complementGradient: return .crossEntropyGradient
-        case .meanCrossEntropy: return .batchCrossEntropy
-        case .batchGradient: return .batchCrossEntropyGradient
-        case .jacobian: return .jacobian
-        case .vectorJacobianProduct: return .vectorJacobianProduct
-        }
-    }
-
-    /// The bound that judges kernel k's function f: one chosen for the kernel (`--bound`), else its own
-    /// algorithm's when it is declared accurate (some are looser than the standard), else the standard one.
-    public static func judging(_ k: Kernel, _ f: AuditFunction) -> BoundFormula {
-        if let chosen = k.judging.bounds[f.rawValue], let formula = all.first(where: { $0.identifier == chosen }) { return formula }
-        switch (k.name, f) {
-        case ("softmax-division-free", .softmax): return .divisionFreeSoftmax
-        case ("softmax-online", .softmax): return .onlineSoftmax
-        case ("softmax-pairwise", .softmax): return .pairwiseSoftmax
-        case ("softmax-kahan", .softmax): return .compensatedSoftmax
-        default: return standard(for: f)
-        }
-    }
-}
-
-/// Facts about a row that the bounds use.
-struct RowFacts {
-    let n: Double
-    let spread: Double
-    let max: Double
-    let y: Double
-    let l: Double
-
-    init(_ x: [Double], logSumExp y: Double) {
-        n = Double(x.count)
-        let top = x.max()!, bottom = x.min()!
-        max = top
-        spread = top - bottom
-        self.y = y
-        l = Swift.max(0, y - top)
+    public var description: String {
+        func term(_ k: Double, _ x: String) -> String { k == 0 ? "" : k == 1 ? x : "\(Int(k))\(x)" }
+        let parts = [term(length, "n"), "\(Int(constant))", term(spread, "w")]
+        let ordered = spreadFirst ? [parts[0], parts[2], parts[1]] : parts
+        return ordered.filter { !$0.isEmpty }.joined(separator: " + ")
     }
 }
 
@@ -156,6 +69,9 @@ struct Units: Sendable {
     let storageQuantum: Double
     let accumulatorQuantum: Double
     let mixed: Bool
+
+    /// Roundings the absolute floor allows beyond one per element (docs/bounds.md, "Assumptions").
+    static let floorOperations = 8.0
 
     init(_ p: KernelPrecision) {
         storage = Double(sign: .plus, exponent: -p.storage.precision, significand: 1)
@@ -173,65 +89,137 @@ struct Units: Sendable {
         return mixed ? (1 + storage) * (1 + r) - 1 : r
     }
 
-    func floor(_ n: Double) -> Double { (n + 8) * accumulatorQuantum + (mixed ? storageQuantum : 0) }
+    /// The absolute part of every bound: the accumulator's smallest subnormal per operation, and the
+    /// storage's once for a narrower store.
+    func floor(_ n: Double) -> Double {
+        (n + Self.floorOperations) * accumulatorQuantum + (mixed ? storageQuantum : 0)
+    }
+}
+
+/// Facts about a row that the bounds use.
+struct RowFacts {
+    let n: Double
+    let spread: Double
+    let max: Double
+    let y: Double
+    let l: Double
+
+    init(_ x: [Double], logSumExp y: Double = 0) {
+        n = Double(x.count)
+        let top = x.max()!, bottom = x.min()!
+        max = top
+        spread = top - bottom
+        self.y = y
+        l = Swift.max(0, y - top)
+    }
 }
 
 enum ErrorBounds {
+    // MARK: - The table of polynomials, in units of u (docs/bounds.md derives each)
+
+    /// Shifted softmax by division: BHH's n + 2 + 2w with libm's exp at 1 ulp.
+    static let shiftedSoftmax = BoundPolynomial(length: 1, constant: 4, spread: 2)
+    /// Online softmax: up to n rescalings by exp(m_old − m_new), Σ|Δm| <= w.
+    static let onlineSoftmax = BoundPolynomial(length: 5, constant: 5, spread: 3)
+    /// L = log1p(s), relatively; times L it is logsumexp's absolute error.
+    static let logTail = BoundPolynomial(length: 1, constant: 4, spread: 1, spreadFirst: true)
+    /// Log-softmax (x_j − a) − L: two terms of one sign.
+    static let logSoftmax = BoundPolynomial(length: 1, constant: 6, spread: 1)
+    /// Cross-entropy (a − x_t) + L: two non-negative terms.
+    static let crossEntropy = BoundPolynomial(length: 1, constant: 6, spread: 1)
+    /// The gradient at the label, −(S − e_t)/S: S − e_t >= S/2 at most doubles S's and e_t's errors.
+    static let gradientAtLabel = BoundPolynomial(length: 2, constant: 8, spread: 4)
+    /// The batch gradient: the row's bounds and one division.
+    static let batchGradientAtLabel = BoundPolynomial(length: 2, constant: 9, spread: 4)
+    static let batchGradientElsewhere = BoundPolynomial(length: 1, constant: 5, spread: 2)
+    /// The Jacobian: a product of two softmax-accurate values and one rounding.
+    static let jacobian = BoundPolynomial(length: 2, constant: 10, spread: 4)
+
+    /// The VJP's factor ε_p + (n + 2)u, in units of u: the softmax bound, the n roundings of ⟨p, v⟩ and
+    /// two more (v_i − ⟨p, v⟩ and the product); the absolute bound is p_i times it times (max|v| + |r_i|).
+    static func vectorJacobianProductFactor(n: Double, w: Double) -> Double {
+        shiftedSoftmax.units(n: n, w: w) + n + 2
+    }
+
+    /// The pairwise sum's depth ⌈log2 n⌉ (0 for n = 1) in place of the recursive sum's n − 1.
+    static func pairwiseSoftmax(count: Int, w: Double) -> Double {
+        let depth = Double(Int.bitWidth - (count - 1).leadingZeroBitCount)
+        return depth + 5 + 2 * w
+    }
+
+    /// Kahan's compensated sum: 2u + O(n u²) for the sum in place of (n − 1)u.
+    static func compensatedSoftmax(n: Double, w: Double, u: Double) -> Double { 7 + 2 * w + n * n * u }
+
+    /// The division-free softmax exp(x_j − ỹ): ỹ's absolute error u|y| + (n + w + 4) L u, the argument's
+    /// u|x_j − y|, exp's 2u.
+    static func divisionFreeSoftmax(_ x: Double, _ facts: RowFacts) -> Double {
+        facts.y.magnitude + (x - facts.y).magnitude + 2 + product(logTail.units(n: facts.n, w: facts.spread), facts.l)
+    }
+
     /// a · b, with 0 · inf = 0 (an infinite spread times a zero term contributes nothing).
     static func product(_ a: Double, _ b: Double) -> Double { a == 0 || b == 0 ? 0 : a * b }
+
+    /// The VJP bound's own evaluation (p, ⟨p, v⟩ and r_i rounded in binary64) is covered by this factor.
+    static let vectorJacobianProductSlack = 1.01
+
+    // MARK: - Per-element bounds
 
     /// Per-element bounds for a finite case. `reference` gives the exact values where a bound needs them.
     static func bounds(_ formula: BoundFormula, case c: AuditCase, reference r: SoftmaxReference,
                        units: Units = .double) throws -> [ElementBound] {
-        // The kernel's units (binary64's unless it works in another format): relative(k) is expm1(k u),
-        // the rigorous form of a k-unit relative bound (inf when k is); floor(n) the absolute part.
-        func relative(_ k: Double) -> Double { units.relative(k) }
-        func floor(_ n: Double) -> Double { units.floor(n) }
-        let u = units.accumulator
-        // The result's own rounding: u, or with a narrower store, the accumulator's and the store's.
-        let finalRounding = units.mixed ? units.relative(1) : u
         let x = c.row
         let facts = RowFacts(x, logSumExp: try r.logSumExp(x).rounded)
         let n = facts.n, w = facts.spread
-        let rel: (Double) -> ElementBound = { ElementBound(relative: relative($0), absolute: floor(n)) }
-        let softmax = n + 4 + 2 * w
+        // A relative bound of k units (expm1(k u), inf when k is) with the absolute floor.
+        let rel: (Double) -> ElementBound = { ElementBound(relative: units.relative($0), absolute: units.floor(n)) }
+        func repeated(_ k: Double, _ count: Int = x.count) -> [ElementBound] { Array(repeating: rel(k), count: count) }
         switch formula {
-        case .shiftedSoftmax: return Array(repeating: rel(softmax), count: x.count)
-        case .pairwiseSoftmax:
-            let depth = Double(Int.bitWidth - (x.count - 1).leadingZeroBitCount)  // ⌈log2 n⌉ (0 for n = 1)
-            return Array(repeating: rel(depth + 5 + 2 * w), count: x.count)
-        case .compensatedSoftmax: return Array(repeating: rel(7 + 2 * w + n * n * u), count: x.count)
-        case .divisionFreeSoftmax:
-            return x.map { rel(facts.y.magnitude + ($0 - facts.y).magnitude + 2 + product(n + w + 4, facts.l)) }
-        case .onlineSoftmax: return Array(repeating: rel(5 * n + 5 + 3 * w), count: x.count)
-        case .log1pLogSoftmax: return Array(repeating: rel(n + 6 + w), count: x.count)
+        case .shiftedSoftmax: return repeated(shiftedSoftmax.units(n: n, w: w))
+        case .pairwiseSoftmax: return repeated(pairwiseSoftmax(count: x.count, w: w))
+        case .compensatedSoftmax: return repeated(compensatedSoftmax(n: n, w: w, u: units.accumulator))
+        case .divisionFreeSoftmax: return x.map { rel(divisionFreeSoftmax($0, facts)) }
+        case .onlineSoftmax: return repeated(onlineSoftmax.units(n: n, w: w))
+        case .log1pLogSoftmax: return repeated(logSoftmax.units(n: n, w: w))
         case .log1pLogSumExp:
-            return [ElementBound(relative: finalRounding, absolute: product(relative(n + w + 4), facts.l) + floor(n))]
-        case .log1pCrossEntropy: return [rel(n + 6 + w)]
+            let tail = product(units.relative(logTail.units(n: n, w: w)), facts.l)
+            return [ElementBound(relative: finalRounding(units), absolute: tail + units.floor(n))]
+        case .log1pCrossEntropy: return [rel(crossEntropy.units(n: n, w: w))]
         case .complementGradient:
-            return x.indices.map { $0 == c.label ? rel(2 * n + 8 + 4 * w) : rel(softmax) }
+            let atLabel = rel(gradientAtLabel.units(n: n, w: w)), elsewhere = rel(shiftedSoftmax.units(n: n, w: w))
+            return x.indices.map { $0 == c.label ? atLabel : elsewhere }
         case .meanCrossEntropy:
             let worst = c.rows.map { row -> Double in
-                let f = RowFacts(row, logSumExp: 0)
-                return f.n + 6 + f.spread
+                let f = RowFacts(row)
+                return crossEntropy.units(n: f.n, w: f.spread)
             }.max()!
             return [rel(worst + Double(c.rows.count) + 1)]
         case .batchGradient:
             return zip(c.rows, c.labels).flatMap { row, t -> [ElementBound] in
-                let f = RowFacts(row, logSumExp: 0)
-                return row.indices.map { $0 == t ? rel(2 * f.n + 9 + 4 * f.spread) : rel(f.n + 5 + 2 * f.spread) }
+                let f = RowFacts(row)
+                let atLabel = rel(batchGradientAtLabel.units(n: f.n, w: f.spread))
+                let elsewhere = rel(batchGradientElsewhere.units(n: f.n, w: f.spread))
+                return row.indices.map { $0 == t ? atLabel : elsewhere }
             }
-        case .jacobian: return Array(repeating: rel(2 * n + 10 + 4 * w), count: x.count * x.count)
-        case .vectorJacobianProduct:
-            let v = AuditFunction.vjpVector(x.count)
-            let p = try r.softmax(x).map(\.rounded)
-            let m = v.map(\.magnitude).max() ?? 0
-            let dot = zip(p, v).map(*).reduce(0, +)
-            // (1.01 covers the rounding of p, ⟨p, v⟩ and r_i used to evaluate the bound itself.)
-            return x.indices.map { i in
-                let ri = (v[i] - dot).magnitude
-                return ElementBound(relative: finalRounding, absolute: p[i] * relative(softmax + n + 2) * (m + ri) * 1.01 + floor(n))
-            }
+        case .jacobian: return repeated(jacobian.units(n: n, w: w), x.count * x.count)
+        case .vectorJacobianProduct: return try vectorJacobianProductBounds(x, facts, reference: r, units: units)
+        }
+    }
+
+    /// The result's own rounding: u, or with a narrower store, the accumulator's and the store's.
+    static func finalRounding(_ units: Units) -> Double { units.mixed ? units.relative(1) : units.accumulator }
+
+    /// p_i (ε_p + (n + 2) u)(M + |r_i|) + u|w_i| for each element, M = max|v|, r_i = v_i − ⟨p, v⟩.
+    private static func vectorJacobianProductBounds(_ x: [Double], _ facts: RowFacts, reference r: SoftmaxReference,
+                                                    units: Units) throws -> [ElementBound] {
+        let v = AuditFunction.vjpVector(x.count)
+        let p = try r.softmax(x).map(\.rounded)
+        let m = v.map(\.magnitude).max() ?? 0
+        let dot = zip(p, v).map(*).reduce(0, +)
+        let factor = units.relative(vectorJacobianProductFactor(n: facts.n, w: facts.spread))
+        return x.indices.map { i in
+            let ri = (v[i] - dot).magnitude
+            let absolute = p[i] * factor * (m + ri) * vectorJacobianProductSlack + units.floor(facts.n)
+            return ElementBound(relative: finalRounding(units), absolute: absolute)
         }
     }
 }

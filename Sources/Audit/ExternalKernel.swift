@@ -51,26 +51,23 @@ public enum ExternalKernel {
                 continue
             }
             let dropped = DroppedFlag()
-            let vector: @Sendable ([Double], Int?) -> [Double] = { x, label in
-                let count = f.isScalar ? 1 : x.count
+            let shape = f.function.shape
+            kernel.implement(f.function, .general { c in
+                let count = shape.outputCount(c)
                 // After a late `unsupported` the function is not sent again; its answers count as NaN.
                 if dropped.isSet { return Array(repeating: .nan, count: count) }
-                let line = requestLine(f, LabeledRow(label: label, logits: x), format: format)
+                let row = LabeledRow(label: shape.takesLabel ? c.label : nil, logits: c.row)
+                let line = requestLine(f, row, format: format)
                 switch worker.request(line, expecting: count) {
                 case .values(let v): return v
                 case .unsupported:
-                    if dropped.set() { worker.note(.unsupported, line, "\(f.rawValue) is not sent again; its remaining answers count as NaN") }
+                    if dropped.set() {
+                        worker.note(.unsupported, line, "\(f.rawValue) is not sent again; its remaining answers count as NaN")
+                    }
                 case .failed: break
                 }
                 return Array(repeating: .nan, count: count)
-            }
-            switch f {
-            case .softmax: kernel.softmax = { vector($0, nil) }
-            case .logSoftmax: kernel.logSoftmax = { vector($0, nil) }
-            case .logSumExp: kernel.logSumExp = { vector($0, nil)[0] }
-            case .crossEntropy: kernel.crossEntropy = { vector($0, $1)[0] }
-            case .crossEntropyGradient: kernel.crossEntropyGradient = { vector($0, $1) }
-            }
+            })
         }
         return (kernel, unsupported)
     }
@@ -81,10 +78,7 @@ public enum ExternalKernel {
         if let cap = kernel.judging.maxULPs {
             md += "by a plain cap of \(shortNumber(cap)) ulps on every function.\n\n"
         } else {
-            let judged = ReferenceFunction.allCases.compactMap { f -> String? in
-                guard let af = AuditFunction(rawValue: f.rawValue), af.isImplemented(by: kernel) else { return nil }
-                return "\(f.rawValue): \(BoundFormula.judging(kernel, af).rawValue)"
-            }
+            let judged = kernel.functions.compactMap { f in kernel.bound(for: f).map { "\(f.rawValue): \($0.rawValue)" } }
             md += "against these bounds (the standard stable algorithm's unless --bound chose another): \(judged.joined(separator: "; ")).\n\n"
         }
         if kernel.judging.strictSpecialValues { md += "Special values must follow the reference's convention on every row (--strict-special-values).\n\n" }

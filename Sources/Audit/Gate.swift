@@ -33,12 +33,12 @@ extension AuditResult {
     /// `baseline` is chosen and a comparison is given), and flawed kernels whose flaw went unseen.
     public func gate(failOn: Set<GateCheck>, baseline: BaselineComparison?) -> GateOutcome {
         var lines: [String] = []
-        let shrunkByKey = Dictionary(grouping: shrunk) { "\($0.kernel)|\($0.function.rawValue)|\($0.kind)" }
+        let shrunkByKey = Dictionary(grouping: shrunk) { FailureKey(kernel: $0.kernel, function: $0.function, kind: $0.kind) }
         for k in kernels where k.expectation.isAccurate {
             for cell in cells(kernel: k.name) {
                 for kind in cell.failureCounts.keys.sorted() where failOn.contains(where: { $0.covers(kind) }) {
-                    var line = "\(k.name) × \(cell.function.rawValue) × \(cell.inputClass): " + cell.failureSummary(kind)
-                    if let s = shrunkByKey["\(k.name)|\(cell.function.rawValue)|\(kind)"]?.first {
+                    var line = "\(cell.key): " + cell.failureSummary(kind)
+                    if let s = shrunkByKey[FailureKey(kernel: k.name, function: cell.function, kind: kind)]?.first {
                         line += "; minimal row: \(s.minimal.decimalText)"
                     }
                     lines.append(line)

@@ -5,25 +5,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Kernels
 
-/// One audit input: a row with its label, or a batch of rows of one length with a label each.
-public struct AuditCase: Sendable, Equatable {
-    public var rows: [[Double]]
-    public var labels: [Int]
-
-    public init(rows: [[Double]], labels: [Int]) {
-        self.rows = rows
-        self.labels = labels
-    }
-
-    public init(_ row: [Double], label: Int) { self.init(rows: [row], labels: [label]) }
-
-    public var isBatch: Bool { rows.count > 1 }
-    public var row: [Double] { rows[0] }
-    public var label: Int { labels[0] }
-    /// Whether every logit is finite (special-value verdicts then count as failures).
-    public var isFinite: Bool { rows.allSatisfy { $0.allSatisfy(\.isFinite) } }
-
+extension AuditCase {
     /// The case in the `reference` input syntax, labels first; batch rows one per line.
     public var text: String {
         zip(rows, labels).map { LabeledRow(label: $1, logits: $0).text }.joined(separator: "\n")

@@ -1,7 +1,6 @@
-// Properties that need no reference (issue 3). Each is checked on finite rows only, on the kernel's
-// own outputs, with a tolerance derived from the standard algorithm's error bound (ErrorBounds.swift)
-// — never tuned to make a kernel pass. `tolerance(n, w)` below is the shifted softmax's componentwise
-// relative bound (n + 4 + 2w) u.
+// Properties that need no reference. Each is checked on finite rows only, on the kernel's own
+// outputs, with a tolerance read from the bounds that judge the kernel (ErrorBounds.swift's table) —
+// never tuned to make a kernel pass. PropertyTolerances.swift derives each tolerance from its bound.
 import Formats
 import Kernels
 
@@ -26,8 +25,6 @@ public struct PropertyFailure: Sendable, Equatable {
 
 enum Properties {
     static func spread(_ x: [Double]) -> Double { x.max()! - x.min()! }
-    /// k · scale, 0 when the scale is 0 (so an infinite k does not make NaN).
-    static func scaled(_ k: Double, _ scale: Double) -> Double { scale == 0 ? 0 : k * scale }
 
     /// Σ x with Neumaier's compensation (error about 2u|Σ x| + O(nu²) Σ|x|), so that the checker's own
     /// rounding is negligible beside the tolerances.
@@ -65,130 +62,134 @@ enum Properties {
         return nil
     }
 
-    /// The properties of function f that fail for kernel k on a finite single-row case. `tol` is the
+    /// The properties of function f that fail for kernel k on a finite case. `softmaxBound` is the
     /// relative bound that judges the kernel's softmax (its own algorithm's when declared accurate).
-    static func failures(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase, output: [Double], softmaxBound tol: Double) -> [PropertyFailure] {
+    static func failures(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase, output: [Double],
+                         softmaxBound: Double) -> [PropertyFailure] {
         guard !c.isBatch || f == .batchCrossEntropyGradient, c.isFinite else { return [] }
-        var failures: [PropertyFailure] = []
-        func fail(_ p: Property, _ detail: String) { failures.append(PropertyFailure(property: p, detail: detail)) }
-        // The kernel's units: u of its storage for a correctly rounded value, its bounds' relative().
-        let units = Units(k.precision.standard)
-        func rel(_ k: Double) -> Double { units.relative(k) }
-        let u = units.storage
-        let x = c.row
-        let n = Double(x.count)
-        let floor = units.floor(n)
-
+        let tolerances = PropertyTolerances(k.precision.standard, c.row)
         switch f {
-        case .softmax:
-            if let i = output.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
-                fail(.probabilityRange, "p[\(i)] = \(output[i])")
-            } else {
-                // Σ p̃ = Σ p (1 + δ_j) with |δ_j| <= tol, so |Σ p̃ − 1| <= tol; 2u for the checker's sum.
-                let total = accurateSum(output)
-                // (Plus n floors: each element may have an absolute error in the subnormal range.)
-                let allowance = tol + 2 * u + n * floor
-                if !((total - 1).magnitude <= allowance) { fail(.probabilityRange, "sum = \(total), tolerance \(allowance)") }
+        case .softmax: return softmaxFailures(c.row, output, tolerances, softmaxBound: softmaxBound)
+        case .logSoftmax: return logSoftmaxFailures(k, c, output, tolerances)
+        case .crossEntropy: return crossEntropyFailures(c.row, output[0], tolerances)
+        case .crossEntropyGradient, .batchCrossEntropyGradient: return gradientFailures(c, output, tolerances)
+        case .vectorJacobianProduct: return vectorJacobianProductFailures(k, c.row, output, tolerances)
+        case .logSumExp, .batchCrossEntropy, .jacobian: return []
+        }
+    }
+
+    /// Every step from x_j to p_j (x_j − a, exp, division by one S; or a log-softmax's subtraction of
+    /// one L) is monotone, so the order holds with no tolerance.
+    private static func orderFailure(_ x: [Double], _ output: [Double], _ name: String) -> PropertyFailure? {
+        let order = x.indices.sorted { x[$0] < x[$1] }
+        for (i, j) in zip(order, order.dropFirst()) where x[j] > x[i] && output[j] < output[i] {
+            let detail = "x[\(j)] > x[\(i)] but \(name)[\(j)] = \(output[j]) < \(name)[\(i)] = \(output[i])"
+            return PropertyFailure(property: .orderPreservation, detail: detail)
+        }
+        return nil
+    }
+
+    private static func softmaxFailures(_ x: [Double], _ p: [Double], _ t: PropertyTolerances,
+                                        softmaxBound: Double) -> [PropertyFailure] {
+        var failures: [PropertyFailure] = []
+        if let i = p.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+            failures.append(PropertyFailure(property: .probabilityRange, detail: "p[\(i)] = \(p[i])"))
+        } else {
+            let total = accurateSum(p)
+            let allowance = t.probabilitySum(softmaxBound: softmaxBound)
+            if !((total - 1).magnitude <= allowance) {
+                failures.append(PropertyFailure(property: .probabilityRange, detail: "sum = \(total), tolerance \(allowance)"))
             }
-            // Every step from x_j to p_j (x_j − a, exp, division by one S) is monotone, so no tolerance.
-            let order = x.indices.sorted { x[$0] < x[$1] }
-            for (i, j) in zip(order, order.dropFirst()) where x[j] > x[i] && output[j] < output[i] {
-                fail(.orderPreservation, "x[\(j)] > x[\(i)] but p[\(j)] = \(output[j]) < p[\(i)] = \(output[i])")
-                break
+        }
+        if let failure = orderFailure(x, p, "p") { failures.append(failure) }
+        if Set(x).count == 1 {
+            let n = Double(x.count)
+            if let i = close(p, Array(repeating: 1 / n, count: x.count), relative: t.uniformProbability(softmaxBound: softmaxBound),
+                             floor: t.floor) {
+                failures.append(PropertyFailure(property: .uniformRow, detail: "p[\(i)] = \(p[i]), 1/n = \(1 / n)"))
             }
-            if Set(x).count == 1 {
-                // 1/n is correctly rounded (u); the kernel is within tol of the same exact value.
-                if let i = close(output, Array(repeating: 1 / n, count: x.count), relative: tol + u, floor: floor) {
-                    fail(.uniformRow, "p[\(i)] = \(output[i]), 1/n = \(1 / n)")
-                }
-            }
-        case .logSoftmax:
-            let order = x.indices.sorted { x[$0] < x[$1] }
-            for (i, j) in zip(order, order.dropFirst()) where x[j] > x[i] && output[j] < output[i] {
-                fail(.orderPreservation, "x[\(j)] > x[\(i)] but log p[\(j)] = \(output[j]) < log p[\(i)] = \(output[i])")
-                break
-            }
-            if Set(x).count == 1, let i = close(output, Array(repeating: -logN(x.count), count: x.count),
-                                                 relative: rel(n + 8), floor: floor)
-            {
-                // log-softmax bound (n + 6 + 0)u for a spread of 0, and 2u for libm's log n.
-                fail(.uniformRow, "log p[\(i)] = \(output[i]), -log n = \(-logN(x.count))")
-            }
-            if let t = k.crossEntropy?(x, c.label), close([t], [-output[c.label]], relative: 2 * rel(n + 6 + spread(x)), floor: floor) != nil {
-                // Both are within (n + 6 + w)u of the same exact value.
-                fail(.lossMatchesLogSoftmax, "CE = \(t), -log p_t = \(-output[c.label])")
-            }
-        case .crossEntropy:
-            // A sum of two non-negative terms (or the log of a probability <= 1): no tolerance.
-            if !(output[0] >= 0) { fail(.nonNegativeLoss, "CE = \(output[0])") }
-            if Set(x).count == 1, close(output, [logN(x.count)], relative: rel(n + 8), floor: floor) != nil {
-                fail(.uniformRow, "CE = \(output[0]), log n = \(logN(x.count))")
-            }
-        case .crossEntropyGradient, .batchCrossEntropyGradient:
-            // Σ_j (p_j − onehot_j) = 0 exactly; each computed element is within the gradient bound of
-            // its exact value, so |Σ g̃| <= (2n + 8 + 4w) u Σ|g̃| (with 2u for the checker's sum).
-            let width = x.count
-            for (b, row) in c.rows.enumerated() {
-                let g = Array(output[(b * width)..<((b + 1) * width)])
-                let total = accurateSum(g)
-                let scale = accurateSum(g.map(\.magnitude))
-                let tolerance = scaled(rel(2 * n + 10 + 4 * spread(row)), scale) + n * floor
-                if !(total.magnitude <= tolerance) {
-                    fail(.gradientSumsToZero, "row \(b): sum = \(total), tolerance \(tolerance)")
-                    break
-                }
-            }
-        case .vectorJacobianProduct:
-            if let jacobian = k.jacobian, x.count <= AuditFunction.jacobianMaxLength {
-                let v = AuditFunction.vjpVector(x.count)
-                let j = jacobian(x)
-                // (Jᵀv)_i = Σ_k J_ki v_k: each J within (2n + 10 + 4w)u relatively, each VJP element within
-                // its absolute bound; compare with the sum of both allowances.
-                let jtv = x.indices.map { i in accurateSum(x.indices.map { j[$0][i] * v[$0] }) }
-                let scale = x.indices.map { i in accurateSum(x.indices.map { (j[$0][i] * v[$0]).magnitude }) }
-                let m = v.map(\.magnitude).max() ?? 0
-                for i in x.indices {
-                    let allowance = scaled(rel(2 * n + 10 + 4 * spread(x)), scale[i]) + 2 * scaled(rel(2 * n + 4 + 2 * spread(x)), 2 * m) + floor
-                    if (jtv[i] - output[i]).magnitude > allowance {
-                        fail(.vjpMatchesJacobian, "element \(i): VJP \(output[i]), Jᵀv \(jtv[i])")
-                        break
-                    }
-                }
-            }
-        default:
-            break
         }
         return failures
     }
 
-    /// Properties that compare the kernel with itself on a transformed case.
-    static func metamorphicFailures(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase, output: [Double], softmaxBound: Double) -> [PropertyFailure] {
-        let units = Units(k.precision.standard)
-        func rel(_ k: Double) -> Double { units.relative(k) }
-        guard !c.isBatch, c.isFinite, [.softmax, .logSoftmax, .crossEntropy, .crossEntropyGradient].contains(f) else { return [] }
-        var failures: [PropertyFailure] = []
+    private static func logSoftmaxFailures(_ k: Kernel, _ c: AuditCase, _ output: [Double],
+                                           _ t: PropertyTolerances) -> [PropertyFailure] {
         let x = c.row
-        let n = Double(x.count)
-        // Each side is within the function's bound of the same exact value: allow twice the bound.
-        let tol: Double = switch f {
-        case .softmax: 2 * softmaxBound
-        case .logSoftmax, .crossEntropy: 2 * rel(n + 6 + spread(x))
-        default: 2 * rel(2 * n + 8 + 4 * spread(x))
+        var failures: [PropertyFailure] = []
+        if let failure = orderFailure(x, output, "log p") { failures.append(failure) }
+        let logN = logarithm(Double(x.count))
+        if Set(x).count == 1, let i = close(output, Array(repeating: -logN, count: x.count), relative: t.uniformLogarithm,
+                                             floor: t.floor) {
+            failures.append(PropertyFailure(property: .uniformRow, detail: "log p[\(i)] = \(output[i]), -log n = \(-logN)"))
         }
-        let floor = 2 * units.floor(n)
-        if let shift = exactShift(x, in: k.precision.storage) {
-            let shifted = AuditCase(x.map { $0 + shift }, label: c.label)
-            if let other = f.output(of: k, on: shifted) {
-                // log-softmax and CE are shift-invariant too; only logsumexp moves (not checked here).
-                if let i = close(output, other, relative: tol, floor: floor) {
-                    failures.append(PropertyFailure(property: .shiftInvariance,
-                        detail: "shift by \(shift): element \(i) is \(output[i]) before and \(other[i]) after"))
-                }
+        if let loss = k.output(.crossEntropy, on: c)?.first,
+            close([loss], [-output[c.label]], relative: t.lossAgainstLogSoftmax, floor: t.floor) != nil
+        {
+            failures.append(PropertyFailure(property: .lossMatchesLogSoftmax, detail: "CE = \(loss), -log p_t = \(-output[c.label])"))
+        }
+        return failures
+    }
+
+    private static func crossEntropyFailures(_ x: [Double], _ loss: Double, _ t: PropertyTolerances) -> [PropertyFailure] {
+        var failures: [PropertyFailure] = []
+        // A sum of two non-negative terms (or the log of a probability <= 1): no tolerance.
+        if !(loss >= 0) { failures.append(PropertyFailure(property: .nonNegativeLoss, detail: "CE = \(loss)")) }
+        let logN = logarithm(Double(x.count))
+        if Set(x).count == 1, close([loss], [logN], relative: t.uniformLogarithm, floor: t.floor) != nil {
+            failures.append(PropertyFailure(property: .uniformRow, detail: "CE = \(loss), log n = \(logN)"))
+        }
+        return failures
+    }
+
+    private static func gradientFailures(_ c: AuditCase, _ output: [Double], _ t: PropertyTolerances) -> [PropertyFailure] {
+        let width = c.row.count
+        for (b, row) in c.rows.enumerated() {
+            let g = Array(output[(b * width)..<((b + 1) * width)])
+            let total = accurateSum(g)
+            let tolerance = t.gradientSum(row, magnitudes: accurateSum(g.map(\.magnitude)))
+            if !(total.magnitude <= tolerance) {
+                return [PropertyFailure(property: .gradientSumsToZero, detail: "row \(b): sum = \(total), tolerance \(tolerance)")]
             }
         }
-        let reversed = AuditCase(x.reversed(), label: x.count - 1 - c.label)
-        if var other = f.output(of: k, on: reversed) {
-            if f != .crossEntropy { other.reverse() }
+        return []
+    }
+
+    private static func vectorJacobianProductFailures(_ k: Kernel, _ x: [Double], _ output: [Double],
+                                                      _ t: PropertyTolerances) -> [PropertyFailure] {
+        guard x.count <= AuditFunction.jacobianMaxLength, let j = k.output(.jacobian, row: x) else { return [] }
+        let n = x.count
+        let v = AuditFunction.vjpVector(n)
+        // (Jᵀv)_i = Σ_k J_ki v_k, from the kernel's own row-major Jacobian.
+        let terms = (0..<n).map { i in (0..<n).map { j[$0 * n + i] * v[$0] } }
+        for i in 0..<n {
+            let jtv = accurateSum(terms[i])
+            let allowance = t.vectorJacobianProduct(jacobianTerms: accurateSum(terms[i].map(\.magnitude)), vector: v)
+            if (jtv - output[i]).magnitude > allowance {
+                return [PropertyFailure(property: .vjpMatchesJacobian, detail: "element \(i): VJP \(output[i]), Jᵀv \(jtv)")]
+            }
+        }
+        return []
+    }
+
+    /// Properties that compare the kernel with itself on a transformed case.
+    static func metamorphicFailures(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase, output: [Double],
+                                    softmaxBound: Double) -> [PropertyFailure] {
+        guard !c.isBatch, c.isFinite, let tol = PropertyTolerances(k.precision.standard, c.row)
+            .metamorphic(f, softmaxBound: softmaxBound) else { return [] }
+        var failures: [PropertyFailure] = []
+        let x = c.row
+        let floor = 2 * Units(k.precision.standard).floor(Double(x.count))
+        if let shift = exactShift(x, in: k.precision.storage),
+            let other = k.output(f, on: AuditCase(x.map { $0 + shift }, label: c.label))
+        {
+            // log-softmax and CE are shift-invariant too; only logsumexp moves (not checked here).
+            if let i = close(output, other, relative: tol, floor: floor) {
+                failures.append(PropertyFailure(property: .shiftInvariance,
+                    detail: "shift by \(shift): element \(i) is \(output[i]) before and \(other[i]) after"))
+            }
+        }
+        if var other = k.output(f, on: AuditCase(x.reversed(), label: x.count - 1 - c.label)) {
+            if !f.shape.isScalar { other.reverse() }
             if let i = close(output, other, relative: tol, floor: floor) {
                 failures.append(PropertyFailure(property: .permutationEquivariance,
                     detail: "element \(i) is \(output[i]) in order and \(other[i]) reversed"))
@@ -197,7 +198,7 @@ enum Properties {
         return failures
     }
 
-    static func logN(_ n: Int) -> Double { Double(n).logarithm }
+    static func logarithm(_ x: Double) -> Double { x.logarithm }
 }
 
 #if canImport(Glibc)

@@ -1,29 +1,37 @@
-// The functions of the command-line contract (`softmax-audit reference FUNCTION`), and how each one
-// is asked of the certified reference.
+// The functions of the command-line contract (`softmax-audit reference FUNCTION`) and of the process
+// protocol: the catalogue's functions of one row (with a label for the cross-entropy ones), derived
+// from AuditFunction, never listed twice.
+import Kernels
 import Reference
 
-/// A function of one row that the command line and the audit name.
-public enum ReferenceFunction: String, CaseIterable, Sendable {
-    case softmax
-    case logSoftmax = "log-softmax"
-    case logSumExp = "logsumexp"
-    case crossEntropy = "cross-entropy"
-    case crossEntropyGradient = "cross-entropy-gradient"
+/// A function of one row that the command line and the process protocol name.
+public struct ReferenceFunction: Hashable, Sendable, CaseIterable, RawRepresentable, CustomStringConvertible {
+    public let function: AuditFunction
+
+    /// The function, when it takes one row (and perhaps a label) and gives one value or one per logit.
+    public init?(_ function: AuditFunction) {
+        guard function.shape.isRowFunction else { return nil }
+        self.function = function
+    }
+
+    public init?(rawValue: String) {
+        guard let function = AuditFunction(rawValue: rawValue) else { return nil }
+        self.init(function)
+    }
+
+    public var rawValue: String { function.rawValue }
+    public var description: String { rawValue }
+
+    public static var allCases: [ReferenceFunction] { AuditFunction.allCases.compactMap(Self.init) }
 
     /// Whether a row of this function starts with a class label and a colon (`2: 0.5 1 -3`).
-    public var takesLabel: Bool { self == .crossEntropy || self == .crossEntropyGradient }
+    public var takesLabel: Bool { function.shape.takesLabel }
 
     /// Whether the function gives one value per row (otherwise one per logit).
-    public var isScalar: Bool { self == .logSumExp || self == .crossEntropy }
+    public var isScalar: Bool { function.shape.isScalar }
 
     /// The certified values for one parsed row.
     public func evaluate(_ row: LabeledRow, with reference: SoftmaxReference) throws -> [ReferenceValue] {
-        switch self {
-        case .softmax: return try reference.softmax(row.logits)
-        case .logSoftmax: return try reference.logSoftmax(row.logits)
-        case .logSumExp: return [try reference.logSumExp(row.logits)]
-        case .crossEntropy: return [try reference.crossEntropy(row.logits, target: .label(row.label ?? 0))]
-        case .crossEntropyGradient: return try reference.crossEntropyGradient(row.logits, target: .label(row.label ?? 0))
-        }
+        try function.reference(reference, on: AuditCase(row.logits, label: row.label ?? 0))
     }
 }

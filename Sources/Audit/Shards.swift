@@ -17,7 +17,11 @@ public struct ShardFile: Codable, Sendable {
     public let classes: [String]
     public let shard: Int
     public let shards: Int
+    /// Whether the classes are the precision audit's (whose names overlap the binary64 audit's).
+    let precision: Bool?
     let items: [ShardItem]
+
+    public var isPrecisionAudit: Bool { precision ?? false }
 
     struct ShardItem: Codable, Sendable {
         let index: Int
@@ -25,7 +29,7 @@ public struct ShardFile: Codable, Sendable {
     }
 
     var configurationKey: String {
-        "\(command)|\(seed)|\(casesPerClass)|\(maxLength)|\(shrinkBudget)|\(kernels)|\(classes)|\(shards)"
+        "\(command)|\(seed)|\(casesPerClass)|\(maxLength)|\(shrinkBudget)|\(kernels)|\(classes)|\(shards)|\(isPrecisionAudit)"
     }
 
     public func encoded() throws -> String { try JSONFiles.text(self, pretty: false) }
@@ -54,14 +58,16 @@ public enum ShardError: Error, CustomStringConvertible {
 }
 
 extension AuditEngine {
-    /// Runs one shard (k of n, 1-based) of the configuration.
-    public static func runShard(_ configuration: AuditConfiguration, shard k: Int, of n: Int, command: String) -> ShardFile {
+    /// Runs one shard (k of n, 1-based) of the configuration; `precision` says whether its classes are the
+    /// precision audit's.
+    public static func runShard(_ configuration: AuditConfiguration, shard k: Int, of n: Int, command: String,
+                                precision: Bool = false) -> ShardFile {
         let (items, _, _) = evaluateItems(configuration, shard: (k, n))
         let mine = items.indices.filter { $0 % n == k - 1 }
         return ShardFile(
             command: command, seed: configuration.seed, casesPerClass: configuration.casesPerClass, maxLength: configuration.maxLength,
             shrinkBudget: configuration.shrinkBudget, kernels: configuration.kernels.map(\.name),
-            classes: configuration.classes.map(\.name), shard: k, shards: n,
+            classes: configuration.classes.map(\.name), shard: k, shards: n, precision: precision,
             items: mine.map { ShardFile.ShardItem(index: $0, outcomes: items[$0]) })
     }
 
@@ -82,8 +88,9 @@ extension AuditEngine {
             guard let k = Kernel.named(name) else { throw ShardError.unknownName(name) }
             return k
         }
+        let classes = first.isPrecisionAudit ? InputClass.precision : InputClass.all
         configuration.classes = try first.classes.map { name in
-            guard let c = InputClass.named(name) else { throw ShardError.unknownName(name) }
+            guard let c = classes.first(where: { $0.name == name }) else { throw ShardError.unknownName(name) }
             return c
         }
         var items = [[ItemOutcome]](repeating: [], count: configuration.classes.count * configuration.casesPerClass)

@@ -98,57 +98,57 @@ extension Kernel {
         var shifted = Kernel(
             name: "softmax-shifted", summary: "exp(x - max) / sum, by division (the standard stable softmax).",
             expectation: .accurate)
-        shifted.softmax = Shifted.softmax
+        shifted.implement(.softmax, .perLogit(Shifted.softmax))
 
         var pairwise = Kernel(
             name: "softmax-pairwise", summary: "exp(x - max) / sum with the sum formed pairwise (halving).",
             expectation: .accurate)
-        pairwise.softmax = Shifted.softmaxPairwise
+        pairwise.implement(.softmax, .perLogit(Shifted.softmaxPairwise), judgedBy: .pairwiseSoftmax)
 
         var compensated = Kernel(
             name: "softmax-kahan", summary: "exp(x - max) / sum with Kahan's compensated sum.",
             expectation: .accurate)
-        compensated.softmax = Shifted.softmaxCompensated
+        compensated.implement(.softmax, .perLogit(Shifted.softmaxCompensated), judgedBy: .compensatedSoftmax)
 
         var log1p = Kernel(
             name: "logsumexp-log1p",
             summary: "Blanchard-Higham-Higham Algorithm 4.1: max + log1p(sum of the others' exp(x - max)); log-softmax from it.",
             expectation: .accurate)
-        log1p.logSumExp = Shifted.logSumExpLog1p
-        log1p.logSoftmax = Shifted.logSoftmaxLog1p
+        log1p.implement(.logSumExp, .scalar(Shifted.logSumExpLog1p))
+        log1p.implement(.logSoftmax, .perLogit(Shifted.logSoftmaxLog1p))
 
         var divisionFree = Kernel(
             name: "softmax-division-free", summary: "exp(x - logsumexp(x)) with Algorithm 4.1's logsumexp.",
             expectation: .accurate)
-        divisionFree.softmax = Shifted.softmaxDivisionFree
+        divisionFree.implement(.softmax, .perLogit(Shifted.softmaxDivisionFree), judgedBy: .divisionFreeSoftmax)
 
         var online = Kernel(
             name: "softmax-online",
             summary: "Milakov-Gimelshein single-pass online softmax: running max and rescaled running sum.",
             expectation: .accurate)
-        online.softmax = Shifted.onlineSoftmax
+        online.implement(.softmax, .perLogit(Shifted.onlineSoftmax), judgedBy: .onlineSoftmax)
 
         var usual = Kernel(
             name: "log-softmax-shifted",
             summary: "The usual x - max - log(sum of exp(x - max)), and max + log(sum) for logsumexp.",
             expectation: .flawed("log(1 + s) drops s below 2^-53: log-softmax at a dominant logit is exactly 0 (pytorch#113708) and logsumexp loses s when max = 0"))
-        usual.logSoftmax = Shifted.logSoftmaxLog
-        usual.logSumExp = Shifted.logSumExpLog
+        usual.implement(.logSoftmax, .perLogit(Shifted.logSoftmaxLog))
+        usual.implement(.logSumExp, .scalar(Shifted.logSumExpLog))
 
         var crossEntropy = Kernel(
             name: "cross-entropy-log1p",
             summary: "(x_max - x_t) + log1p(s): two non-negative terms, per row; mean over a batch; log-softmax from the same terms.",
             expectation: .accurate)
-        crossEntropy.crossEntropy = Shifted.crossEntropyLog1p
-        crossEntropy.logSoftmax = Shifted.logSoftmaxLog1p
-        crossEntropy.batchCrossEntropy = { rows, labels in
+        crossEntropy.implement(.crossEntropy, .labeledScalar(Shifted.crossEntropyLog1p))
+        crossEntropy.implement(.logSoftmax, .perLogit(Shifted.logSoftmaxLog1p))
+        crossEntropy.implement(.batchCrossEntropy, .batchScalar { rows, labels in
             zip(rows, labels).map { Shifted.crossEntropyLog1p($0, $1) }.reduce(0, +) / Double(rows.count)
-        }
+        })
 
         var viaLSE = Kernel(
             name: "cross-entropy-logsumexp", summary: "logsumexp(x) - x_t, the loss read off a log-softmax.",
             expectation: .flawed("logsumexp - x_t cancels as p_t -> 1: a loss of 1e-300 comes out 0"))
-        viaLSE.crossEntropy = Shifted.crossEntropyLogSumExp
+        viaLSE.implement(.crossEntropy, .labeledScalar(Shifted.crossEntropyLogSumExp))
 
         return [shifted, pairwise, compensated, log1p, divisionFree, online, usual, crossEntropy, viaLSE]
     }()

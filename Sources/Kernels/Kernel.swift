@@ -1,4 +1,6 @@
-// An implementation under test: a named set of Double functions with a declared expectation.
+// An implementation under test: a named set of functions of the catalogue, each with the bound that
+// judges it, and a declared expectation.
+@_exported import Catalogue
 import Formats
 
 /// The formats a kernel works in: its inputs and outputs are values of `storage`, and it accumulates
@@ -34,42 +36,30 @@ public enum Expectation: Sendable, Equatable {
     public var isAccurate: Bool { self == .accurate }
 }
 
-/// A softmax-family implementation under test. Each function is optional: a kernel implements the
-/// ones its algorithm gives.
+/// A softmax-family implementation under test. It implements the functions its algorithm gives, each
+/// judged by a declared bound (the standard stable algorithm's unless it says otherwise).
 public struct Kernel: Sendable, Identifiable {
     /// Stable kebab-case name, used on the command line and in reports.
     public let name: String
     /// One line: the algorithm.
     public let summary: String
     public let expectation: Expectation
-
-    public var softmax: (@Sendable ([Double]) -> [Double])? = nil
-    public var logSoftmax: (@Sendable ([Double]) -> [Double])? = nil
-    public var logSumExp: (@Sendable ([Double]) -> Double)? = nil
-    /// Cross-entropy of one row with a 0-based label.
-    public var crossEntropy: (@Sendable ([Double], Int) -> Double)? = nil
-    /// The gradient of the cross-entropy with respect to one row's logits.
-    public var crossEntropyGradient: (@Sendable ([Double], Int) -> [Double])? = nil
-    /// Mean cross-entropy over a batch of rows (all of one length) with one label per row.
-    public var batchCrossEntropy: (@Sendable ([[Double]], [Int]) -> Double)? = nil
-    /// The batch gradient, divided by the batch size.
-    public var batchCrossEntropyGradient: (@Sendable ([[Double]], [Int]) -> [[Double]])? = nil
-    /// The softmax Jacobian J_ij = p_i (δ_ij − p_j).
-    public var jacobian: (@Sendable ([Double]) -> [[Double]])? = nil
-    /// The vector-Jacobian product p ⊙ (v − ⟨p, v⟩).
-    public var vectorJacobianProduct: (@Sendable ([Double], [Double]) -> [Double])? = nil
+    /// The algorithm the kernel belongs to: its name without a format suffix (`softmax-shifted` for
+    /// `softmax-shifted@float16+float`); the precision matrix groups kernels by it.
+    public var algorithm: String
 
     /// The formats it works in (binary64 throughout unless set).
     public var precision = KernelPrecision.double
 
-    /// How the audit judges this kernel, when not by its algorithm's bound (external workers'
-    /// `--bound`, `--max-ulps`, `--strict-special-values`).
+    /// The functions it implements, each with its body and its bound.
+    public private(set) var implementations: [AuditFunction: Implementation] = [:]
+
+    /// How the audit judges this kernel beyond its bounds (external workers' `--max-ulps` and
+    /// `--strict-special-values`).
     public var judging = Judging()
 
     public struct Judging: Sendable, Equatable {
-        /// Per function name, the identifier of another declared algorithm's bound.
-        public var bounds: [String: String] = [:]
-        /// A plain cap in ulps instead of a bound.
+        /// A plain cap in ulps instead of the bounds.
         public var maxULPs: Double? = nil
         /// Special values that differ from the reference's convention fail, on any row.
         public var strictSpecialValues = false
@@ -77,26 +67,103 @@ public struct Kernel: Sendable, Identifiable {
         public init() {}
     }
 
-    public init(name: String, summary: String, expectation: Expectation) {
+    public init(name: String, summary: String, expectation: Expectation, algorithm: String? = nil) {
         self.name = name
         self.summary = summary
         self.expectation = expectation
+        self.algorithm = algorithm ?? name
     }
 
     public var id: String { name }
 
-    /// The names of the functions this kernel implements, in a fixed order.
-    public var functionNames: [String] {
-        var names: [String] = []
-        if softmax != nil { names.append("softmax") }
-        if logSoftmax != nil { names.append("log-softmax") }
-        if logSumExp != nil { names.append("logsumexp") }
-        if crossEntropy != nil { names.append("cross-entropy") }
-        if crossEntropyGradient != nil { names.append("cross-entropy-gradient") }
-        if batchCrossEntropy != nil { names.append("batch-cross-entropy") }
-        if batchCrossEntropyGradient != nil { names.append("batch-cross-entropy-gradient") }
-        if jacobian != nil { names.append("jacobian") }
-        if vectorJacobianProduct != nil { names.append("vector-jacobian-product") }
-        return names
+    /// Declares that the kernel implements `function` with `body`, judged by `bound` (by default the
+    /// standard stable algorithm's bound for the function).
+    /// - Precondition: `body` has the function's shape and `bound` is a bound of the function.
+    public mutating func implement(_ function: AuditFunction, _ body: Implementation.Body,
+                                   judgedBy bound: BoundFormula? = nil) {
+        precondition(body.fits(function.shape), "\(name): the body given for \(function.rawValue) has another shape")
+        let bound = bound ?? BoundFormula.standard(for: function)
+        precondition(bound.function == function, "\(name): \(bound.rawValue) is not a bound of \(function.rawValue)")
+        implementations[function] = Implementation(body: body, bound: bound)
+    }
+
+    /// Judges an implemented function by another bound of that function (`external --bound`).
+    public mutating func judge(_ function: AuditFunction, by bound: BoundFormula) {
+        precondition(bound.function == function, "\(name): \(bound.rawValue) is not a bound of \(function.rawValue)")
+        implementations[function]?.bound = bound
+    }
+
+    /// The functions this kernel implements, in catalogue order.
+    public var functions: [AuditFunction] { AuditFunction.allCases.filter(implements) }
+
+    public func implements(_ function: AuditFunction) -> Bool { implementations[function] != nil }
+
+    /// The bound that judges the kernel's `function` (nil when it does not implement it).
+    public func bound(for function: AuditFunction) -> BoundFormula? { implementations[function]?.bound }
+
+    /// The kernel's output for `function` on a case, flattened row-major (nil when it does not
+    /// implement the function).
+    public func output(_ function: AuditFunction, on c: AuditCase) -> [Double]? {
+        implementations[function]?.body.evaluate(c)
+    }
+
+    /// The output for a one-row case.
+    public func output(_ function: AuditFunction, row: [Double], label: Int = 0) -> [Double]? {
+        output(function, on: AuditCase(row, label: label))
+    }
+}
+
+/// One function of a kernel: its body and the bound that judges it.
+public struct Implementation: Sendable {
+    public let body: Body
+    public fileprivate(set) var bound: BoundFormula
+
+    /// The body of a function, in the shape the function has (`AuditFunction.shape`).
+    public enum Body: Sendable {
+        /// One row to one value per logit (softmax, log-softmax).
+        case perLogit(@Sendable ([Double]) -> [Double])
+        /// One row to one value (logsumexp).
+        case scalar(@Sendable ([Double]) -> Double)
+        /// One row and a 0-based label to one value (cross-entropy).
+        case labeledScalar(@Sendable ([Double], Int) -> Double)
+        /// One row and a 0-based label to one value per logit (the cross-entropy gradient).
+        case labeledPerLogit(@Sendable ([Double], Int) -> [Double])
+        /// A batch of rows of one length and their labels to one value (the mean loss).
+        case batchScalar(@Sendable ([[Double]], [Int]) -> Double)
+        /// A batch and its labels to one row of values per row (the batch gradient).
+        case batchPerLogit(@Sendable ([[Double]], [Int]) -> [[Double]])
+        /// One row to an n × n matrix (the Jacobian).
+        case perPair(@Sendable ([Double]) -> [[Double]])
+        /// One row and a vector of its length to one value per logit (the vector-Jacobian product).
+        case perLogitWithVector(@Sendable ([Double], [Double]) -> [Double])
+        /// Any function, from the whole case, flattened as the reference is (an external worker).
+        case general(@Sendable (AuditCase) -> [Double])
+
+        /// Whether the body has this shape.
+        func fits(_ shape: FunctionShape) -> Bool {
+            switch (self, shape) {
+            case (.perLogit, .perLogit), (.scalar, .scalar), (.labeledScalar, .labeledScalar),
+                (.labeledPerLogit, .labeledPerLogit), (.batchScalar, .batchScalar), (.batchPerLogit, .batchPerLogit),
+                (.perPair, .perPair), (.perLogitWithVector, .perLogitWithVector), (.general, _):
+                return true
+            default:
+                return false
+            }
+        }
+
+        /// The body's output on a case, flattened row-major.
+        func evaluate(_ c: AuditCase) -> [Double] {
+            switch self {
+            case .perLogit(let f): return f(c.row)
+            case .scalar(let f): return [f(c.row)]
+            case .labeledScalar(let f): return [f(c.row, c.label)]
+            case .labeledPerLogit(let f): return f(c.row, c.label)
+            case .batchScalar(let f): return [f(c.rows, c.labels)]
+            case .batchPerLogit(let f): return f(c.rows, c.labels).flatMap { $0 }
+            case .perPair(let f): return f(c.row).flatMap { $0 }
+            case .perLogitWithVector(let f): return f(c.row, AuditFunction.vjpVector(c.row.count))
+            case .general(let f): return f(c)
+            }
+        }
     }
 }

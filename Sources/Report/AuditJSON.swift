@@ -1,6 +1,7 @@
 // The audit's numbers as JSON, beside the Markdown (schema "softmax-audit/audit/1"): keys sorted and
 // floating-point values written by Foundation's encoder, so the bytes are stable for the same result.
 import Audit
+import Kernels
 import Foundation
 import Reference
 

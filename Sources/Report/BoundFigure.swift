@@ -3,6 +3,7 @@
 // itself as the line at 1. Points above the line are bound violations; how far below it they stay
 // shows how sharp the bound is. Pure and deterministic.
 import Audit
+import Kernels
 import Foundation
 
 public enum BoundFigure {
@@ -22,7 +23,7 @@ public enum BoundFigure {
     /// kernel's largest error / bound by row length. Nil when fewer than two formats ran.
     public static func precisionSVG(_ r: AuditResult, family: String, function: AuditFunction) -> String? {
         var series: [(String, [Double])] = []
-        for k in r.kernels where k.name.hasPrefix(family + "@") {
+        for k in r.kernels where k.algorithm == family && k.precision != .double {
             let mine = r.cells(kernel: k.name).filter { $0.function == function }
             guard !mine.isEmpty else { continue }
             series.append((k.precision.suffix, (0..<21).map { b in mine.map { $0.maxBoundRatioByLength[b] }.max() ?? -1 }))

@@ -1,6 +1,7 @@
 // A kernel's ULP histogram per input class as an SVG heat map: one row per class, one column per ULP
 // bin, the cell's shade by the share of the class's elements in that bin. Pure and deterministic.
 import Audit
+import Kernels
 
 public enum Histogram {
     public static func svg(_ r: AuditResult, kernel: String) -> String {

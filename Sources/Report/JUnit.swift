@@ -6,9 +6,9 @@ import Kernels
 
 public enum JUnit {
     public static func render(_ r: AuditResult, failOn: Set<GateCheck>, baseline: BaselineComparison?) -> String {
-        var regressions: [String: BaselineComparison.Change] = [:]
+        var regressions: [CellKey: BaselineComparison.Change] = [:]
         if failOn.contains(.baseline), let baseline {
-            for c in baseline.regressions { regressions["\(c.kernel)|\(c.function)|\(c.inputClass)"] = c }
+            for c in baseline.regressions { regressions[c.cell] = c }
         }
         var cases: [String] = []
         var failures = 0
@@ -20,7 +20,7 @@ public enum JUnit {
                     messages.append(cell.failureSummary(kind))
                 }
             }
-            if let c = regressions["\(cell.kernel)|\(cell.function.rawValue)|\(cell.inputClass)"] {
+            if let c = regressions[cell.key] {
                 messages.append("baseline exceeded: \(c.description)")
             }
             var xml = "    <testcase classname=\"\(escape(cell.kernel)).\(escape(cell.function.rawValue))\" name=\"\(escape(cell.inputClass))\" time=\"0\">"

@@ -9,10 +9,7 @@ public enum PrecisionMatrix {
     /// The algorithms ("softmax-shifted" of "softmax-shifted@float16+float") with kernels in a format.
     static func families(_ r: AuditResult) -> [String] {
         var out: [String] = []
-        for k in r.kernels where k.precision != .double {
-            let family = String(k.name.split(separator: "@").first ?? Substring(k.name))
-            if !out.contains(family) { out.append(family) }
-        }
+        for k in r.kernels where k.precision != .double && !out.contains(k.algorithm) { out.append(k.algorithm) }
         return out
     }
 
@@ -43,7 +40,7 @@ public enum PrecisionMatrix {
                 var cells: [String] = []
                 var any = false
                 for p in precisions {
-                    guard let k = r.kernels.first(where: { $0.name == "\(family)@\(p.suffix)" }) else {
+                    guard let k = r.kernels.first(where: { $0.algorithm == family && $0.precision == p }) else {
                         cells.append("—")
                         continue
                     }

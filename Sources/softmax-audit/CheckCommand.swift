@@ -5,8 +5,6 @@ import Audit
 import Kernels
 import Reference
 
-extension AuditFunction: ExpressibleByArgument {}
-
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
@@ -17,7 +15,7 @@ struct CheckCommand: ParsableCommand {
             """)
 
     @Argument(help: "A kernel name (see `softmax-audit list`).")
-    var kernel: String
+    var kernel: KernelName
 
     @Option(help: "The row, e.g. \"0 -40\" or \"1: 0 -40\"; batch rows separated by ';'.")
     var row: String
@@ -28,14 +26,8 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Only this function.")
     var function: AuditFunction?
 
-    func validate() throws {
-        guard Kernel.named(kernel) != nil else {
-            throw ValidationError("there is no kernel '\(kernel)'; `softmax-audit list` prints the names.")
-        }
-    }
-
     func run() throws {
-        let k = Kernel.named(kernel)!
+        let k = kernel.kernel
         var rows: [[Double]] = []
         var labels: [Int] = []
         for (i, part) in row.split(separator: ";").enumerated() {
@@ -53,9 +45,10 @@ struct CheckCommand: ParsableCommand {
         }
         if rows.count > 1 && Set(rows.map(\.count)).count > 1 { throw failure(2, "check: batch rows must have one length.") }
         let c = AuditCase(rows: rows, labels: labels)
-        let functions = AuditFunction.allCases.filter { ($0 == function || function == nil) && $0.isImplemented(by: k) && $0.applies(to: c) }
+        let functions = k.functions.filter { ($0 == function || function == nil) && $0.applies(to: c) }
         if functions.isEmpty {
-            throw failure(2, "check: \(k.name) implements \(k.functionNames.joined(separator: ", ")), none of which applies to this input.")
+            let implemented = k.functions.map(\.rawValue).joined(separator: ", ")
+            throw failure(2, "check: \(k.name) implements \(implemented), none of which applies to this input.")
         }
         let reference = SoftmaxReference()
         reference.decimalDigits = 40

@@ -22,8 +22,8 @@ struct ExternalCommand: ParsableCommand {
     @Option(help: "The implementation's name (kebab-case), used in the report's file name.")
     var name: String
 
-    @Option(help: "Comma-separated functions to ask (default: all five).")
-    var functions: String = ReferenceFunction.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Comma-separated functions to ask (default: all of them).")
+    var functions = NameList<ReferenceFunction>(ReferenceFunction.allCases)
 
     @Option(help: "Seconds to wait for each answer before the worker is stopped and restarted.")
     var timeout: Double = 10
@@ -31,16 +31,21 @@ struct ExternalCommand: ParsableCommand {
     @Option(help: "Restarts allowed after crashes and hangs; past them every request fails unsent.")
     var restarts: Int = 20
 
-    @Option(parsing: .singleValue, help: "Judge a function by another declared algorithm's bound (repeatable): \(BoundFormula.all.filter { $0.function.isBatch == false && $0.function != .jacobian && $0.function != .vectorJacobianProduct }.map(\.identifier).joined(separator: ", ")).")
-    var bound: [String] = []
+    @Option(parsing: .singleValue, help: "Judge a function by another declared algorithm's bound (repeatable).")
+    var bound: [BoundChoice] = []
 
     @Option(name: .customLong("max-ulps"), help: "Judge every function by a plain cap in ulps instead of a bound.")
     var maxULPs: Double?
 
-    @Flag(name: .customLong("strict-special-values"), help: "Special values that differ from the reference's convention fail, on any row.")
+    @Flag(name: .customLong("strict-special-values"),
+          help: "Special values that differ from the reference's convention fail, on any row.")
     var strictSpecialValues = false
 
-    @Option(help: "The worker's format: double (default), float, float16 or bfloat16. Requests name it (`softmax@float16 ROW`), rows are rounded to it, answers are judged in its ulps against the standard algorithm's bound in it; --precision chooses the precision audit's classes.")
+    @Option(help: """
+        The worker's format. Requests name it (`softmax@float16 ROW`), rows are rounded to it, answers are \
+        judged in its ulps against the standard algorithm's bound in it; --precision chooses the precision \
+        audit's classes.
+        """)
     var format: BinaryFormat = .double
 
     @OptionGroup var options: AuditOptions
@@ -50,52 +55,33 @@ struct ExternalCommand: ParsableCommand {
     var command: [String] = []
 
     func validate() throws {
-        guard !command.isEmpty else { throw ValidationError("give the worker command after --, e.g. `-- python3 Adapters/scipy_worker.py`.") }
+        guard !command.isEmpty else {
+            throw ValidationError("give the worker command after --, e.g. `-- python3 Adapters/scipy_worker.py`.")
+        }
         guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), !name.isEmpty else {
             throw ValidationError("--name must be letters, digits, - and _ (got '\(name)').")
         }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive (got \(timeout)).") }
         if let maxULPs, !(maxULPs > 0) { throw ValidationError("--max-ulps must be positive (got \(maxULPs)).") }
-        _ = try selectedFunctions()
-        _ = try chosenBounds()
-    }
-
-    /// `--bound` as function name → bound identifier.
-    func chosenBounds() throws -> [String: String] {
-        var out: [String: String] = [:]
-        for name in bound {
-            guard let formula = BoundFormula.all.first(where: { $0.identifier == name }) else {
-                throw ValidationError("--bound: '\(name)' is not one of \(BoundFormula.all.map(\.identifier).joined(separator: ", ")).")
-            }
-            out[formula.function.rawValue] = formula.identifier
-        }
-        return out
-    }
-
-    func selectedFunctions() throws -> [ReferenceFunction] {
-        try functions.split(separator: ",").map { f in
-            guard let function = ReferenceFunction(rawValue: String(f)) else {
-                throw ValidationError("--functions: '\(f)' is not one of \(ReferenceFunction.allCases.map(\.rawValue).joined(separator: ", ")).")
-            }
-            return function
-        }
     }
 
     func run() throws {
         let worker = ExternalWorker(command: command, timeout: timeout, maximumRestarts: max(0, restarts))
         defer { worker.stop() }
-        var (kernel, unsupported) = ExternalKernel.make(name: name, worker: worker, functions: try selectedFunctions(), format: format)
-        kernel.judging.bounds = try chosenBounds()
+        var (kernel, unsupported) = ExternalKernel.make(name: name, worker: worker, functions: functions.items, format: format)
+        for choice in bound where kernel.implements(choice.formula.function) {
+            kernel.judge(choice.formula.function, by: choice.formula)
+        }
         kernel.judging.maxULPs = maxULPs
         kernel.judging.strictSpecialValues = strictSpecialValues
-        if kernel.functionNames.isEmpty {
+        if kernel.functions.isEmpty {
             let why = worker.problems.first.map { "\($0.kind.rawValue): \($0.detail)" } ?? "it answered unsupported to every function"
             throw failure(1, "external: the worker `\(command.joined(separator: " "))` answered no request (\(why)).")
         }
         var configuration = try options.configuration()
         configuration.kernels = [kernel]
         let result = AuditEngine.run(configuration)
-        var judgingArguments = bound.map { "--bound \($0)" }
+        var judgingArguments = bound.map { "--bound \($0.formula.identifier)" }
         if format != .double { judgingArguments.append("--format \(format.name)") }
         if let maxULPs { judgingArguments.append("--max-ulps \(shortNumber(maxULPs))") }
         if strictSpecialValues { judgingArguments.append("--strict-special-values") }

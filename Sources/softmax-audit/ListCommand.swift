@@ -29,7 +29,7 @@ struct ListCommand: ParsableCommand {
             if kernel.precision != .double {
                 print("    storage: \(kernel.precision.storage), accumulator: \(kernel.precision.accumulator)")
             }
-            print("    functions: \(kernel.functionNames.joined(separator: ", "))")
+            print("    functions: \(kernel.functions.map(\.rawValue).joined(separator: ", "))")
             switch kernel.expectation {
             case .accurate: print("    expectation: accurate")
             case .flawed(let flaw): print("    expectation: flawed — \(flaw)")

@@ -4,16 +4,6 @@ import Foundation
 import Audit
 import Reference
 
-extension ReferenceFunction: ExpressibleByArgument {}
-extension FastPathMode: ExpressibleByArgument {}
-extension BinaryFormat: ExpressibleByArgument {
-    public init?(argument: String) {
-        guard let format = BinaryFormat.named(argument) else { return nil }
-        self = format
-    }
-    public static var allValueStrings: [String] { all.map(\.name) }
-}
-
 struct ReferenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reference",
@@ -27,7 +17,7 @@ struct ReferenceCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "One of: \(ReferenceFunction.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Argument(help: "The function.")
     var function: ReferenceFunction
 
     @Option(name: .long, help: "Read rows from this file instead of standard input.")

@@ -12,7 +12,11 @@ struct SoftmaxAuditCommand: ParsableCommand {
             (or, with --classes, the input classes); `baseline` records or checks a baseline; `merge` joins \
             the shards of a sharded run.
             """,
-        subcommands: [RunCommand.self, ReferenceCommand.self, CheckCommand.self, ListCommand.self, BaselineCommand.self, MergeCommand.self, ExternalCommand.self],
+        version: softmaxAuditVersion,
+        subcommands: [
+            RunCommand.self, ReferenceCommand.self, CheckCommand.self, ListCommand.self, BaselineCommand.self,
+            MergeCommand.self, ExternalCommand.self,
+        ],
         defaultSubcommand: RunCommand.self
     )
 
@@ -31,3 +35,6 @@ struct SoftmaxAuditCommand: ParsableCommand {
         }
     }
 }
+
+/// The version the reports carry and `--version` prints.
+let softmaxAuditVersion = "0.3.0"

@@ -1,0 +1,34 @@
+// How each function of the catalogue is asked of the certified reference, for a case as a kernel in
+// some format sees it.
+import Kernels
+import Reference
+
+extension AuditFunction {
+    /// The certified reference for this function on a case, flattened as kernels' outputs are.
+    public func reference(_ r: SoftmaxReference, on c: AuditCase) throws -> [ReferenceValue] {
+        switch self {
+        case .softmax: return try r.softmax(c.row)
+        case .logSoftmax: return try r.logSoftmax(c.row)
+        case .logSumExp: return [try r.logSumExp(c.row)]
+        case .crossEntropy: return [try r.crossEntropy(c.row, target: .label(c.label))]
+        case .crossEntropyGradient: return try r.crossEntropyGradient(c.row, target: .label(c.label))
+        case .batchCrossEntropy: return [try r.meanCrossEntropy(c.rows, targets: c.labels.map { .label($0) })]
+        case .batchCrossEntropyGradient:
+            return try r.batchCrossEntropyGradient(c.rows, targets: c.labels.map { .label($0) }).flatMap { $0 }
+        case .jacobian: return try r.jacobian(c.row).flatMap { $0 }
+        case .vectorJacobianProduct: return try r.vectorJacobianProduct(c.row, Self.vjpVector(c.row.count))
+        }
+    }
+
+    /// The case as kernel k sees it (rounded to its storage format) and the reference for it, rounded
+    /// to that format.
+    public func expected(for k: Kernel, on c: AuditCase,
+                         reference r: SoftmaxReference) throws -> (AuditCase, [ReferenceValue]) {
+        let format = k.precision.storage
+        let cf = c.rounded(to: format)
+        let saved = r.format
+        r.format = format
+        defer { r.format = saved }
+        return (cf, try reference(r, on: cf))
+    }
+}

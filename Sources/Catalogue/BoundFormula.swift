@@ -1,0 +1,76 @@
+// The algorithms whose worst-case error bounds judge kernels: each is about one function, and each
+// function has a standard one, the bound of the standard stable algorithm, which judges any kernel
+// that declares no other (and every flawed kernel). The polynomials themselves are evaluated by the
+// Audit module (ErrorBounds.swift), derived in docs/bounds.md.
+
+/// The algorithm whose bound judges a kernel's function.
+public enum BoundFormula: String, CaseIterable, Sendable, Codable {
+    case shiftedSoftmax = "shifted softmax, by division"
+    case pairwiseSoftmax = "shifted softmax, pairwise sum"
+    case compensatedSoftmax = "shifted softmax, compensated sum"
+    case divisionFreeSoftmax = "division-free softmax"
+    case onlineSoftmax = "online softmax"
+    case log1pLogSoftmax = "log-softmax, (x - max) - log1p(s)"
+    case log1pLogSumExp = "logsumexp, max + log1p(s)"
+    case log1pCrossEntropy = "cross-entropy, (max - x_t) + log1p(s)"
+    case complementGradient = "gradient, 1 - p_t as a sum"
+    case meanCrossEntropy = "mean cross-entropy"
+    case batchGradient = "batch gradient"
+    case jacobian = "Jacobian"
+    case vectorJacobianProduct = "vector-Jacobian product"
+
+    /// The standard stable algorithm's bound for a function.
+    public static func standard(for f: AuditFunction) -> BoundFormula {
+        switch f {
+        case .softmax: return .shiftedSoftmax
+        case .logSoftmax: return .log1pLogSoftmax
+        case .logSumExp: return .log1pLogSumExp
+        case .crossEntropy: return .log1pCrossEntropy
+        case .crossEntropyGradient: return .complementGradient
+        case .batchCrossEntropy: return .meanCrossEntropy
+        case .batchCrossEntropyGradient: return .batchGradient
+        case .jacobian: return .jacobian
+        case .vectorJacobianProduct: return .vectorJacobianProduct
+        }
+    }
+
+    /// The function whose outputs this bound is about.
+    public var function: AuditFunction {
+        switch self {
+        case .shiftedSoftmax, .pairwiseSoftmax, .compensatedSoftmax, .divisionFreeSoftmax, .onlineSoftmax: return .softmax
+        case .log1pLogSoftmax: return .logSoftmax
+        case .log1pLogSumExp: return .logSumExp
+        case .log1pCrossEntropy: return .crossEntropy
+        case .complementGradient: return .crossEntropyGradient
+        case .meanCrossEntropy: return .batchCrossEntropy
+        case .batchGradient: return .batchCrossEntropyGradient
+        case .jacobian: return .jacobian
+        case .vectorJacobianProduct: return .vectorJacobianProduct
+        }
+    }
+
+    /// The identifier `softmax-audit external --bound` takes.
+    public var identifier: String {
+        switch self {
+        case .shiftedSoftmax: return "shifted-softmax"
+        case .pairwiseSoftmax: return "pairwise-softmax"
+        case .compensatedSoftmax: return "kahan-softmax"
+        case .divisionFreeSoftmax: return "division-free-softmax"
+        case .onlineSoftmax: return "online-softmax"
+        case .log1pLogSoftmax: return "log1p-log-softmax"
+        case .log1pLogSumExp: return "log1p-logsumexp"
+        case .log1pCrossEntropy: return "log1p-cross-entropy"
+        case .complementGradient: return "complement-gradient"
+        case .meanCrossEntropy: return "mean-cross-entropy"
+        case .batchGradient: return "batch-gradient"
+        case .jacobian: return "jacobian"
+        case .vectorJacobianProduct: return "vector-jacobian-product"
+        }
+    }
+
+    /// The bound with this identifier, if any.
+    public init?(identifier: String) {
+        guard let formula = Self.allCases.first(where: { $0.identifier == identifier }) else { return nil }
+        self = formula
+    }
+}

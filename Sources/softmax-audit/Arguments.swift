@@ -1,0 +1,124 @@
+// The typed values of the command line: every option with a fixed set of values is a type the parser
+// checks, whose help lists the values and whose bad values it refuses with the list.
+import ArgumentParser
+import Audit
+import Kernels
+import Reference
+
+extension AuditFunction: ExpressibleByArgument {}
+extension FastPathMode: ExpressibleByArgument {}
+extension GateCheck: ExpressibleByArgument {}
+
+extension ReferenceFunction: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+}
+
+extension BinaryFormat: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let format = BinaryFormat.named(argument) else { return nil }
+        self = format
+    }
+    public static var allValueStrings: [String] { all.map(\.name) }
+}
+
+/// A name the parser checks against a fixed list.
+protocol ListedName: Sendable {
+    init?(name: String)
+    var name: String { get }
+    static var allNames: [String] { get }
+}
+
+/// A kernel of either audit (binary64, or the precision audit's formats), by name.
+struct KernelName: ListedName, ExpressibleByArgument {
+    let name: String
+    static var allNames: [String] { (Kernel.all + Kernel.formatKernels).map(\.name) }
+    init?(name: String) {
+        guard Self.allNames.contains(name) else { return nil }
+        self.name = name
+    }
+    init?(argument: String) { self.init(name: argument) }
+    static var allValueStrings: [String] { allNames }
+    var kernel: Kernel { Kernel.named(name)! }
+}
+
+/// An input class of either audit, by name.
+struct ClassName: ListedName {
+    let name: String
+    static var allNames: [String] {
+        var names = InputClass.all.map(\.name)
+        for c in InputClass.precision where !names.contains(c.name) { names.append(c.name) }
+        return names
+    }
+    init?(name: String) {
+        guard Self.allNames.contains(name) else { return nil }
+        self.name = name
+    }
+}
+
+extension GateCheck: ListedName {
+    init?(name: String) { self.init(rawValue: name) }
+    var name: String { rawValue }
+    static var allNames: [String] { allCases.map(\.rawValue) }
+}
+
+extension ReferenceFunction: ListedName {
+    init?(name: String) { self.init(rawValue: name) }
+    var name: String { rawValue }
+    static var allNames: [String] { allCases.map(\.rawValue) }
+}
+
+/// A comma-separated list of names (`--kernels softmax-shifted,seed-softmax`), each one checked.
+struct NameList<Item: ListedName>: ExpressibleByArgument, Sendable {
+    let items: [Item]
+    /// The list as given, for the command that reproduces a run.
+    let text: String
+
+    init?(argument: String) {
+        var items: [Item] = []
+        for part in argument.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let item = Item(name: String(part)) else { return nil }
+            items.append(item)
+        }
+        self.items = items
+        text = argument
+    }
+
+    init(_ items: [Item]) {
+        self.items = items
+        text = items.map(\.name).joined(separator: ",")
+    }
+
+    var names: [String] { items.map(\.name) }
+    var defaultValueDescription: String { text }
+    static var allValueStrings: [String] { Item.allNames }
+}
+
+/// `--shard K/N`: the cases whose index is K − 1 modulo N.
+struct Shard: ExpressibleByArgument, Sendable {
+    let index: Int
+    let count: Int
+
+    init?(argument: String) {
+        let parts = argument.split(separator: "/", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let k = parts[0], let n = parts[1], n >= 1, (1...n).contains(k) else { return nil }
+        index = k
+        count = n
+    }
+
+    var defaultValueDescription: String { "\(index)/\(count)" }
+}
+
+/// A bound `external --bound` may choose: one of a row function's.
+struct BoundChoice: ExpressibleByArgument, Sendable {
+    let formula: BoundFormula
+
+    static let choices = BoundFormula.allCases.filter { ReferenceFunction($0.function) != nil }
+
+    init?(argument: String) {
+        guard let formula = BoundFormula(identifier: argument), Self.choices.contains(formula) else { return nil }
+        self.formula = formula
+    }
+
+    static var allValueStrings: [String] { choices.map(\.identifier) }
+}

@@ -1,0 +1,70 @@
+// The catalogue is consistent: every function has a standard bound of its own, every bound names a
+// function, and every built-in kernel's functions have the shapes and bounds the catalogue gives.
+import Testing
+import Kernels
+
+@Suite("Catalogue")
+struct CatalogueTests {
+    @Test("each function's standard bound is about that function", arguments: AuditFunction.allCases)
+    func standardBound(_ f: AuditFunction) {
+        let bound = BoundFormula.standard(for: f)
+        #expect(bound.function == f, "\(f.rawValue): standard bound \(bound.rawValue) is about \(bound.function.rawValue)")
+    }
+
+    @Test("bound identifiers are distinct and read back", arguments: BoundFormula.allCases)
+    func identifiers(_ b: BoundFormula) {
+        #expect(BoundFormula(identifier: b.identifier) == b)
+        #expect(BoundFormula.allCases.filter { $0.identifier == b.identifier }.count == 1)
+    }
+
+    @Test("shapes: the output count of a 3-logit row and of a batch of two 3-logit rows")
+    func outputCounts() {
+        let row = AuditCase([1, 2, 3], label: 0)
+        let batch = AuditCase(rows: [[1, 2, 3], [4, 5, 6]], labels: [0, 1])
+        let expected: [AuditFunction: Int] = [
+            .softmax: 3, .logSoftmax: 3, .logSumExp: 1, .crossEntropy: 1, .crossEntropyGradient: 3,
+            .batchCrossEntropy: 1, .batchCrossEntropyGradient: 6, .jacobian: 9, .vectorJacobianProduct: 3,
+        ]
+        for f in AuditFunction.allCases {
+            let c = f.isBatch ? batch : row
+            #expect(f.shape.outputCount(c) == expected[f], "\(f.rawValue): \(f.shape.outputCount(c)), expected \(expected[f]!)")
+            #expect(f.applies(to: c), "\(f.rawValue) applies to its own kind of case")
+            #expect(!f.applies(to: f.isBatch ? row : batch), "\(f.rawValue) does not apply to the other kind")
+        }
+    }
+
+    @Test("the command line's functions are the row functions, in catalogue order")
+    func rowFunctions() {
+        let rowFunctions = AuditFunction.allCases.filter(\.shape.isRowFunction).map(\.rawValue)
+        #expect(rowFunctions == ["softmax", "log-softmax", "logsumexp", "cross-entropy", "cross-entropy-gradient"])
+    }
+
+    @Test("every built-in kernel's output has the length the catalogue gives, and its bound is about the function")
+    func kernels() {
+        let row = AuditCase([0.5, -1, 2], label: 1)
+        let batch = AuditCase(rows: [[0.5, -1, 2], [1, 1, 0]], labels: [1, 2])
+        for k in Kernel.all + Kernel.formatKernels {
+            #expect(!k.functions.isEmpty, "\(k.name) implements nothing")
+            for f in k.functions {
+                let c = f.isBatch ? batch : row
+                let count = k.output(f, on: c)?.count
+                #expect(count == f.shape.outputCount(c), "\(k.name) \(f.rawValue): \(String(describing: count)) values")
+                #expect(k.bound(for: f)?.function == f, "\(k.name) \(f.rawValue) is judged by another function's bound")
+            }
+        }
+    }
+
+    @Test("kernels keep the bounds their algorithms declare; flawed kernels the standard one")
+    func declaredBounds() {
+        let declared: [String: BoundFormula] = [
+            "softmax-division-free": .divisionFreeSoftmax, "softmax-online": .onlineSoftmax,
+            "softmax-pairwise": .pairwiseSoftmax, "softmax-kahan": .compensatedSoftmax,
+        ]
+        for k in Kernel.all + Kernel.formatKernels {
+            for f in k.functions {
+                let expected = f == .softmax ? declared[k.name] ?? .standard(for: f) : .standard(for: f)
+                #expect(k.bound(for: f) == expected, "\(k.name) \(f.rawValue): \(k.bound(for: f)!.rawValue)")
+            }
+        }
+    }
+}
