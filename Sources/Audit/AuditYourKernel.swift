@@ -6,7 +6,7 @@
 //
 //     @Test func mySoftmaxIsAccurate() {
 //         var kernel = Kernel(name: "my-softmax", summary: "my softmax", expectation: .accurate)
-//         kernel.softmax = mySoftmax
+//         kernel.implement(.softmax, .perLogit(mySoftmax))
 //         let (_, gate) = AuditEngine.gate(kernel)
 //         #expect(gate.passed, "\(gate.failures.joined(separator: "\n"))")
 //     }

@@ -2,6 +2,7 @@
 // answers, the rounded values are the same bits and the offsets agree within the two bounds (2^-24 ulp
 // each). Rows of the long-rows class and a 100,000-logit row are included.
 import Audit
+import Kernels
 import Testing
 @testable import Reference
 

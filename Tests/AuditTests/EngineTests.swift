@@ -41,7 +41,7 @@ struct EngineTests {
     func missedFlaw() {
         var c = configuration(jobs: 2)
         var k = Kernel(name: "claims-a-flaw", summary: "the shifted softmax", expectation: .flawed("none, really"))
-        k.softmax = Shifted.softmax
+        k.implement(.softmax, .perLogit(Shifted.softmax))
         c.kernels = [k]
         c.classes = [InputClass.named("normal")!]
         let r = AuditEngine.run(c)
@@ -94,7 +94,7 @@ struct PrecisionAuditTests {
         configuration.kernels = Kernel.formatKernels
         configuration.classes = ["normal", "uniform-row-past-256", "uniform-row-past-2048", "near-float16-overflow", "near-float-overflow",
                                  "dominant-18", "label-on-smallest"]
-            .map { InputClass.precisionNamed($0)! }
+            .map { name in InputClass.precision.first { $0.name == name }! }
         configuration.casesPerClass = 6
         configuration.maxLength = 4096
         let result = AuditEngine.run(configuration)

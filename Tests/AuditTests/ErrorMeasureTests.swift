@@ -2,6 +2,7 @@
 // the special-value verdicts.
 import Testing
 @testable import Audit
+import Kernels
 import Reference
 
 @Suite("Error measures")

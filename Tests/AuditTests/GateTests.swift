@@ -29,18 +29,22 @@ struct GateTests {
         let k: Kernel
         switch mistake {
         case "sum in Float":
-            k = degraded("softmax-shifted") { $0.softmax = { x in
-                let m = x.max()!
-                let e = x.map { exp($0 - m) }
-                let total = Double(e.reduce(Float(0)) { $0 + Float($1) })
-                return e.map { $0 / total }
-            } }
+            k = degraded("softmax-shifted") {
+                $0.implement(.softmax, .perLogit { x in
+                    let m = x.max()!
+                    let e = x.map { exp($0 - m) }
+                    let total = Double(e.reduce(Float(0)) { $0 + Float($1) })
+                    return e.map { $0 / total }
+                })
+            }
         case "no shift":
-            k = degraded("softmax-shifted") { $0.softmax = { x in let e = x.map { exp($0) }; let t = e.reduce(0, +); return e.map { $0 / t } } }
+            k = degraded("softmax-shifted") {
+                $0.implement(.softmax, .perLogit { x in let e = x.map { exp($0) }; let t = e.reduce(0, +); return e.map { $0 / t } })
+            }
         case "log instead of log1p":
-            k = degraded("logsumexp-log1p") { $0.logSumExp = Shifted.logSumExpLog }
+            k = degraded("logsumexp-log1p") { $0.implement(.logSumExp, .scalar(Shifted.logSumExpLog)) }
         default:
-            k = degraded("gradient-complement") { $0.crossEntropyGradient = Gradient.onehotGradient }
+            k = degraded("gradient-complement") { $0.implement(.crossEntropyGradient, .labeledPerLogit(Gradient.onehotGradient)) }
         }
         let r = AuditEngine.run(configuration([k]))
         let gate = r.gate(failOn: Set(GateCheck.allCases), baseline: nil)
@@ -56,7 +60,9 @@ struct GateTests {
         let section = recorded.baselineSection(command: "test")
         #expect(AuditEngine.run(configuration([good])).compare(with: section).regressions.isEmpty)
         // About two ulps worse on every element (× (1 − 2^-51)): inside the bound, above the baseline.
-        let worse = degraded("softmax-shifted") { $0.softmax = { x in Shifted.softmax(x).map { $0 * (1 - 0x1p-51) } } }
+        let worse = degraded("softmax-shifted") {
+            $0.implement(.softmax, .perLogit { x in Shifted.softmax(x).map { $0 * (1 - 0x1p-51) } })
+        }
         let run = AuditEngine.run(configuration([worse]))
         let comparison = run.compare(with: section)
         #expect(!comparison.regressions.isEmpty)
@@ -69,7 +75,7 @@ struct GateTests {
 
     @Test("the cap: a baseline cannot record an accurate kernel above its bound")
     func cap() throws {
-        let broken = degraded("logsumexp-log1p") { $0.logSumExp = Shifted.logSumExpLog }
+        let broken = degraded("logsumexp-log1p") { $0.implement(.logSumExp, .scalar(Shifted.logSumExpLog)) }
         let r = AuditEngine.run(configuration([broken]))
         #expect(!r.capViolations.isEmpty && r.capViolations[0].hasPrefix("logsumexp-log1p × logsumexp × "))
         let fine = AuditEngine.run(configuration([Kernel.named("logsumexp-log1p")!]))

@@ -1,6 +1,7 @@
 // Each input class produces what it claims.
 import Testing
 @testable import Audit
+import Kernels
 
 @Suite("Input classes")
 struct InputClassTests {

@@ -13,8 +13,8 @@ struct PropertyTests {
     }
 
     func failures(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase) -> Set<Property> {
-        let out = f.output(of: k, on: c)!
-        let bound = Units.double.relative(Double(c.row.count) + 4 + 2 * Properties.spread(c.row))
+        let out = k.output(f, on: c)!
+        let bound = PropertyTolerances.standardSoftmax(c.row, .double)
         return Set((Properties.failures(k, f, c, output: out, softmaxBound: bound)
             + Properties.metamorphicFailures(k, f, c, output: out, softmaxBound: bound)).map(\.property))
     }
@@ -23,52 +23,52 @@ struct PropertyTests {
 
     @Test("an unnormalized softmax breaks the sum")
     func unnormalized() {
-        let k = kernel { $0.softmax = { x in let m = x.max()!; return x.map { exp($0 - m) } } }
+        let k = kernel { $0.implement(.softmax, .perLogit { x in let m = x.max()!; return x.map { exp($0 - m) } }) }
         #expect(failures(k, .softmax, row).contains(.probabilityRange))
     }
 
     @Test("a softmax of the negated logits breaks the order")
     func reversedOrder() {
-        let k = kernel { $0.softmax = { x in Shifted.softmax(x.map { -$0 }) } }
+        let k = kernel { $0.implement(.softmax, .perLogit { x in Shifted.softmax(x.map { -$0 }) }) }
         #expect(failures(k, .softmax, row).contains(.orderPreservation))
     }
 
     @Test("a softmax that depends on the position breaks permutation equivariance")
     func positional() {
-        let k = kernel { $0.softmax = { x in Shifted.softmax(x.enumerated().map { $1 + Double($0) * 1e-6 }) } }
+        let k = kernel { $0.implement(.softmax, .perLogit { x in Shifted.softmax(x.enumerated().map { $1 + Double($0) * 1e-6 }) }) }
         #expect(failures(k, .softmax, row).contains(.permutationEquivariance))
     }
 
     @Test("a softmax of a warped row (x + x²/1000) breaks shift invariance")
     func shiftDependent() {
-        let k = kernel { $0.softmax = { x in Shifted.softmax(x.map { $0 + $0 * $0 / 1000 }) } }
+        let k = kernel { $0.implement(.softmax, .perLogit { x in Shifted.softmax(x.map { $0 + $0 * $0 / 1000 }) }) }
         #expect(failures(k, .softmax, row).contains(.shiftInvariance))
     }
 
     @Test("a uniform row must give 1/n")
     func uniform() {
-        let k = kernel { $0.softmax = { x in Array(repeating: 1 / Double(x.count + 1), count: x.count) } }
+        let k = kernel { $0.implement(.softmax, .perLogit { x in Array(repeating: 1 / Double(x.count + 1), count: x.count) }) }
         #expect(failures(k, .softmax, AuditCase([2, 2, 2], label: 0)).contains(.uniformRow))
     }
 
     @Test("a negative loss, a loss that disagrees with log-softmax, a gradient without the −1")
     func losses() {
-        let negative = kernel { $0.crossEntropy = { x, t in -Shifted.crossEntropyLog1p(x, t) } }
+        let negative = kernel { $0.implement(.crossEntropy, .labeledScalar { x, t in -Shifted.crossEntropyLog1p(x, t) }) }
         #expect(failures(negative, .crossEntropy, row).contains(.nonNegativeLoss))
         let mismatch = kernel {
-            $0.crossEntropy = { x, t in Shifted.crossEntropyLog1p(x, t) * (1 + 1e-9) }
-            $0.logSoftmax = Shifted.logSoftmaxLog1p
+            $0.implement(.crossEntropy, .labeledScalar { x, t in Shifted.crossEntropyLog1p(x, t) * (1 + 1e-9) })
+            $0.implement(.logSoftmax, .perLogit(Shifted.logSoftmaxLog1p))
         }
         #expect(failures(mismatch, .logSoftmax, row).contains(.lossMatchesLogSoftmax))
-        let noOne = kernel { $0.crossEntropyGradient = { x, _ in Shifted.softmax(x) } }
+        let noOne = kernel { $0.implement(.crossEntropyGradient, .labeledPerLogit { x, _ in Shifted.softmax(x) }) }
         #expect(failures(noOne, .crossEntropyGradient, row).contains(.gradientSumsToZero))
     }
 
     @Test("a VJP that disagrees with the Jacobian")
     func vjp() {
         let k = kernel {
-            $0.jacobian = Gradient.jacobian
-            $0.vectorJacobianProduct = { x, v in Gradient.vectorJacobianProduct(x, v).map { $0 * 1.01 } }
+            $0.implement(.jacobian, .perPair(Gradient.jacobian))
+            $0.implement(.vectorJacobianProduct, .perLogitWithVector { x, v in Gradient.vectorJacobianProduct(x, v).map { $0 * 1.01 } })
         }
         #expect(failures(k, .vectorJacobianProduct, row).contains(.vjpMatchesJacobian))
     }
@@ -80,7 +80,7 @@ struct PropertyTests {
             for name in classes {
                 for i in 0..<8 {
                     let c = InputClass.named(name)!.makeCase(seed: 1, index: i, maxLength: 256)
-                    for f in AuditFunction.allCases where f.isImplemented(by: k) && f.applies(to: c) && f != .softmax {
+                    for f in k.functions where f.applies(to: c) && f != .softmax {
                         #expect(failures(k, f, c).isEmpty, "\(k.name) \(f.rawValue) on \(name) #\(i): \(failures(k, f, c))")
                     }
                 }

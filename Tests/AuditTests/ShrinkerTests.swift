@@ -10,7 +10,7 @@ struct ShrinkerTests {
     @Test("a planted overflow (NaN once a logit passes 100) shrinks to the single logit 128")
     func overflow() {
         var k = Kernel(name: "planted-overflow", summary: "NaN above 100", expectation: .accurate)
-        k.softmax = { x in x.contains { $0 > 100 } ? Array(repeating: .nan, count: x.count) : Shifted.softmax(x) }
+        k.implement(.softmax, .perLogit { x in x.contains { $0 > 100 } ? Array(repeating: .nan, count: x.count) : Shifted.softmax(x) })
         var rng = AuditRandom(seed: 5)
         var row = (0..<300).map { _ in rng.normal() * 40 }
         row[217] = 123.456
@@ -23,7 +23,7 @@ struct ShrinkerTests {
     @Test("a planted label bug (the loss of label 0 whatever the label) shrinks to two small logits, label 1")
     func label() {
         var k = Kernel(name: "planted-label", summary: "ignores the label", expectation: .accurate)
-        k.crossEntropy = { x, _ in Shifted.crossEntropyLog1p(x, 0) }
+        k.implement(.crossEntropy, .labeledScalar { x, _ in Shifted.crossEntropyLog1p(x, 0) })
         let start = AuditCase([3.5, -2.25, 7, 0.125, 9, -4], label: 4)
         #expect(checker.failureKinds(k, .crossEntropy, start).contains(.boundExceeded))
         let r = Shrinker(checker: checker).shrink(k, .crossEntropy, .boundExceeded, start)

@@ -12,7 +12,7 @@ struct KernelTests {
         #expect(Set(names).count == names.count, "duplicate names in \(names)")
         for k in Kernel.all {
             #expect(k.name.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" }, "\(k.name) is not kebab-case")
-            #expect(!k.summary.isEmpty && !k.functionNames.isEmpty, "\(k.name)")
+            #expect(!k.summary.isEmpty && !k.functions.isEmpty, "\(k.name)")
             if case .flawed(let flaw) = k.expectation { #expect(!flaw.isEmpty, "\(k.name) names no flaw") }
         }
         #expect(Kernel.named("seed-softmax") != nil && Kernel.named("nope") == nil)
@@ -30,66 +30,68 @@ struct KernelTests {
     @Test("seed softmax overflows to NaN above ~709.78; the shifted one does not")
     func seedOverflow() throws {
         let x = [710.0, 0]
-        let seed = Kernel.named("seed-softmax")!.softmax!(x)
+        let seed = Kernel.named("seed-softmax")!.output(.softmax, row: x)!
         #expect(seed[0].isNaN && seed[1] == 0, "exp(710) = inf, inf/inf = NaN: \(seed)")
-        let shifted = Kernel.named("softmax-shifted")!.softmax!(x)
+        let shifted = Kernel.named("softmax-shifted")!.output(.softmax, row: x)!
         #expect(shifted[0] == 1 && shifted[1] > 0, "\(shifted)")
     }
 
     @Test("seed stable_softmax subtracts the max after exp, as written")
     func seedStable() {
         // [0, 1]: exps = [1 − 1, e − 1] = [0, e − 1], so p = [0, 1].
-        let p = Kernel.named("seed-stable-softmax")!.softmax!([0, 1])
+        let p = Kernel.named("seed-stable-softmax")!.output(.softmax, row: [0, 1])!
         #expect(p == [0, 1], "(exp(x) − max) / sum: \(p)")
     }
 
     @Test("seed cross_entropy normalizes over the whole matrix")
     func seedWholeMatrix() {
         // Two rows [0, 0]: per row p = 1/2 and the loss is log 2; over the matrix p = 1/4, log 4.
-        let ce = Kernel.named("seed-cross-entropy")!.batchCrossEntropy!([[0, 0], [0, 0]], [0, 1])
+        let ce = Kernel.named("seed-cross-entropy")!.output(.batchCrossEntropy, on: AuditCase(rows: [[0, 0], [0, 0]], labels: [0, 1]))![0]
         #expect(ce == 2 * 0x1.62e42fefa39efp-1, "log 4, not log 2: \(ce)")
-        let g = Kernel.named("seed-delta-cross-entropy")!.batchCrossEntropyGradient!([[0, 0], [0, 0]], [0, 1])
-        #expect(g == [[-0.375, 0.125], [0.125, -0.375]], "(1/4 − onehot) / 2: \(g)")
+        let g = Kernel.named("seed-delta-cross-entropy")!.output(.batchCrossEntropyGradient, on: AuditCase(rows: [[0, 0], [0, 0]], labels: [0, 1]))!
+        #expect(g == [-0.375, 0.125, 0.125, -0.375], "(1/4 − onehot) / 2, row-major: \(g)")
     }
 
     @Test("log1p keeps a dominant logit's tail; log(sum) drops it (pytorch#113708)")
     func dominantTail() {
         let x = [0.0, -40]
         let good = Kernel.named("logsumexp-log1p")!
-        #expect(good.logSumExp!(x) == 4.248354255291589e-18)
-        #expect(good.logSoftmax!(x)[0] == -4.248354255291589e-18)
+        #expect(good.output(.logSumExp, row: x)![0] == 4.248354255291589e-18)
+        #expect(good.output(.logSoftmax, row: x)![0] == -4.248354255291589e-18)
         let usual = Kernel.named("log-softmax-shifted")!
-        #expect(usual.logSoftmax!(x)[0] == 0, "the known flaw is present")
-        #expect(Kernel.named("cross-entropy-log1p")!.crossEntropy!(x, 0) == 4.248354255291589e-18)
-        #expect(Kernel.named("cross-entropy-logsumexp")!.crossEntropy!(x, 0) == 4.248354255291589e-18,
+        #expect(usual.output(.logSoftmax, row: x)![0] == 0, "the known flaw is present")
+        #expect(Kernel.named("cross-entropy-log1p")!.output(.crossEntropy, row: x, label: 0)![0] == 4.248354255291589e-18)
+        #expect(Kernel.named("cross-entropy-logsumexp")!.output(.crossEntropy, row: x, label: 0)![0] == 4.248354255291589e-18,
                 "logsumexp − x_t is still fine with x_t = 0; it cancels for x_t ≠ 0")
-        #expect(Kernel.named("cross-entropy-logsumexp")!.crossEntropy!([1e8, 1e8 - 40], 0) == 0, "cancels: 1e8 + 4e-18 − 1e8")
+        #expect(Kernel.named("cross-entropy-logsumexp")!.output(.crossEntropy, row: [1e8, 1e8 - 40])![0] == 0, "cancels: 1e8 + 4e-18 − 1e8")
     }
 
     @Test("the complement gradient keeps 1 − p_t; p − onehot loses it")
     func gradients() {
         let x = [0.0, -40, -40]
-        let g = Kernel.named("gradient-complement")!.crossEntropyGradient!(x, 0)
+        let g = Kernel.named("gradient-complement")!.output(.crossEntropyGradient, row: x, label: 0)!
         #expect(g[0] == -2 * 4.248354255291589e-18, "−(e^-40 + e^-40)/(1 + 2e^-40): \(g)")
-        let naive = Kernel.named("gradient-onehot")!.crossEntropyGradient!(x, 0)
+        let naive = Kernel.named("gradient-onehot")!.output(.crossEntropyGradient, row: x, label: 0)!
         #expect(naive[0] == 0, "p_0 rounds to 1, and 1 − 1 = 0: \(naive)")
     }
 
     @Test("online softmax matches the two-pass shifted softmax to a few ulps on a rising row")
     func online() {
         let x = (0..<100).map { Double($0) / 3 }
-        let a = Kernel.named("softmax-online")!.softmax!(x)
-        let b = Kernel.named("softmax-shifted")!.softmax!(x)
+        let a = Kernel.named("softmax-online")!.output(.softmax, row: x)!
+        let b = Kernel.named("softmax-shifted")!.output(.softmax, row: x)!
         for (u, v) in zip(a, b) { #expect(abs(u - v) <= 8 * v.ulp, "online \(u), two-pass \(v)") }
     }
 
     @Test("Jacobian rows sum to zero and its diagonal keeps p(1 − p) for a dominant logit")
     func jacobian() {
-        let j = Kernel.named("softmax-backward")!.jacobian!([0, -40])
-        #expect(j[0][0] == 4.248354255291589e-18, "p_0 (1 − p_0) ≈ e^-40: \(j)")
-        #expect(j[0][1] == -4.248354255291589e-18)
-        let vjp = Kernel.named("softmax-backward")!.vectorJacobianProduct!([0, 0], [1, 3])
-        #expect(vjp == [-0.5, 0.5], "p = 1/2, <p, v> = 2: \(vjp)")
+        let j = Kernel.named("softmax-backward")!.output(.jacobian, row: [0, -40])!
+        #expect(j[0] == 4.248354255291589e-18, "p_0 (1 − p_0) ≈ e^-40: \(j)")
+        #expect(j[1] == -4.248354255291589e-18)
+        // The audit's vector for n = 3 is [−2, 0, 2]: p = 1/3, <p, v> = 0, so Jᵀv = p ⊙ v.
+        #expect(AuditFunction.vjpVector(3) == [-2, 0, 2])
+        let vjp = Kernel.named("softmax-backward")!.output(.vectorJacobianProduct, row: [0, 0, 0])!
+        #expect(vjp == [-2.0 / 3, 0, 2.0 / 3], "p = 1/3, <p, v> = 0: \(vjp)")
     }
 }
 
@@ -100,22 +102,22 @@ struct FormatKernelTests {
     @Test("a float16 running sum sticks at 2048 and a bfloat16 one at 256; a float accumulator does not")
     func accumulationSticks() {
         let long = [Double](repeating: 0, count: 4096)
-        let p16 = kernel("softmax-shifted@float16").softmax!(long)
+        let p16 = kernel("softmax-shifted@float16").output(.softmax, row: long)!
         #expect(p16.allSatisfy { $0 == 1.0 / 2048 }, "float16 accumulation of 4,096 ones: \(p16[0]), expected 1/2048 (the sum stuck at 2048)")
-        let p16f = kernel("softmax-shifted@float16+float").softmax!(long)
+        let p16f = kernel("softmax-shifted@float16+float").output(.softmax, row: long)!
         #expect(p16f.allSatisfy { $0 == 1.0 / 4096 }, "float accumulation: \(p16f[0]), expected 1/4096")
         let row512 = [Double](repeating: 1.5, count: 512)
-        let pb = kernel("softmax-shifted@bfloat16").softmax!(row512)
+        let pb = kernel("softmax-shifted@bfloat16").output(.softmax, row: row512)!
         #expect(pb.allSatisfy { $0 == 1.0 / 256 }, "bfloat16 accumulation of 512 ones: \(pb[0]), expected 1/256")
-        let pbf = kernel("softmax-shifted@bfloat16+float").softmax!(row512)
+        let pbf = kernel("softmax-shifted@bfloat16+float").output(.softmax, row: row512)!
         #expect(pbf.allSatisfy { $0 == 1.0 / 512 }, "bfloat16 stored, float accumulated: \(pbf[0]), expected 1/512")
     }
 
     @Test("-log of a float16 probability is +inf once p_t underflows; the log1p form is finite")
     func crossEntropyInfinity() {
         let x = [0.0, -20]  // p_1 = e^-20 / (1 + e^-20) ≈ 2.06e-9 < 2^-25: zero in float16
-        #expect(kernel("cross-entropy-log-softmax@float16").crossEntropy!(x, 1) == .infinity)
-        let loss = kernel("cross-entropy-log1p@float16+float").crossEntropy!(x, 1)
+        #expect(kernel("cross-entropy-log-softmax@float16").output(.crossEntropy, row: x, label: 1)![0] == .infinity)
+        let loss = kernel("cross-entropy-log1p@float16+float").output(.crossEntropy, row: x, label: 1)![0]
         #expect(loss == Double(Float16(20.000000002061153)), "loss \(loss): 20 + log1p(e^-20) stored in float16 is 20")
     }
 
@@ -123,8 +125,7 @@ struct FormatKernelTests {
     func outputsInFormat() {
         let x = [0.1, -3.7, 2.25, 11.5, -0.001]
         for k in Kernel.formatKernels {
-            let outputs = (k.softmax?(x) ?? []) + (k.logSoftmax?(x) ?? []) + (k.logSumExp.map { [$0(x)] } ?? [])
-                + (k.crossEntropy.map { [$0(x, 1)] } ?? []) + (k.crossEntropyGradient?(x, 1) ?? [])
+            let outputs = k.functions.flatMap { k.output($0, row: x, label: 1)! }
             #expect(!outputs.isEmpty && outputs.allSatisfy { k.precision.storage.represents($0) }, "\(k.name): \(outputs)")
         }
     }

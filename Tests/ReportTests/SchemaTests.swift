@@ -88,7 +88,7 @@ struct SchemaTests {
         failed.casesPerClass = 3
         failed.maxLength = 64
         var broken = Kernel.named("softmax-shifted")!
-        broken.softmax = { x in x.map { _ in 0.5 } }
+        broken.implement(.softmax, .perLogit { x in x.map { _ in 0.5 } })
         failed.kernels = [broken]
         let bad = AuditEngine.run(failed)
         for (result, expectFailures) in [(r, false), (bad, true)] {
