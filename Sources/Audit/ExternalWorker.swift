@@ -39,12 +39,9 @@ public final class ExternalWorker: @unchecked Sendable {
     public let maximumRestarts: Int
 
     private let lock = NSLock()
-    private var process: Process?
-    private var input: FileHandle?
-    private var output: Int32 = -1
+    private var process: WorkerProcess?
     private var pending: [UInt8] = []
-    private var errorText = ""
-    private let errorLock = NSLock()
+    private var errorText: [UInt8] = []
     public private(set) var problems: [WorkerProblem] = []
     public private(set) var requests = 0
     public private(set) var starts = 0
@@ -56,7 +53,7 @@ public final class ExternalWorker: @unchecked Sendable {
         self.command = command
         self.timeout = timeout
         self.maximumRestarts = maximumRestarts
-        signal(SIGPIPE, SIG_IGN)  // a worker that dies must not take us with it
+        signal(SIGPIPE, SIG_IGN)  // a worker that dies must not take us with it (workers start with SIG_DFL)
     }
 
     deinit { stop() }
@@ -74,26 +71,37 @@ public final class ExternalWorker: @unchecked Sendable {
                 }
                 return .failed(.cannotStart)
             }
-            if let problem = start() {
-                record(.cannotStart, line, problem)
+            starts += 1
+            do {
+                process = try WorkerProcess(command)
+                pending = []
+                errorText = []
+            } catch {
+                record(.cannotStart, line, "\(error)")
                 return .failed(.cannotStart)
             }
         }
+        let worker = process!
         let began = Date()
+        let deadline = began.addingTimeInterval(timeout)
         defer { waiting += Date().timeIntervalSince(began) }
-        do {
-            try input?.write(contentsOf: Data((line + "\n").utf8))
-        } catch {
-            let status = exitDescription()
+        switch worker.write(Array((line + "\n").utf8), by: deadline) {
+        case .written: break
+        case .closed:
+            let status = exitDescription(worker)
             stop()
             record(.crash, line, "the worker's input is closed (\(status))")
             return .failed(.crash)
+        case .timedOut:
+            stop()
+            record(.timeout, line, "the worker did not read the request within \(timeout) s; it was stopped and is restarted for the next request")
+            return .failed(.timeout)
         }
-        let answer = readLine(deadline: began.addingTimeInterval(timeout))
-        collectStandardError(line)
+        let answer = readLine(worker, deadline: deadline)
+        collectStandardError(worker, line)
         switch answer {
         case .eof:
-            let status = exitDescription()
+            let status = exitDescription(worker)
             stop()
             record(.crash, line, "no answer: the worker \(status)")
             return .failed(.crash)
@@ -102,22 +110,27 @@ public final class ExternalWorker: @unchecked Sendable {
             record(.timeout, line, "no answer within \(timeout) s; the worker was stopped and is restarted for the next request")
             return .failed(.timeout)
         case .line(let text):
-            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed == "unsupported" { return .unsupported }
-            var values: [Double] = []
-            for token in trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
-                guard let v = Double(token) else {
-                    record(.unparseable, line, "'\(shorten(String(token), 40))' in '\(shorten(trimmed, 120))' is not a number")
-                    return .failed(.unparseable)
-                }
-                values.append(v)
-            }
-            guard values.count == count else {
-                record(.wrongCount, line, "\(values.count) values where \(count) were expected")
-                return .failed(.wrongCount)
-            }
-            return .values(values)
+            return parse(text, line, expecting: count)
         }
+    }
+
+    /// The answer line as values, or the problem with it.
+    private func parse(_ text: String, _ line: String, expecting count: Int) -> WorkerAnswer {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed == "unsupported" { return .unsupported }
+        var values: [Double] = []
+        for token in trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+            guard let v = Double(token) else {
+                record(.unparseable, line, "'\(shorten(String(token), 40))' in '\(shorten(trimmed, 120))' is not a number")
+                return .failed(.unparseable)
+            }
+            values.append(v)
+        }
+        guard values.count == count else {
+            record(.wrongCount, line, "\(values.count) values where \(count) were expected")
+            return .failed(.wrongCount)
+        }
+        return .values(values)
     }
 
     /// Records a problem found by the caller (a late `unsupported`).
@@ -127,16 +140,9 @@ public final class ExternalWorker: @unchecked Sendable {
         record(kind, request, detail)
     }
 
-    /// Stops the worker (closing its input first, so a well-behaved worker exits by itself).
+    /// Stops the worker and whatever it started (closing its input first, then killing its process group).
     public func stop() {
-        if let input { try? input.close() }
-        input = nil
-        if let process, process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        if output >= 0 { close(output) }
-        output = -1
+        process?.stop()
         process = nil
         pending = []
     }
@@ -145,72 +151,55 @@ public final class ExternalWorker: @unchecked Sendable {
 
     private enum Line { case line(String), eof, timeout }
 
-    private func start() -> String? {
-        starts += 1
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = command
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        p.standardInput = stdin
-        p.standardOutput = stdout
-        p.standardError = stderr
-        stderr.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.errorLock.lock()
-            self.errorText += String(decoding: data, as: UTF8.self)
-            self.errorLock.unlock()
-        }
-        do {
-            try p.run()
-        } catch {
-            return "\(error.localizedDescription)"
-        }
-        process = p
-        input = stdin.fileHandleForWriting
-        output = dup(stdout.fileHandleForReading.fileDescriptor)
-        try? stdout.fileHandleForReading.close()
-        pending = []
-        return nil
-    }
-
-    private func readLine(deadline: Date) -> Line {
+    /// The next line of the worker's output by `deadline`, collecting its standard error meanwhile.
+    private func readLine(_ worker: WorkerProcess, deadline: Date) -> Line {
+        var outputOpen = true, errorOpen = true
         while true {
             if let newline = pending.firstIndex(of: 10) {
                 let line = String(decoding: pending[..<newline], as: UTF8.self)
                 pending.removeSubrange(...newline)
                 return .line(line)
             }
+            if !outputOpen { return .eof }
             let remaining = deadline.timeIntervalSinceNow
             if remaining <= 0 { return .timeout }
-            var descriptor = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, Int32(min(remaining, 1) * 1000) + 1)
+            var descriptors = [pollfd(fd: worker.output, events: Int16(POLLIN), revents: 0),
+                               pollfd(fd: errorOpen ? worker.error : -1, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&descriptors, 2, Int32(min(remaining, 1) * 1000) + 1)
             if ready < 0 && errno == EINTR { continue }
             if ready <= 0 { continue }
-            var buffer = [UInt8](repeating: 0, count: 1 << 16)
-            let n = read(output, &buffer, buffer.count)
-            if n <= 0 { return .eof }
-            pending.append(contentsOf: buffer[0..<n])
+            if descriptors[1].revents != 0 && !drain(worker.error, into: &errorText) {
+                errorOpen = false  // standard error closed: keep reading the output
+            }
+            if descriptors[0].revents != 0 && !drain(worker.output, into: &pending) { outputOpen = false }
         }
     }
 
-    private func collectStandardError(_ line: String) {
-        errorLock.lock()
-        let text = errorText
-        errorText = ""
-        errorLock.unlock()
+    /// Appends what one read gives; false at the end of the stream.
+    private func drain(_ fd: Int32, into buffer: inout [UInt8]) -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        let n = read(fd, &chunk, chunk.count)
+        if n < 0 && (errno == EINTR || errno == EAGAIN) { return true }
+        if n <= 0 { return false }
+        buffer.append(contentsOf: chunk[0..<n])
+        return true
+    }
+
+    /// Records what the worker wrote to standard error while answering `line` (what is already there).
+    private func collectStandardError(_ worker: WorkerProcess, _ line: String) {
+        var descriptor = pollfd(fd: worker.error, events: Int16(POLLIN), revents: 0)
+        while poll(&descriptor, 1, 0) > 0 && descriptor.revents & Int16(POLLIN) != 0 && drain(worker.error, into: &errorText) {}
+        let text = String(decoding: errorText, as: UTF8.self)
+        errorText = []
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if !trimmed.isEmpty { record(.standardError, line, shorten(trimmed.replacingOccurrences(of: "\n", with: " ⏎ "), 200)) }
     }
 
-    private func exitDescription() -> String {
-        guard let process else { return "is not running" }
-        if process.isRunning {
-            usleep(50_000)
-            if process.isRunning { return "closed its output" }
-        }
-        return process.terminationReason == .uncaughtSignal
-            ? "was killed by signal \(process.terminationStatus)" : "exited with status \(process.terminationStatus)"
+    /// How the worker ended, waiting a moment for a worker that closed its output to exit.
+    private func exitDescription(_ worker: WorkerProcess) -> String {
+        if let ended = worker.exitDescription() { return ended }
+        usleep(50_000)
+        return worker.exitDescription() ?? "closed its output"
     }
 
     private func record(_ kind: WorkerProblem.Kind, _ request: String, _ detail: String) {

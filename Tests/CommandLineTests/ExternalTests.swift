@@ -6,13 +6,19 @@ import Testing
 struct ExternalTests {
     static let worker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Workers/test_worker.py").path
 
+    /// Seconds a worker may take to answer: generous, so that a busy machine (or a Python behind a
+    /// launcher script, such as pyenv's shims) never makes a well-behaved worker look hung. Only the
+    /// hanging worker waits it out, three times.
+    static func timeout(_ mode: String) -> String { mode == "hang" ? "5" : "60" }
+
     /// Runs `external` on a small configuration; returns (status, stdout + stderr, the report).
     func external(_ mode: String, _ extra: [String] = []) throws -> (Int32, String, String) {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-external-\(mode)-\(UUID().uuidString)")
+        let out = FileManager.default.temporaryDirectory
+            .appendingPathComponent("softmax-audit-external-\(mode)-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
-        let (status, stdout, stderr) = try softmaxAudit(
-            ["external", "--name", "w-\(mode)", "--quick", "--cases", "2", "--classes", "normal,exp-overflow-edge", "--timeout", "0.3",
-             "--restarts", "2", "--output", out.path] + extra + ["--", "python3", Self.worker, mode])
+        let arguments = ["external", "--name", "w-\(mode)", "--quick", "--cases", "2", "--classes", "normal,exp-overflow-edge",
+                         "--timeout", Self.timeout(mode), "--restarts", "2", "--output", out.path]
+        let (status, stdout, stderr) = try softmaxAudit(arguments + extra + ["--", "python3", Self.worker, mode])
         let report = (try? String(contentsOf: out.appendingPathComponent("external-w-\(mode).md"), encoding: .utf8)) ?? ""
         return (status, stdout + stderr, report)
     }
@@ -59,6 +65,17 @@ struct ExternalTests {
         #expect(s2 == 2 && e2.contains("after --"), "\(e2)")
         let (s3, _, e3) = try softmaxAudit(["external", "--name", "x", "--functions", "softmin", "--", "true"])
         #expect(s3 == 2 && e3.contains("softmin"), "\(e3)")
+    }
+
+    @Test("a worker starts with no signal ignored, and one that leaves a process behind does not hang the audit",
+          .timeLimit(.minutes(1)))
+    func signalsAndOrphans() throws {
+        let script = URL(fileURLWithPath: Self.worker).deletingLastPathComponent().appendingPathComponent("signal_worker.sh").path
+        let (status, stdout, stderr) = try softmaxAudit(["external", "--name", "signals", "--quick", "--cases", "1",
+                                                         "--output", FileManager.default.temporaryDirectory.path,
+                                                         "--", "sh", script])
+        // It answers `unsupported` to every function: a clear error, not a report (and no standard-error problem).
+        #expect(status == 1 && stderr.contains("it answered unsupported to every function"), "\(stdout) \(stderr)")
     }
 
     @Test("an exact worker (the reference itself) passes with every element correctly rounded")
