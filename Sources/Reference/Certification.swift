@@ -1,4 +1,4 @@
-// Certified rounding to binary64 (DESIGN §3).
+// Certified rounding to binary64 (docs/design.md, "The reference").
 //
 // Given an approximation V of an unknown exact value v with |V − v| <= E = 2^errorExponent (or V
 // exact), `certify` returns the binary64 value that round-to-nearest-even gives for v — or nil when the
@@ -26,6 +26,11 @@ import MPFR
 struct Binary64Certifier {
     /// Bits of accuracy required of `ulpOffset` (its absolute error is at most 2^−offsetBits ulp).
     static let offsetBits = 24
+
+    /// Every midpoint of every format (binary64's subnormal midpoints included) is a multiple of 2^-1075.
+    static let midpointQuantumExponent = -1075
+    /// Bits below that quantum for the neighbour of a one-sided limit.
+    static let limitGuardBits = 5
 
     private let low = MPFRFloat(precision: 64)
     private let high = MPFRFloat(precision: 64)
@@ -61,9 +66,10 @@ struct Binary64Certifier {
         if let (bound, upper) = limit {
             // Strictly below (above) the bound: its neighbour at a precision fine enough that no midpoint
             // of any format (all multiples of 2^-1075) lies strictly between the two, so that the
-            // neighbour rounds as every value just inside the bound does. (At P + 64 bits a bound one
-            // ulp above a midpoint had the midpoint itself as neighbour, which ties to even.)
-            let fine = max(low.precision, (bound.isRegular ? bound.exponent : 0) + 1080)
+            // neighbour rounds as every value just inside the bound does. (At a precision too coarse, the
+            // neighbour of a bound one ulp above a midpoint can be the midpoint itself, which ties to even.)
+            let boundExponent = bound.isRegular ? bound.exponent : 0
+            let fine = max(low.precision, boundExponent - Self.midpointQuantumExponent + Self.limitGuardBits)
             if upper && high.compare(bound) >= 0 {
                 high.precision = fine
                 high.set(bound, .down)

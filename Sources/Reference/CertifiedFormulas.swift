@@ -18,9 +18,19 @@
 import MPFR
 
 extension SoftmaxReference {
+    /// Bits beyond P for a cross-entropy anchor A <= Σ w_i (−d_i): the d_i carry P + 64 bits and the
+    /// weights 53, so each product is exact at P + 117 bits. Every step rounds down, so A is a lower
+    /// bound of the anchor always, and the anchor itself whenever it fits in P + 192 bits (a label's
+    /// −d_t always does).
+    static let anchorExtraBits = 192
+
+    /// Bits beyond P at which 1 − q_j is exact for any double q_j: the difference spans at most 2^0 down
+    /// to 2^-1074 (1075 bits), or 2^1024 down to 2^0 (1025 bits).
+    static let exactDifferenceBits = 1200
+
     func certifiedSoftmax(_ x: [Double]) throws -> [ReferenceValue] {
         if let values = fast(x, single: { [.exactly(1)] }, { $0.softmax() }) { return values }
-        return try certified("softmax", count: x.count) { c in
+        return try certified(.softmax, count: x.count) { c in
             row.evaluate(x, precision: c.precision)
             c.underflowExponent = row.underflowErrorExponent
             for j in 0..<x.count {
@@ -33,7 +43,7 @@ extension SoftmaxReference {
 
     func certifiedLogSoftmax(_ x: [Double]) throws -> [ReferenceValue] {
         if let values = fast(x, single: { [.exactly(0)] }, { $0.logSoftmax(x) }) { return values }
-        return try certified("log-softmax", count: x.count) { c in
+        return try certified(.logSoftmax, count: x.count) { c in
             row.evaluate(x, precision: c.precision)
             c.underflowExponent = row.underflowErrorExponent
             for j in 0..<x.count {
@@ -48,7 +58,7 @@ extension SoftmaxReference {
 
     func certifiedLogSumExp(_ x: [Double]) throws -> ReferenceValue {
         if let values = fast(x, single: { format == .double ? [.exactly(x[0] + 0)] : nil }, { $0.logSumExp().map { [$0] } }) { return values[0] }
-        return try certified("logsumexp", count: 1) { c in
+        return try certified(.logSumExp, count: 1) { c in
             row.evaluate(x, precision: c.precision)
             c.underflowExponent = row.underflowErrorExponent
             let v = c.values[0]
@@ -58,7 +68,7 @@ extension SoftmaxReference {
             // And y > m: decides an m that is itself a midpoint of a narrower format (or its overflow
             // threshold) with an L far below any precision's reach.
             if x.count > 1 {
-                let limit = limitValue(0, precision: 64)
+                let limit = workspaces.logSumExp.maximum
                 limit.set(row.maxValue)
                 c.limit(0, limit, upper: false)
             }
@@ -71,7 +81,7 @@ extension SoftmaxReference {
         } else {
             uncoveredCall()
         }
-        return try certified("cross-entropy", count: 1) { c in
+        return try certified(.crossEntropy, count: 1) { c in
             row.evaluate(x, precision: c.precision)
             c.underflowExponent = row.underflowErrorExponent
             if case .distribution(let q) = target, !q.contains(where: { $0 > 0 }) {
@@ -82,7 +92,8 @@ extension SoftmaxReference {
             let (exact, sign) = crossEntropy(into: c.values[0], x.count, target)
             c.record(0, exact: exact, sign: sign, (24, c.values[0]))
             // CE = Σ w_i (−d_i) + L Σ w_i > Σ w_i (−d_i) for n > 1: decides an anchor that is itself a midpoint.
-            if crossEntropyAnchor(into: t1, x.count, target) { c.limit(0, t1, upper: false) }
+            let anchor = workspaces.crossEntropy.anchor
+            if crossEntropyAnchor(into: anchor, x.count, target) { c.limit(0, anchor, upper: false) }
         }[0]
     }
 
@@ -90,7 +101,7 @@ extension SoftmaxReference {
     /// `a`; returns whether CE > A is guaranteed (n > 1, some weight, every weighted d_i exact).
     private func crossEntropyAnchor(into a: MPFRFloat, _ n: Int, _ target: CrossEntropyTarget) -> Bool {
         guard n > 1 else { return false }
-        a.precision = row.precision + 192
+        a.precision = row.precision + Self.anchorExtraBits
         switch target {
         case .label(let t):
             guard row.dExact[t] else { return false }
@@ -99,12 +110,13 @@ extension SoftmaxReference {
         case .distribution(let q):
             guard q.contains(where: { $0 > 0 }) else { return false }
             a.setZero()
-            anchorTerm.precision = a.precision
+            let term = workspaces.crossEntropy.anchorTerm
+            term.precision = a.precision
             for i in 0..<n where q[i] > 0 {
                 guard row.dExact[i] else { return false }
-                anchorTerm.negate(row.d[i])
-                anchorTerm.multiply(anchorTerm, q[i], .down)
-                a.add(a, anchorTerm, .down)
+                term.negate(row.d[i])
+                term.multiply(term, q[i], .down)
+                a.add(a, term, .down)
             }
             return true
         }
@@ -117,7 +129,7 @@ extension SoftmaxReference {
             let ternary = v.subtract(row.L, row.d[t])
             return (ternary == 0 && row.dExact[t] && row.LExact, n > 1 ? 1 : 0)
         case .distribution(let q):
-            let terms = scratchValues(n, precision: v.precision)
+            let terms = workspaces.crossEntropy.terms.prefix(n, precision: v.precision)
             var exact = row.LExact
             for i in 0..<n {
                 let ti = terms[i]
@@ -131,15 +143,17 @@ extension SoftmaxReference {
 
     func certifiedMeanCrossEntropy(_ rows: [([Double], CrossEntropyTarget)], batchSize: Int) throws -> ReferenceValue {
         if let value = fastMeanCrossEntropy(rows, batchSize: batchSize) { return value }
-        return try certified("mean cross-entropy", count: 1) { c in
-            let losses = scratchValues2(rows.count, precision: c.precision)
+        return try certified(.batchCrossEntropy, count: 1) { c in
+            let space = workspaces.meanCrossEntropy
+            let losses = space.losses.prefix(rows.count, precision: c.precision)
+            let anchorSum = space.anchorSum
             var exact = true
             var sign = 0
             var underflow: Int? = nil
             // Σ_b A_b / B, rounded down, below the mean whenever some row has a positive loss (A_b its
             // anchor, or 0).
-            t1.precision = c.precision + 192
-            t1.setZero()
+            anchorSum.precision = c.precision + Self.anchorExtraBits
+            anchorSum.setZero()
             for (b, (x, target)) in rows.enumerated() {
                 if case .distribution(let q) = target, !q.contains(where: { $0 > 0 }) {
                     losses[b].setZero()  // no weight: an exact 0
@@ -150,7 +164,7 @@ extension SoftmaxReference {
                 let (e, rowSign) = crossEntropy(into: losses[b], x.count, target)
                 exact = exact && e && row.underflowErrorExponent == nil
                 sign = max(sign, rowSign)
-                if crossEntropyAnchor(into: anchorRow, x.count, target) { t1.add(t1, anchorRow, .down) }
+                if crossEntropyAnchor(into: space.rowAnchor, x.count, target) { anchorSum.add(anchorSum, space.rowAnchor, .down) }
             }
             c.underflowExponent = underflow
             let v = c.values[0]
@@ -162,8 +176,8 @@ extension SoftmaxReference {
                 c.record(0, exact: false, sign: sign, (32, v))
             }
             if sign > 0 {
-                t1.divide(t1, batchSize, .down)
-                c.limit(0, t1, upper: false)
+                anchorSum.divide(anchorSum, batchSize, .down)
+                c.limit(0, anchorSum, upper: false)
             }
         }[0]
     }
@@ -174,7 +188,8 @@ extension SoftmaxReference {
         } else {
             uncoveredCall()
         }
-        return try certified("cross-entropy-gradient", count: x.count) { c in
+        let space = workspaces.gradient
+        return try certified(batchSize == 1 ? .crossEntropyGradient : .batchCrossEntropyGradient, count: x.count) { c in
             row.evaluate(x, precision: c.precision)
             c.underflowExponent = row.underflowErrorExponent
             let n = x.count
@@ -183,25 +198,26 @@ extension SoftmaxReference {
                 switch target {
                 case .label(let t) where j == t:
                     // p_t − 1 = −(1 − p_t), with 1 − p_t = (S − e_t)/S formed without cancellation.
-                    var exact = complement(t, into: t0)
-                    exact = v.divide(t0, row.S) == 0 && exact && row.SExact
+                    var exact = complement(t, into: space.complement)
+                    exact = v.divide(space.complement, row.S) == 0 && exact && row.SExact
                     v.negate(v)
                     exact = v.divide(v, batchSize) == 0 && exact
                     c.record(j, exact: exact, sign: n > 1 ? -1 : 0, (40, v))
                 case .distribution(let q) where q[j] != 0:
-                    t0.precision = c.precision
-                    var exact = t0.divide(row.e[j], row.S) == 0 && row.eExact[j] && row.SExact
-                    exact = v.subtract(t0, q[j]) == 0 && exact
+                    let p = space.probability
+                    p.precision = c.precision
+                    var exact = p.divide(row.e[j], row.S) == 0 && row.eExact[j] && row.SExact
+                    exact = v.subtract(p, q[j]) == 0 && exact
                     exact = v.divide(v, batchSize) == 0 && exact
                     // For n > 1, 0 < p_j < 1: the result is below (1 − q_j)/B and above −q_j/B, negative
                     // when q_j >= 1. Those limits decide results whose value sits on a midpoint's
                     // doorstep (a one-hot or 1/3 target with a dominant logit).
-                    c.record(j, exact: exact, sign: n > 1 && q[j] >= 1 ? -1 : 0, (16, t0), (3, v))
+                    c.record(j, exact: exact, sign: n > 1 && q[j] >= 1 ? -1 : 0, (16, p), (3, v))
                     if n > 1 {
-                        let limit = limitValue(j, precision: c.precision + 1200)
-                        if t0.compare(0.5) >= 0 {
+                        let limit = space.limits.value(j, precision: c.precision + Self.exactDifferenceBits)
+                        if p.compare(0.5) >= 0 {
                             limit.set(1)
-                            limit.subtract(limit, q[j])  // exact: 1 and q_j are doubles, 1200 bits more than P
+                            limit.subtract(limit, q[j])  // exact (exactDifferenceBits)
                             limit.divide(limit, batchSize, .up)
                             c.limit(j, limit, upper: true)
                         } else {
@@ -230,17 +246,18 @@ extension SoftmaxReference {
     func certifiedJacobian(_ x: [Double]) throws -> [ReferenceValue] {
         let n = x.count
         if let values = fast(x, single: { [.exactly(0)] }, { $0.jacobian() }) { return values }
-        return try certified("jacobian", count: n * n) { c in
+        return try certified(.jacobian, count: n * n) { c in
             row.evaluate(x, precision: c.precision)
             c.underflowExponent = row.underflowErrorExponent
-            let p = scratchValues(n, precision: c.precision)
-            let q = scratchValues2(n, precision: c.precision)  // 1 − p_i
+            let space = workspaces.jacobian
+            let p = space.probabilities.prefix(n, precision: c.precision)
+            let q = space.complements.prefix(n, precision: c.precision)  // 1 − p_i
             var pExact = [Bool](repeating: true, count: n)
             var qExact = [Bool](repeating: true, count: n)
             for i in 0..<n {
                 pExact[i] = p[i].divide(row.e[i], row.S) == 0 && row.eExact[i] && row.SExact
-                let exactComplement = complement(i, into: t0)
-                qExact[i] = q[i].divide(t0, row.S) == 0 && exactComplement && row.SExact
+                let exactComplement = complement(i, into: space.numerator)
+                qExact[i] = q[i].divide(space.numerator, row.S) == 0 && exactComplement && row.SExact
             }
             for i in 0..<n {
                 for j in 0..<n {

@@ -1,6 +1,8 @@
 // Why the reference declined a row: bad input (a clear sentence for the user), or a result it could
 // not certify within its precision limit (which it reports instead of guessing).
 
+import Catalogue
+
 public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The row has no elements (defined only for logsumexp, whose value is −inf).
     case emptyRow
@@ -15,7 +17,7 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
     /// Rows and targets of a batch differ in number, or the batch is empty.
     case batchShapeMismatch(rows: Int, targets: Int)
     /// Ziv's loop reached the precision limit without certifying the rounding.
-    case uncertified(function: String, precision: Int)
+    case uncertified(function: AuditFunction, precision: Int)
 
     public var description: String {
         switch self {
@@ -32,7 +34,7 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
         case .batchShapeMismatch(let rows, let targets):
             return rows == 0 ? "the batch is empty" : "the batch has \(rows) rows but \(targets) targets"
         case .uncertified(let function, let precision):
-            return "\(function): could not certify the rounding within \(precision) bits of precision"
+            return "\(function.rawValue): could not certify the rounding within \(precision) bits of precision"
         }
     }
 }

@@ -1,4 +1,5 @@
-// The quantities every certified formula is built from, at a working precision P (DESIGN §3).
+// The quantities every certified formula is built from, at a working precision P (docs/design.md,
+// "The reference").
 //
 // For a row of finite logits x_0..x_{n−1} with maximum m = x_k (k the first index of the maximum):
 //
@@ -9,7 +10,7 @@
 //     L   = log1p(s) = log S                  (so logsumexp = m + L and log p_j = d_j − L)
 //
 // Every term is non-negative, so no sum cancels and a modest precision always suffices. With
-// η = 2^−P, these hold (first order, with room to spare; U = 2^(emin+2300) when a term underflowed
+// η = 2^−P, these hold (first order, with room to spare; U = 2^(emin + 2300) when a term underflowed
 // MPFR, else 0):
 //
 //     |d̃_j − d_j| <= 2^−(P+64) |d_j|            (so <= η/4 while |d_j| <= 2^62)
@@ -46,9 +47,20 @@ final class ShiftedExponentials {
     private(set) var SExact = true
     private(set) var LExact = true
 
+    /// A difference d_j below −2^62 makes e^(d_j) < 2^(emin): such a term is not asked of exp.
+    static let negligibleDifferenceExponent = 62
+
+    /// The underflow allowance U = 2^(emin + margin). Each term below MPFR's range is below 2^emin, and
+    /// there are fewer than 2^64 of them; every output multiplies their sum by at most a weight q_i or v_j
+    /// (< 2^1024) and sums fewer than 2^64 such products: 64 + 1024 + 64 = 1152 bits, doubled for room.
+    static let underflowMargin = 2300
+
+    /// log2 of U in the current thread's exponent range.
+    static var underflowAllowanceExponent: Int { MPFREnvironment.minimumExponent + underflowMargin }
+
     /// log2 of the absolute-error allowance for terms below MPFR's range (nil when none underflowed).
     var underflowErrorExponent: Int? {
-        underflowCount == 0 ? nil : MPFREnvironment.minimumExponent + 2300
+        underflowCount == 0 ? nil : Self.underflowAllowanceExponent
     }
 
     /// Evaluates the row at precision P. Precondition: `x` is non-empty and finite.
@@ -77,7 +89,7 @@ final class ShiftedExponentials {
                 eExact[j] = true
                 continue
             }
-            if !dj.isZero && dj.exponent > 62 {
+            if !dj.isZero && dj.exponent > Self.negligibleDifferenceExponent {
                 // d_j < −2^62: e^(d_j) < 2^(emin); no need to ask exp.
                 ej.setZero()
                 eUnderflowed[j] = true

@@ -21,15 +21,8 @@ public final class SoftmaxReference {
     let row = ShiftedExponentials()
     let candidates = Candidates()
     let certifier = Binary64Certifier()
-    /// Per-element intermediates (p_j, products), reused across rows.
-    var scratch: [MPFRFloat] = []
-    var scratch2: [MPFRFloat] = []
-    let t0 = MPFRFloat(precision: 64)
-    let t1 = MPFRFloat(precision: 64)
-    let anchorTerm = MPFRFloat(precision: 64)
-    let anchorRow = MPFRFloat(precision: 64)
-    /// Per-element one-sided limits (see Candidates.limit), reused across rows.
-    var limitValues: [MPFRFloat] = []
+    /// Each formula's intermediates, reused across rows.
+    let workspaces = Workspaces()
     /// The double-word fast path's workspace (FastPath/).
     let fastRow = FastRow()
     /// The format results are rounded to (binary64 unless set): every value is the correctly rounded
@@ -47,26 +40,12 @@ public final class SoftmaxReference {
         self.maximumPrecision = maximumPrecision
     }
 
+    /// A sum or difference of two doubles is exact at this precision: their bits span at most 2^1023
+    /// down to 2^-1074 (2098 bits).
+    static let exactDoubleSumBits = 2200
+
     /// The MPFR library version the reference runs on.
     public static var mpfrVersion: String { MPFREnvironment.version }
-
-    func scratchValues(_ n: Int, precision: Int) -> [MPFRFloat] {
-        while scratch.count < n { scratch.append(MPFRFloat(precision: precision)) }
-        for j in 0..<n { scratch[j].precision = precision }
-        return scratch
-    }
-
-    func limitValue(_ j: Int, precision: Int) -> MPFRFloat {
-        while limitValues.count <= j { limitValues.append(MPFRFloat(precision: precision)) }
-        limitValues[j].precision = precision
-        return limitValues[j]
-    }
-
-    func scratchValues2(_ n: Int, precision: Int) -> [MPFRFloat] {
-        while scratch2.count < n { scratch2.append(MPFRFloat(precision: precision)) }
-        for j in 0..<n { scratch2[j].precision = precision }
-        return scratch2
-    }
 }
 
 @available(*, unavailable, message: "SoftmaxReference holds per-thread MPFR workspace; give each thread its own.")

@@ -137,14 +137,14 @@ extension SoftmaxReference {
 
     /// (a − b) / batchSize correctly rounded, for binary64 a and b (an exact zero difference is +0).
     func exactDifference(_ a: Double, _ b: Double, dividedBy batchSize: Int) throws -> ReferenceValue {
-        try certified("gradient", count: 1) { c in
+        let difference = workspaces.gradient.difference
+        return try certified(batchSize == 1 ? .crossEntropyGradient : .batchCrossEntropyGradient, count: 1) { c in
             let v = c.values[0]
-            // a − b is exact at 2200 bits (both are doubles: at most 2098 bits apart).
-            t0.precision = 2200
-            t0.set(a)
-            t0.subtract(t0, b)
-            let ternary = v.divide(t0, batchSize)
-            c.record(0, exact: ternary == 0, sign: t0.sign, (1, v))
+            difference.precision = Self.exactDoubleSumBits
+            difference.set(a)
+            difference.subtract(difference, b)
+            let ternary = v.divide(difference, batchSize)
+            c.record(0, exact: ternary == 0, sign: difference.sign, (1, v))
         }[0]
     }
 }

@@ -22,73 +22,99 @@
 import MPFR
 
 extension SoftmaxReference {
+    /// From this working precision on, a sign that the bound on r̃_i leaves open is sought in the group
+    /// expansion (below it, the next precision usually settles it for less).
+    static let groupExpansionPrecision = 4096
+
+    /// When a term underflowed MPFR's range, r̃_i = v_i − c̃ carries U times max|v_j| < 2^1024 summed over
+    /// n < 2^64 terms: its sign is trusted only above 2^(U's exponent + this margin).
+    static let vectorUnderflowMargin = 1100
+
     func certifiedVectorJacobianProduct(_ x: [Double], _ v: [Double]) throws -> [ReferenceValue] {
         let n = x.count
         if let values = fast(x, single: { [.exactly(0)] }, { $0.vectorJacobianProduct(v) }) { return values }
         let groups = exactGroups(x, v)
-        let zeroMean = exactCommonGroupMean(groups)
-        var isZero = [Bool](repeating: false, count: n)
-        if let (groupSum, groupSize) = zeroMean {
-            let lhs = MPFRFloat(precision: Self.exactSumBits)
-            for i in 0..<n {
-                lhs.set(v[i])
-                lhs.multiply(lhs, groupSize)
-                isZero[i] = lhs.compare(groupSum) == 0
-            }
-        }
+        let isZero = exactZeros(v, groups)
         let maxMagnitude = MPFRFloat(v.map { $0.magnitude }.max() ?? 0)
-        return try certified("vector-jacobian-product", count: n) { c in
+        let space = workspaces.vectorJacobianProduct
+        return try certified(.vectorJacobianProduct, count: n) { c in
             let p = c.precision
             row.evaluate(x, precision: p)
             c.underflowExponent = row.underflowErrorExponent
-            let probabilities = scratchValues(n, precision: p)
-            let products = scratchValues2(n, precision: p)
-            var exact = true
-            for j in 0..<n {
-                exact = probabilities[j].divide(row.e[j], row.S) == 0 && exact && row.eExact[j] && row.SExact
-                exact = products[j].multiply(probabilities[j], v[j]) == 0 && exact
-            }
-            let mean = t0
-            mean.precision = p
-            exact = mean.sum(products, count: n) == 0 && exact
-            let difference = t1
-            difference.precision = p
+            let (probabilities, exact) = evaluateMean(v, precision: p, space)
             for i in 0..<n {
-                let w = c.values[i]
                 if isZero[i] {
-                    w.setZero()
+                    c.values[i].setZero()
                     c.recordExact(i)
                     continue
                 }
-                var elementExact = difference.subtract(v[i], mean) == 0 && exact
-                elementExact = w.multiply(probabilities[i], difference) == 0 && elementExact
-                // The sign of w_i is that of r_i once the bound on r̃_i excludes zero, or, when a high precision
-                // has not settled it, once the group expansion proves it.
-                var sign = 0
-                if difference.isRegular {
-                    var bound = difference.exponent - p + 4
-                    if maxMagnitude.isRegular { bound = max(bound, maxMagnitude.exponent - p + 4) }
-                    if mean.isRegular { bound = max(bound, mean.exponent - p) }
-                    if let u = row.underflowErrorExponent { bound = max(bound, u + 1100) }
-                    if bound + 2 < difference.exponent - 1 { sign = difference.sign }
-                }
-                if sign == 0 && p >= 4096 { sign = dominantGroupSign(i, v, groups) }
-                // 2 p̃_i (12η M + η|c̃| + 12η|r̃_i|) + η|w̃_i|, each magnitude as an exponent: |p̃_i x| < 2^(e_p + e_x),
-                // with one bit more to spare.
-                func scaled(_ x: MPFRFloat) -> Int? {
-                    probabilities[i].isRegular && x.isRegular ? probabilities[i].exponent + x.exponent + 1 : nil
-                }
-                c.record(i, exact: elementExact, sign: sign, exponents: [
-                    (2, w.isRegular ? w.exponent : nil), (24, scaled(maxMagnitude)), (2, scaled(mean)), (24, scaled(difference)),
-                ])
+                recordElement(i, v, c, probability: probabilities[i], exact: exact, maxMagnitude: maxMagnitude, groups: groups,
+                              space)
             }
         }
     }
 
+    /// p_j, p_j v_j and c = Σ_j p_j v_j (one correctly rounded sum) at precision P: the p_j, and whether
+    /// all are exact.
+    private func evaluateMean(_ v: [Double], precision p: Int,
+                              _ space: VectorJacobianProductWorkspace) -> ([MPFRFloat], Bool) {
+        let n = v.count
+        let probabilities = space.probabilities.prefix(n, precision: p)
+        let products = space.products.prefix(n, precision: p)
+        var exact = true
+        for j in 0..<n {
+            exact = probabilities[j].divide(row.e[j], row.S) == 0 && exact && row.eExact[j] && row.SExact
+            exact = products[j].multiply(probabilities[j], v[j]) == 0 && exact
+        }
+        space.mean.precision = p
+        return (probabilities, space.mean.sum(products, count: n) == 0 && exact)
+    }
+
+    /// w_i = p_i (v_i − c) into candidate i, with its bound and, when it can be proved, its sign.
+    private func recordElement(_ i: Int, _ v: [Double], _ c: Candidates, probability: MPFRFloat, exact: Bool,
+                               maxMagnitude: MPFRFloat, groups: [ExactGroup], _ space: VectorJacobianProductWorkspace) {
+        let p = c.precision
+        let mean = space.mean, difference = space.difference
+        difference.precision = p
+        let w = c.values[i]
+        var elementExact = difference.subtract(v[i], mean) == 0 && exact
+        elementExact = w.multiply(probability, difference) == 0 && elementExact
+        // The sign of w_i is that of r_i once the bound on r̃_i excludes zero, or, when a high precision
+        // has not settled it, once the group expansion proves it.
+        var sign = 0
+        if difference.isRegular {
+            var bound = difference.exponent - p + 4
+            if maxMagnitude.isRegular { bound = max(bound, maxMagnitude.exponent - p + 4) }
+            if mean.isRegular { bound = max(bound, mean.exponent - p) }
+            if let u = row.underflowErrorExponent { bound = max(bound, u + Self.vectorUnderflowMargin) }
+            if bound + 2 < difference.exponent - 1 { sign = difference.sign }
+        }
+        if sign == 0 && p >= Self.groupExpansionPrecision { sign = dominantGroupSign(i, v, groups, precision: p) }
+        // 2 p̃_i (12η M + η|c̃| + 12η|r̃_i|) + η|w̃_i|, each magnitude as an exponent: |p̃_i x| < 2^(e_p + e_x),
+        // with one bit more to spare.
+        func scaled(_ x: MPFRFloat) -> Int? {
+            probability.isRegular && x.isRegular ? probability.exponent + x.exponent + 1 : nil
+        }
+        c.record(i, exact: elementExact, sign: sign, exponents: [
+            (2, w.isRegular ? w.exponent : nil), (24, scaled(maxMagnitude)), (2, scaled(mean)), (24, scaled(difference)),
+        ])
+    }
+
+    /// Which r_i are exactly zero: those with |G| v_i = Σ_{j∈G} v_j when every group shares one mean of v.
+    private func exactZeros(_ v: [Double], _ groups: [ExactGroup]) -> [Bool] {
+        guard let (groupSum, groupSize) = exactCommonGroupMean(groups) else { return Array(repeating: false, count: v.count) }
+        let lhs = MPFRFloat(precision: Self.exactSumBits)
+        return v.map { vi in
+            lhs.set(vi)
+            lhs.multiply(lhs, groupSize)
+            return lhs.compare(groupSum) == 0
+        }
+    }
+
     /// The groups of equal logits in decreasing order of logit: (logit, exact Σ_{j∈G} v_j, |G|).
-    private func exactGroups(_ x: [Double], _ v: [Double]) -> [(Double, MPFRFloat, Int)] {
+    private func exactGroups(_ x: [Double], _ v: [Double]) -> [ExactGroup] {
         let order = x.indices.sorted { x[$0] > x[$1] || (x[$0] == x[$1] && $0 < $1) }
-        var groups: [(Double, MPFRFloat, Int)] = []
+        var groups: [ExactGroup] = []
         var start = 0
         while start < order.count {
             var end = start
@@ -101,12 +127,12 @@ extension SoftmaxReference {
         return groups
     }
 
-    /// Enough bits for any sum of doubles (their bits span at most 2^1024 down to 2^−1074) times an Int.
-    static let exactSumBits = 2200 + 2 * Int.bitWidth
+    /// Enough bits for any sum of doubles times an Int.
+    static let exactSumBits = exactDoubleSumBits + 2 * Int.bitWidth
 
     /// If every group has the same mean of v, returns (Σ_{j∈G} v_j, |G|) of one group (so r_i = 0
     /// exactly when |G| v_i = Σ_{j∈G} v_j); nil when the means differ (no r_i is zero).
-    private func exactCommonGroupMean(_ groups: [(Double, MPFRFloat, Int)]) -> (MPFRFloat, Int)? {
+    private func exactCommonGroupMean(_ groups: [ExactGroup]) -> (MPFRFloat, Int)? {
         let (_, firstSum, firstSize) = groups[0]
         let a = MPFRFloat(precision: Self.exactSumBits)
         let b = MPFRFloat(precision: Self.exactSumBits)
@@ -118,8 +144,9 @@ extension SoftmaxReference {
         return (firstSum, firstSize)
     }
 
-    /// The sign of r_i proved by the leading group of the expansion, or 0 when it does not dominate.
-    private func dominantGroupSign(_ i: Int, _ v: [Double], _ groups: [(Double, MPFRFloat, Int)]) -> Int {
+    /// The sign of r_i proved by the leading group of the expansion at precision P, or 0 when it does not
+    /// dominate there (a higher precision of the Ziv loop tries again).
+    private func dominantGroupSign(_ i: Int, _ v: [Double], _ groups: [ExactGroup], precision: Int) -> Int {
         var coefficients: [(Double, MPFRFloat)] = []
         for (logit, sum, size) in groups {
             let c = MPFRFloat(precision: Self.exactSumBits)
@@ -131,51 +158,48 @@ extension SoftmaxReference {
         guard let (leadLogit, lead) = coefficients.first else { return 0 }
         // Coefficients of one sign times positive exponentials: that sign, whatever their sizes.
         if coefficients.allSatisfy({ $0.1.sign == lead.sign }) { return lead.sign }
-        // Otherwise evaluate T = Σ_G c_G e^(x_G − x_G1), the same sum rescaled by e^(−x_G1 − ...) > 0, at
-        // rising precision: each term within 4·2^−P of itself, and a term whose exponential leaves MPFR's
-        // range within |c_G| 2^emin. T ≠ 0 (Lindemann–Weierstrass), so a precision settles its sign.
-        MPFREnvironment.useWidestExponentRange()
-        var precision = 256
-        while precision <= 16384 {
-            let total = MPFRFloat(precision: precision)
-            let bound = MPFRFloat(precision: 64)
-            bound.setZero()
-            let argument = MPFRFloat(precision: precision + 64)
-            let magnitude = MPFRFloat(precision: 64)
-            var terms: [MPFRFloat] = []
-            var underflowed = false
-            for (logit, c) in coefficients {
-                argument.subtract(logit, leadLogit)
-                if !argument.isZero && argument.exponent > 62 {
-                    underflowed = true
-                    continue
-                }
-                let term = MPFRFloat(precision: precision)
-                MPFREnvironment.clearUnderflow()
-                term.exp(argument)
-                if MPFREnvironment.underflowed {
-                    underflowed = true
-                    continue
-                }
-                term.multiply(term, c)
-                terms.append(term)
-                magnitude.absoluteValue(term)
-                bound.add(bound, magnitude, .up)
+        // Otherwise evaluate T = Σ_G c_G e^(x_G − x_G1), the same sum rescaled by e^(−x_G1) > 0: each term
+        // within 4·2^−P of itself, and a term whose exponential leaves MPFR's range within |c_G| 2^emin.
+        // T ≠ 0 (Lindemann–Weierstrass), so a precision settles its sign.
+        let total = MPFRFloat(precision: precision)
+        let bound = MPFRFloat(precision: 64)
+        bound.setZero()
+        let argument = MPFRFloat(precision: precision + 64)
+        let magnitude = MPFRFloat(precision: 64)
+        var terms: [MPFRFloat] = []
+        var underflowed = false
+        for (logit, c) in coefficients {
+            argument.subtract(logit, leadLogit)
+            if !argument.isZero && argument.exponent > ShiftedExponentials.negligibleDifferenceExponent {
+                underflowed = true
+                continue
             }
-            // One correctly rounded sum (mpfr_sum), so the rounding is 2^−P |T| <= 2^−P Σ|t|.
-            total.sum(terms)
-            // Per term 3·2^−P (argument, exp, product) plus the sum's 2^−P: 4·2^−P Σ|t| <= 8·2^−P Σ|t|; plus
-            // 2^(emin + 2300) for the dropped terms.
-            bound.scale(bound, byPowerOfTwo: 3 - precision, .up)
-            if underflowed {
-                let tiny = MPFRFloat(precision: 2)
-                tiny.setPowerOfTwo(MPFREnvironment.minimumExponent + 2300)
-                bound.add(bound, tiny, .up)
+            let term = MPFRFloat(precision: precision)
+            MPFREnvironment.clearUnderflow()
+            term.exp(argument)
+            if MPFREnvironment.underflowed {
+                underflowed = true
+                continue
             }
-            magnitude.absoluteValue(total)
-            if magnitude.compare(bound) > 0 { return total.sign }
-            precision *= 4
+            term.multiply(term, c)
+            terms.append(term)
+            magnitude.absoluteValue(term)
+            bound.add(bound, magnitude, .up)
         }
-        return 0
+        // One correctly rounded sum (mpfr_sum), so the rounding is 2^−P |T| <= 2^−P Σ|t|.
+        total.sum(terms)
+        // Per term 3·2^−P (argument, exp, product) plus the sum's 2^−P: 4·2^−P Σ|t| <= 8·2^−P Σ|t|; plus
+        // the underflow allowance U for the dropped terms.
+        bound.scale(bound, byPowerOfTwo: 3 - precision, .up)
+        if underflowed {
+            let tiny = MPFRFloat(precision: 2)
+            tiny.setPowerOfTwo(ShiftedExponentials.underflowAllowanceExponent)
+            bound.add(bound, tiny, .up)
+        }
+        magnitude.absoluteValue(total)
+        return magnitude.compare(bound) > 0 ? total.sign : 0
     }
 }
+
+/// A group of equal logits: (the logit, the exact Σ_{j∈G} v_j, |G|).
+typealias ExactGroup = (logit: Double, sum: MPFRFloat, size: Int)

@@ -4,6 +4,7 @@
 // any other result is a real number that is not a binary64 midpoint (a transcendental or a
 // non-dyadic rational), so a finite P decides it. A precision limit turns a pathological row into a
 // clear error instead of a hang.
+import Catalogue
 import MPFR
 
 /// The approximations of one evaluation at precision P, with their error bounds.
@@ -75,8 +76,24 @@ extension SoftmaxReference {
     /// result, 24 of offset, the error constants and log2 of long rows' sums).
     public static let initialPrecision = 128
 
+    /// ⌈1000 log2 10⌉ = ⌈3321.93⌉: bits per thousand decimal digits.
+    static let bitsPerThousandDigits = 3322
+    /// Guard bits beyond the digits' own, so that the last printed digit is right.
+    static let decimalGuardBits = 6
+    /// For an approximation of zero (a result below MPFR's range), the error must lie below
+    /// 2^(zeroDigitsExponent − 4·digits): far below every binary64 (2^-1074), 4 > log2 10 bits per digit.
+    static let zeroDigitsExponent = -1200
+
+    /// Whether an error of 2^errorExponent fixes `digits` significant decimal digits of v (error below
+    /// 10^-(digits+1) relative).
+    static func fixes(_ digits: Int, of v: MPFRFloat, errorExponent: Int?) -> Bool {
+        guard let error = errorExponent else { return true }
+        if v.isRegular { return error <= v.exponent - digits * bitsPerThousandDigits / 1000 - decimalGuardBits }
+        return error <= zeroDigitsExponent - digits * 4
+    }
+
     /// Runs Ziv's loop over `count` outputs; `evaluate` fills `candidates` at its precision.
-    func certified(_ function: String, count: Int, _ evaluate: (Candidates) -> Void) throws -> [ReferenceValue] {
+    func certified(_ function: AuditFunction, count: Int, _ evaluate: (Candidates) -> Void) throws -> [ReferenceValue] {
         MPFREnvironment.useWidestExponentRange()
         var results = [ReferenceValue?](repeating: nil, count: count)
         var remaining = count
@@ -86,24 +103,21 @@ extension SoftmaxReference {
             evaluate(candidates)
             for j in 0..<count where results[j] == nil {
                 let v = candidates.values[j]
-                if var value = certifier.certify(
-                    v, errorExponent: candidates.errorExponents[j], knownSign: candidates.knownSigns[j], limit: candidates.limits[j],
-                    format: format)
-                {
-                    if let digits = decimalDigits {
-                        // The bound must fix `digits` decimal digits: error below 10^-(digits+1) relative.
-                        if let err = candidates.errorExponents[j], v.isRegular, err > v.exponent - (digits * 3322 / 1000) - 6 { continue }
-                        if let err = candidates.errorExponents[j], !v.isRegular, err > -1200 - digits * 4 { continue }
-                        if v.isZero, let err = candidates.errorExponents[j] {
-                            // Nonzero but below anything MPFR represents here: say so rather than print 0.
-                            value.decimal = (value.rounded.sign == .minus ? "-" : "") + "(nonzero, below 2^\(err + 1))"
-                        } else {
-                            value.decimal = v.decimalString(digits: digits)
-                        }
+                let error = candidates.errorExponents[j]
+                guard var value = certifier.certify(v, errorExponent: error, knownSign: candidates.knownSigns[j],
+                                                    limit: candidates.limits[j], format: format)
+                else { continue }
+                if let digits = decimalDigits {
+                    guard Self.fixes(digits, of: v, errorExponent: error) else { continue }
+                    if v.isZero, let error {
+                        // Nonzero but below anything MPFR represents here: say so rather than print 0.
+                        value.decimal = (value.rounded.sign == .minus ? "-" : "") + "(nonzero, below 2^\(error + 1))"
+                    } else {
+                        value.decimal = v.decimalString(digits: digits)
                     }
-                    results[j] = value
-                    remaining -= 1
                 }
+                results[j] = value
+                remaining -= 1
             }
             if remaining == 0 { break }
             guard precision < maximumPrecision else {

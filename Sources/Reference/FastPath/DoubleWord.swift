@@ -186,3 +186,13 @@ extension DW where T == Double {
         return fastTwoSum(th, tl)
     }
 }
+
+// MARK: - Error bounds computed in doubles
+
+/// The factor that rounds an error bound computed in doubles up: such a bound is a short product or sum
+/// of non-negative doubles, each step rounded to nearest (relative error at most 2^-53), and fewer than
+/// 2^12 steps stay below the 2^-41 that 1 + 2^-40 adds to a first-order total.
+let boundRoundingUp = 1 + 0x1p-40
+
+/// The factor that rounds a denominator of an error bound down, for the same reason.
+let boundRoundingDown = 1 - 0x1p-40

@@ -68,7 +68,7 @@ extension FastRow {
         let binade = Lm.hi.exponent + LExp
         if binade >= -900 {
             let L = Lm.scaled(LExp)
-            return (L, 2 * LError * L.hi * (1 + 0x1p-40) + 0x1p-1073)
+            return (L, 2 * LError * L.hi * boundRoundingUp + 0x1p-1073)
         }
         return (DoubleWord(0), Double(sign: .plus, exponent: max(binade + 2, -1074), significand: 1))
     }
@@ -91,7 +91,7 @@ extension FastRow {
             Lhalf = DoubleWord(L.0.hi / 2, L.0.lo / 2)
         }
         let v = d.plus(Lhalf.negated)
-        let error = DoubleWord.errorOfPlus * v.hi.magnitude * (1 + 0x1p-40) + L.1
+        let error = DoubleWord.errorOfPlus * v.hi.magnitude * boundRoundingUp + L.1
         return certify(FastApproximation(v, scale: scale, absoluteError: error), knownSign: -1, magnitudeAbove: d)
     }
 
@@ -117,7 +117,7 @@ extension FastRow {
         if maxValue == 0 { return certify(approximateL(), knownSign: 1) }
         let L = unscaledL()
         let v = L.0.plus(maxValue)
-        let error = DoubleWord.errorOfPlusDouble * v.hi.magnitude * (1 + 0x1p-40) + L.1
+        let error = DoubleWord.errorOfPlusDouble * v.hi.magnitude * boundRoundingUp + L.1
         // y > m (L > 0): for m > 0 that is |y| > |m|, which settles an m on a midpoint of the format.
         return certify(FastApproximation(v, absoluteError: error), knownSign: maxValue > 0 ? 1 : 0,
                        magnitudeAbove: maxValue > 0 ? DoubleWord(maxValue) : nil)
@@ -161,21 +161,21 @@ extension FastRow {
     /// relative to C.
     private func complement(_ t: Int) -> (DoubleWord, Double) {
         var difference = sPrime
-        var absolute = sPrimeError * sPrime.hi * (1 + 0x1p-40) + 0x1p-1000
+        var absolute = sPrimeError * sPrime.hi * boundRoundingUp + 0x1p-1000
         if gExp[t] != Self.dropped {
             let g = Self.term(DoubleWord(gHi[t], gLo[t]), gExp[t])
             difference = difference.plus(g.negated)
-            absolute += Self.epsExp * g.hi * (1 + 0x1p-40) + DoubleWord.errorOfPlus * difference.hi.magnitude * (1 + 0x1p-40)
+            absolute += Self.epsExp * g.hi * boundRoundingUp + DoubleWord.errorOfPlus * difference.hi.magnitude * boundRoundingUp
         }
         // e^D (s' − g_t) = 2^eDExp · product; its absolute error in those units:
         let product = eD.times(difference)
         let productError = (absolute * (1 + eDError) + (eDError + DoubleWord.errorOfTimes) * difference.hi.magnitude)
-            * eD.hi * (1 + 0x1p-40)
+            * eD.hi * boundRoundingUp
         let onePlus = Self.plus(1, scaled: product, eDExp)  // (product >= 0 up to its error)
         let C = onePlus.value
-        let error = onePlus.error * C.hi * (1 + 0x1p-40)
+        let error = onePlus.error * C.hi * boundRoundingUp
             + Double(sign: .plus, exponent: eDExp, significand: productError) + 0x1p-1074  // (a bound that underflows)
-        return (C, error / (C.hi * (1 - 0x1p-40)))
+        return (C, error / (C.hi * boundRoundingDown))
     }
 }
 
@@ -205,7 +205,7 @@ extension FastRow {
     func probabilityExponentBound(_ j: Int) -> Int {
         if ultra || gExp[j] != Self.dropped { return -1100 }
         // p_j = e^D g_j / S <= 2^(eDExp + 1) · 2^b.
-        return min(-1100, eDExp + 1 + Int(max(gHi[j], -0x1p40)))
+        return min(-1100, eDExp + 1 + Int(max(gHi[j], Self.infinitelyFarExponent)))
     }
 
     /// 1 − p_j = 2^scale · Q with Q's relative error; nil when it is below 2^-1100 (j = k of an ultra row).
@@ -269,22 +269,22 @@ extension FastRow {
             }
             let term = Self.unscaled(pj.P, pj.scale).times(v[j])
             magnitude += term.hi.magnitude
-            cError += term.hi.magnitude * (2 * pj.error + 3 * u2) * (1 + 0x1p-40) + 0x1p-1070
+            cError += term.hi.magnitude * (2 * pj.error + 3 * u2) * boundRoundingUp + 0x1p-1070
             c = c.plus(term)
         }
-        cError = (cError + Double(n + 1) * DoubleWord.errorOfPlus * magnitude) * (1 + 0x1p-40) + Self.underflowAllowance
+        cError = (cError + Double(n + 1) * DoubleWord.errorOfPlus * magnitude) * boundRoundingUp + Self.underflowAllowance
         guard c.hi.isFinite, cError.isFinite else { return nil }
         var out: [ReferenceValue] = []
         out.reserveCapacity(n)
         for i in 0..<n {
             let r = c.negated.plus(v[i])
-            let rError = (cError + DoubleWord.errorOfPlusDouble * r.hi.magnitude) * (1 + 0x1p-40) + Self.underflowAllowance
+            let rError = (cError + DoubleWord.errorOfPlusDouble * r.hi.magnitude) * boundRoundingUp + Self.underflowAllowance
             let a: FastApproximation
             var sign = 0
             if let pi = p[i] {
                 let w = pi.P.times(r)
                 let error = (pi.P.hi.magnitude * rError * (1 + 2 * pi.error)
-                    + w.hi.magnitude * (2 * pi.error + DoubleWord.errorOfTimes)) * (1 + 0x1p-40) + Self.underflowAllowance
+                    + w.hi.magnitude * (2 * pi.error + DoubleWord.errorOfTimes)) * boundRoundingUp + Self.underflowAllowance
                 a = FastApproximation(w, scale: pi.scale, absoluteError: error)
             } else {
                 // p_i < 2^E: |w_i| < 2^E (|r| + error), with r's sign when the error allows.
@@ -305,72 +305,14 @@ extension FastRow {
     /// exactly when v_i = v_k; every difference v_i − w is exact (twoSum) and the G_w are sums of
     /// positive terms (relative error ε_s'). Each element carries the absolute error of its bracket.
     private func groupedVectorJacobianProduct(_ v: [Double]) -> [ReferenceValue]? {
-        let n = count
-        var values: [Double] = []
-        var group = [Int](repeating: 0, count: n)
-        for j in 0..<n {
-            if let g = values.firstIndex(of: v[j]) {
-                group[j] = g
-            } else {
-                guard values.count < 32 else { return nil }
-                group[j] = values.count
-                values.append(v[j])
-            }
-        }
-        var G = [DoubleWord](repeating: DoubleWord(0), count: values.count)
-        var GError = [Double](repeating: 0, count: values.count)  // absolute
-        for j in 0..<n where j != maxIndex {
-            let g = group[j]
-            guard gExp[j] != Self.dropped else {
-                GError[g] += 0x1p-1074  // g_j < 2^-1100, but no smaller bound is a double
-                continue
-            }
-            let term = Self.term(DoubleWord(gHi[j], gLo[j]), gExp[j])
-            G[g] = G[g].plus(term)
-            GError[g] += Self.epsExp * term.hi * (1 + 0x1p-40) + DoubleWord.errorOfPlus * G[g].hi * (1 + 0x1p-40)
-                + (gExp[j] >= -960 ? 0x1p-1070 : 0x1p-1000)
-        }
+        guard let (values, group) = Self.distinctValues(v, count: count) else { return nil }
+        let (G, GError) = groupSums(group, values.count)
         var out: [ReferenceValue] = []
-        out.reserveCapacity(n)
-        for i in 0..<n {
-            // B_i = Σ_w G_w (v_i − w), absolute error bError.
-            var B = DoubleWord(0)
-            var bError = 0.0
-            var bMagnitude = 0.0
-            for (g, w) in values.enumerated() where g != group[i] && (G[g].hi != 0 || GError[g] != 0) {
-                let difference = twoSum(v[i], -w)
-                guard difference.hi.isFinite, difference.lo.isFinite else { return nil }
-                let product = G[g].times(difference)
-                B = B.plus(product)
-                bMagnitude += product.hi.magnitude
-                bError += GError[g] * difference.hi.magnitude * (1 + 0x1p-40) + DoubleWord.errorOfTimes * product.hi.magnitude
-            }
-            bError = (bError + Double(values.count + 1) * DoubleWord.errorOfPlus * bMagnitude) * (1 + 0x1p-40) + Self.underflowAllowance
-            // A_i = (v_i − v_k) + e^D B_i, at scale aScale with absolute error aError (in those units).
-            let eB = eD.times(B)
-            let eBError = (bError * (1 + eDError) + (eDError + DoubleWord.errorOfTimes) * B.hi.magnitude) * eD.hi * (1 + 0x1p-40)
-                + Self.underflowAllowance
-            let head = twoSum(v[i], -v[maxIndex])
-            guard head.hi.isFinite, head.lo.isFinite else { return nil }
-            var A: DoubleWord
-            var aScale = 0
-            var aError: Double
-            if head.hi == 0 {
-                A = eB
-                aScale = eDExp
-                aError = eBError
-            } else if eDExp + (eB.hi == 0 ? -2000 : eB.hi.exponent) >= -900 && eDExp <= 900 {
-                let tail = Self.scaledWord(eB, eDExp)
-                A = head.plus(tail)
-                aError = eBError * FastRounding.powerOfTwo(max(eDExp, -1022)) + DoubleWord.errorOfPlus * A.hi.magnitude + 0x1p-1070
-                if eDExp < -1022 { aError = .infinity }
-            } else {
-                // e^D B_i is below 2^-899: the head decides, the rest is error.
-                A = head
-                aError = (eB.hi.magnitude * 2 + eBError) * FastRounding.powerOfTwo(max(eDExp, -1022))
-                if eDExp < -1022 { aError = (eB.hi.magnitude * 2 + eBError) * 0x1p-1022 }
-            }
-            guard aError.isFinite else { return nil }
+        out.reserveCapacity(count)
+        for i in 0..<count {
+            guard let (B, bError) = bracketTail(v[i], values, group[i], G, GError),
+                let (A, aScale, aError) = bracket(v, i, B, bError)
+            else { return nil }
             // w_i = p_i · (1/S) · A_i.
             let a: FastApproximation
             var sign = 0
@@ -379,7 +321,7 @@ extension FastRow {
                 let factorError = pi.error + invSError + DoubleWord.errorOfTimes
                 let w = factor.times(A)
                 let error = (factor.hi.magnitude * aError * (1 + 2 * factorError)
-                    + w.hi.magnitude * (2 * factorError + DoubleWord.errorOfTimes)) * (1 + 0x1p-40) + Self.underflowAllowance
+                    + w.hi.magnitude * (2 * factorError + DoubleWord.errorOfTimes)) * boundRoundingUp + Self.underflowAllowance
                 a = FastApproximation(w, scale: pi.scale + aScale, absoluteError: error)
             } else {
                 let bound = (A.hi.magnitude + aError) * 2
@@ -391,6 +333,90 @@ extension FastRow {
             out.append(value)
         }
         return out
+    }
+
+    /// The distinct values of v (at most `maximumGroups`; nil beyond) and each element's group.
+    private static func distinctValues(_ v: [Double], count n: Int) -> ([Double], [Int])? {
+        var values: [Double] = []
+        var group = [Int](repeating: 0, count: n)
+        for j in 0..<n {
+            if let g = values.firstIndex(of: v[j]) {
+                group[j] = g
+            } else {
+                guard values.count < maximumGroups else { return nil }
+                group[j] = values.count
+                values.append(v[j])
+            }
+        }
+        return (values, group)
+    }
+
+    /// The most distinct values of v the grouped evaluation takes (its cost grows with their number).
+    static let maximumGroups = 32
+
+    /// G_w = Σ_{j ≠ k, v_j = w} g_j per group, each with its absolute error.
+    private func groupSums(_ group: [Int], _ groups: Int) -> ([DoubleWord], [Double]) {
+        var G = [DoubleWord](repeating: DoubleWord(0), count: groups)
+        var GError = [Double](repeating: 0, count: groups)  // absolute
+        for j in 0..<count where j != maxIndex {
+            let g = group[j]
+            guard gExp[j] != Self.dropped else {
+                GError[g] += 0x1p-1074  // g_j < 2^-1100, but no smaller bound is a double
+                continue
+            }
+            let term = Self.term(DoubleWord(gHi[j], gLo[j]), gExp[j])
+            G[g] = G[g].plus(term)
+            GError[g] += Self.epsExp * term.hi * boundRoundingUp + DoubleWord.errorOfPlus * G[g].hi * boundRoundingUp
+                + (gExp[j] >= -960 ? 0x1p-1070 : 0x1p-1000)
+        }
+        return (G, GError)
+    }
+
+    /// B_i = Σ_w G_w (v_i − w) over the other groups, with its absolute error.
+    private func bracketTail(_ vi: Double, _ values: [Double], _ own: Int, _ G: [DoubleWord],
+                             _ GError: [Double]) -> (DoubleWord, Double)? {
+        var B = DoubleWord(0)
+        var bError = 0.0
+        var bMagnitude = 0.0
+        for (g, w) in values.enumerated() where g != own && (G[g].hi != 0 || GError[g] != 0) {
+            let difference = twoSum(vi, -w)
+            guard difference.hi.isFinite, difference.lo.isFinite else { return nil }
+            let product = G[g].times(difference)
+            B = B.plus(product)
+            bMagnitude += product.hi.magnitude
+            bError += GError[g] * difference.hi.magnitude * boundRoundingUp + DoubleWord.errorOfTimes * product.hi.magnitude
+        }
+        bError = (bError + Double(values.count + 1) * DoubleWord.errorOfPlus * bMagnitude) * boundRoundingUp + Self.underflowAllowance
+        return (B, bError)
+    }
+
+    /// A_i = (v_i − v_k) + e^D B_i, at scale aScale with absolute error aError (in those units).
+    private func bracket(_ v: [Double], _ i: Int, _ B: DoubleWord, _ bError: Double) -> (DoubleWord, Int, Double)? {
+        let eB = eD.times(B)
+        let eBError = (bError * (1 + eDError) + (eDError + DoubleWord.errorOfTimes) * B.hi.magnitude) * eD.hi * boundRoundingUp
+            + Self.underflowAllowance
+        let head = twoSum(v[i], -v[maxIndex])
+        guard head.hi.isFinite, head.lo.isFinite else { return nil }
+        var A: DoubleWord
+        var aScale = 0
+        var aError: Double
+        if head.hi == 0 {
+            A = eB
+            aScale = eDExp
+            aError = eBError
+        } else if eDExp + (eB.hi == 0 ? -2000 : eB.hi.exponent) >= -900 && eDExp <= 900 {
+            let tail = Self.scaledWord(eB, eDExp)
+            A = head.plus(tail)
+            aError = eBError * FastRounding.powerOfTwo(max(eDExp, -1022)) + DoubleWord.errorOfPlus * A.hi.magnitude + 0x1p-1070
+            if eDExp < -1022 { aError = .infinity }
+        } else {
+            // e^D B_i is below 2^-899: the head decides, the rest is error.
+            A = head
+            aError = (eB.hi.magnitude * 2 + eBError) * FastRounding.powerOfTwo(max(eDExp, -1022))
+            if eDExp < -1022 { aError = (eB.hi.magnitude * 2 + eBError) * 0x1p-1022 }
+        }
+        guard aError.isFinite else { return nil }
+        return (A, aScale, aError)
     }
 
     /// Jᵀv on an ultra row (every p_j, j ≠ k, below 2^(−1.5e6)): w_i = p_i (v_i − v_k + e^D B_i) / S. Where
@@ -426,6 +452,6 @@ extension FastRow {
         let d = twoSum(x[t], -maxValue)
         guard d.hi.isFinite, d.lo.isFinite else { return nil }
         let v = d.negated.plus(L.0)
-        return (v, DoubleWord.errorOfPlus * v.hi.magnitude * (1 + 0x1p-40) + L.1)
+        return (v, DoubleWord.errorOfPlus * v.hi.magnitude * boundRoundingUp + L.1)
     }
 }

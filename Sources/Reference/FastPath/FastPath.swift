@@ -84,9 +84,9 @@ extension SoftmaxReference {
         }
         var value = ReferenceValue(rounded: 0, ulpOffset: 0)  // every row has one logit: exactly 0
         if positive {
-            error = (error + Double(rows.count + 1) * DoubleWord.errorOfPlus * magnitude) * (1 + 0x1p-40)
+            error = (error + Double(rows.count + 1) * DoubleWord.errorOfPlus * magnitude) * boundRoundingUp
             let mean = batchSize == 1 ? sum : sum.divided(by: Double(batchSize))
-            let meanError = error / Double(batchSize) * (1 + 0x1p-40) + 2 * DoubleWord.errorOfDividedByDouble * mean.hi.magnitude
+            let meanError = error / Double(batchSize) * boundRoundingUp + 2 * DoubleWord.errorOfDividedByDouble * mean.hi.magnitude
             guard let certified = fastRow.certify(FastApproximation(mean, absoluteError: meanError), knownSign: 1) else {
                 fastPathCounts.fallback += 1
                 return nil

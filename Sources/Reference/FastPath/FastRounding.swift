@@ -32,7 +32,7 @@ struct FastApproximation {
     /// charged is 2ε|hi|(1 + 2^-40): the factor 2 covers every second-order term (each ε < 2^-70) and
     /// |hi| versus |v|, the last factor the rounding of this product.
     init(_ value: DoubleWord, scale: Int = 0, relativeError: Double) {
-        self.init(value, scale: scale, absoluteError: 2 * relativeError * value.hi.magnitude * (1 + 0x1p-40))
+        self.init(value, scale: scale, absoluteError: 2 * relativeError * value.hi.magnitude * boundRoundingUp)
     }
 
     /// A value known only to lie strictly within 2^exponent of zero (`knownSign` fixes its sign).
@@ -64,7 +64,13 @@ enum FastRounding {
             return zero(bound: 2 * hi.magnitude + a.error, scale: a.scale, sign: sign, format: format)
         }
         let negative = hi < 0
-        if binade >= format.maxExponent, let overflow = overflowing(a, negative: negative, format: format) { return overflow }
+        if binade >= format.maxExponent {
+            switch overflowing(a, negative: negative, format: format) {
+            case .overflows(let infinity): return infinity
+            case .undecided: return nil
+            case .finite: break
+            }
+        }
         guard binade <= format.maxExponent else { return nil }
         let p = format.precision
         let qexp = max(binade, format.minExponent) - (p - 1)
@@ -121,15 +127,25 @@ enum FastRounding {
         return ReferenceValue(rounded: rounded, ulpOffset: offset == 0 ? (negative ? -0.0 : 0.0) : offset)
     }
 
+    /// Where a value in the top binade stands against the overflow threshold.
+    enum Overflow {
+        /// At or above the threshold: ±inf, with its offset.
+        case overflows(ReferenceValue)
+        /// Below it: the normal rounding applies.
+        case finite
+        /// Too close to the threshold for the bound to tell: the MPFR path decides.
+        case undecided
+    }
+
     /// A value at or beyond 2^1023: ±inf when it is certainly at or above the overflow threshold
     /// T = 2^1024 − 2^970 (the midpoint above the largest double, which ties to even: to infinity), with
     /// the offset (V − greatestFiniteMagnitude) / 2^971 that the MPFR path gives (relative accuracy
-    /// 2^-50: such offsets are large); nil when it is certainly below T (the caller's normal rounding
-    /// then applies, its grid 2^971 and its integer below 2^53) or too close to T to tell.
-    private static func overflowing(_ a: FastApproximation, negative: Bool, format: BinaryFormat) -> ReferenceValue?? {
+    /// 2^-50: such offsets are large); finite when it is certainly below T (the caller's normal rounding
+    /// then applies, its grid 2^971 and its integer below 2^53); undecided when too close to T to tell.
+    private static func overflowing(_ a: FastApproximation, negative: Bool, format: BinaryFormat) -> Overflow {
         // Units of u = 2^(emax − p) (2^970 for double): T = (2^(p+1) − 1) u, the largest finite (2^(p+1) − 2) u.
         let unit = format.maxExponent - format.precision
-        guard (-1022...1023).contains(a.scale - unit) else { return .some(nil) }
+        guard (-1022...1023).contains(a.scale - unit) else { return .undecided }
         let toUnits = powerOfTwo(a.scale - unit)
         let t = a.value.hi.magnitude * toUnits
         let tl = (negative ? -a.value.lo : a.value.lo) * toUnits
@@ -141,10 +157,9 @@ enum FastRounding {
         if position - slack > 0 {
             let fromMax = twoSum(t, -(top - 2))  // V − greatestFiniteMagnitude, in units of u
             let offset = (fromMax.hi + (fromMax.lo + tl)) / 2
-            return .some(ReferenceValue(rounded: negative ? -.infinity : .infinity, ulpOffset: negative ? -offset : offset))
+            return .overflows(ReferenceValue(rounded: negative ? -.infinity : .infinity, ulpOffset: negative ? -offset : offset))
         }
-        if position + slack < 0 { return nil }  // below T: round normally
-        return .some(nil)
+        return position + slack < 0 ? .finite : .undecided
     }
 
     /// 2^e as a double (0 below 2^-1074, inf above 2^1023).

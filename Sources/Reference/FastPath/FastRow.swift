@@ -48,6 +48,16 @@ final class FastRow {
     private var narrowIndices = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     private var capacity = 1
     static let dropped = Int.min
+    /// Below this difference from m2 a term is under 2^-1100 (e^-763 < 2^-1100.7): dropped.
+    static let droppedDifference = -763.0
+    /// log2(e), rounded to nearest: the integer exponent bound of a dropped term adds 2 for this
+    /// rounding and for the difference's.
+    static let log2e = 1.4426950408889634
+    /// The exponent bound of a term whose difference is −inf: 2^(−2^40), below anything a double or
+    /// MPFR's range can hold.
+    static let infinitelyFarExponent = -0x1p40
+    /// |t| for the Newton step's log1p(t) series: at most 2^-40, so t⁴/4 < 2^-162.
+    static let newtonStepLimit = 0x1p-40
 
     deinit {
         gHi.deallocate()
@@ -85,8 +95,24 @@ final class FastRow {
     /// Evaluates the row's quantities; false when the row is out of the fast path's reach (a difference
     /// of logits overflows, or a checked assumption fails) and the MPFR path must answer.
     func evaluate(_ x: [Double]) -> Bool {
+        precondition(x.count >= 2)
+        locateMaxima(x)
+        reserve(x.count)
+        // m2 − m overflows only when the gap exceeds 2^1023: an ultra row.
+        let D = twoSum(secondValue, -maxValue)
+        ultra = !(D.hi >= -FastExponential.wideLimit)
+        if ultra { return true }
+        guard sumTerms(x) else { return false }
+        guard scaleSum(by: D) else { return false }
+        // L = log1p(s).
+        if sM.hi.exponent + sExp >= -10 { return newtonLogarithm() }
+        atanhLogarithm()
+        return true
+    }
+
+    /// m = x_k, the first maximum, and m2 = x_k2, the largest of the others.
+    private func locateMaxima(_ x: [Double]) {
         let n = x.count
-        precondition(n >= 2)
         count = n
         maxIndex = 0
         for j in 1..<n where x[j] > x[maxIndex] { maxIndex = j }
@@ -94,28 +120,29 @@ final class FastRow {
         secondIndex = maxIndex == 0 ? 1 : 0
         for j in 0..<n where j != maxIndex && x[j] > x[secondIndex] { secondIndex = j }
         secondValue = x[secondIndex]
-        // m2 − m overflows only when the gap exceeds 2^1023: an ultra row.
-        let D = twoSum(secondValue, -maxValue)
-        if capacity < n {
-            gHi.deallocate()
-            gLo.deallocate()
-            gExp.deallocate()
-            narrowIndices.deallocate()
-            capacity = n
-            gHi = .allocate(capacity: n)
-            gLo = .allocate(capacity: n)
-            gExp = .allocate(capacity: n)
-            narrowIndices = .allocate(capacity: n)
-        }
-        let gHi = self.gHi, gLo = self.gLo, gExp = self.gExp, narrowIndices = self.narrowIndices
-        ultra = !(D.hi >= -FastExponential.wideLimit)
-        if ultra { return true }
+    }
 
-        // The terms g_j and their sum s' (the k2 term is exactly 1). The common terms (x_j − m2 >= −709)
-        // are evaluated two at a time (SIMD2 lanes) into a two-lane accumulator; the others one at a
-        // time. The bound counts n + 3 additions, each within 3.01u² of a partial sum <= s'.
+    /// Buffers for rows of n logits.
+    private func reserve(_ n: Int) {
+        guard capacity < n else { return }
+        gHi.deallocate()
+        gLo.deallocate()
+        gExp.deallocate()
+        narrowIndices.deallocate()
+        capacity = n
+        gHi = .allocate(capacity: n)
+        gLo = .allocate(capacity: n)
+        gExp = .allocate(capacity: n)
+        narrowIndices = .allocate(capacity: n)
+    }
+
+    /// The terms g_j and their sum s' (the k2 term is exactly 1). The common terms (x_j − m2 >= −709)
+    /// are evaluated two at a time (SIMD2 lanes) into a two-lane accumulator; the others one at a time.
+    /// The bound counts n + 3 additions, each within 3.01u² of a partial sum <= s'.
+    private func sumTerms(_ x: [Double]) -> Bool {
+        let n = x.count
+        let gHi = self.gHi, gLo = self.gLo, gExp = self.gExp, narrowIndices = self.narrowIndices
         var sum = DoubleWord(1)
-        var droppedCount = 0
         var pending = 0
         let m2 = secondValue
         for j in 0..<n where j != maxIndex {
@@ -131,11 +158,10 @@ final class FastRow {
                 pending += 1
                 continue
             }
-            if !(dh >= -763) {
+            if !(dh >= Self.droppedDifference) {
                 gExp[j] = Self.dropped
                 // log2 g_j = dh · log2(e) (dh >= x_j − m2 − ulp/2): an integer bound with room to spare.
-                gHi[j] = dh.isFinite ? (dh * 1.4426950408889634).rounded(.down) + 2 : -0x1p40
-                droppedCount += 1
+                gHi[j] = dh.isFinite ? (dh * Self.log2e).rounded(.down) + 2 : Self.infinitelyFarExponent
                 continue
             }
             let d = twoSum(x[j], -m2)
@@ -145,9 +171,19 @@ final class FastRow {
             gExp[j] = g.e
             sum = sum.plus(Self.term(g.m, g.e))
         }
+        addNarrowTerms(x, pending, to: &sum)
+        sPrime = sum
+        sPrimeError = Self.epsExp + Double(n + 3) * DoubleWord.errorOfPlus + Double(n) * 0x1p-1000
+        return true
+    }
+
+    /// Adds the `count` terms listed in narrowIndices, evaluated in pairs, to `sum`.
+    private func addNarrowTerms(_ x: [Double], _ count: Int, to sum: inout DoubleWord) {
+        let gHi = self.gHi, gLo = self.gLo, gExp = self.gExp, narrowIndices = self.narrowIndices
+        let m2 = secondValue
         var pairs = DW(SIMD2<Double>(0, 0), SIMD2<Double>(0, 0))
         var p = 0
-        while p + 1 < pending {
+        while p + 1 < count {
             let j0 = narrowIndices[p], j1 = narrowIndices[p + 1]
             let d = twoSum(SIMD2(x[j0], x[j1]), SIMD2(repeating: -m2))
             let g = FastExponential.narrow2(d.hi, d.lo)
@@ -166,7 +202,7 @@ final class FastRow {
             }
             p += 2
         }
-        if p < pending {
+        if p < count {
             let j = narrowIndices[p]
             let d = twoSum(x[j], -m2)
             let g = FastExponential.narrow(d.hi, d.lo)
@@ -176,17 +212,17 @@ final class FastRow {
             sum = sum.plus(Self.term(g.m, g.e))
         }
         sum = sum.plus(DoubleWord(pairs.hi[0], pairs.lo[0]).plus(DoubleWord(pairs.hi[1], pairs.lo[1])))
-        sPrime = sum
-        sPrimeError = Self.epsExp + Double(n + 3) * DoubleWord.errorOfPlus + Double(n) * 0x1p-1000
+    }
 
-        // s = e^D · s'.
+    /// s = e^D · s', S = 1 + s, 1/S and e^D / S.
+    private func scaleSum(by D: DoubleWord) -> Bool {
         if D.hi == 0 && D.lo == 0 {
             eD = DoubleWord(1)
             eDExp = 0
             eDError = 0
         } else {
-            guard let e = D.hi >= -FastExponential.narrowLimit ? FastExponential.narrow(D.hi, D.lo) : FastExponential.wide(D.hi, D.lo)
-            else { return false }
+            let narrow = D.hi >= -FastExponential.narrowLimit
+            guard let e = narrow ? FastExponential.narrow(D.hi, D.lo) : FastExponential.wide(D.hi, D.lo) else { return false }
             eD = e.m
             eDExp = e.e
             eDError = Self.epsExp
@@ -194,21 +230,12 @@ final class FastRow {
         sM = eD.times(sPrime)
         sExp = eDExp
         sError = sPrimeError + eDError + DoubleWord.errorOfTimes
-
-        // S = 1 + s and 1/S.
-        let sBinade = sM.hi.exponent + sExp
         let onePlusS = Self.plus(1, scaled: sM, sExp)
         S = onePlusS.value
         SError = sError + onePlusS.error
         invS = S.reciprocal
         invSError = SError + DoubleWord.errorOfReciprocal
         eDOverS = eD.times(invS)
-
-        // L = log1p(s).
-        if sBinade >= -10 {
-            return newtonLogarithm()
-        }
-        atanhLogarithm()
         return true
     }
 
@@ -219,7 +246,7 @@ final class FastRow {
         let e = FastExponential.narrow(-y0, 0)
         let z = S.times(e.m).scaled(e.e)
         let t = twoSum(z.hi - 1, z.lo)  // z.hi - 1 is exact (z.hi in [1/2, 2])
-        guard t.hi.magnitude <= 0x1p-40 else { return false }
+        guard t.hi.magnitude <= Self.newtonStepLimit else { return false }
         let correction = t.hi * t.hi * (-0.5 + t.hi / 3)
         let L = t.plus(correction).plus(y0)
         Lm = L

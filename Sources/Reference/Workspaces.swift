@@ -1,0 +1,78 @@
+// The MPFR values each certified formula keeps between its steps, one workspace per formula, so that no
+// formula can overwrite a value another one still needs (a one-sided limit handed to the Ziv loop, say,
+// must stay untouched until the outputs are certified). A reference owns one of each and reuses them
+// across rows: growing arrays keep their values, only their precision changes.
+import MPFR
+
+/// A growing list of reusable MPFR values.
+final class MPFRValues {
+    private var values: [MPFRFloat] = []
+
+    /// The first n values (more may follow), each at `precision`.
+    func prefix(_ n: Int, precision: Int) -> [MPFRFloat] {
+        while values.count < n { values.append(MPFRFloat(precision: precision)) }
+        for j in 0..<n { values[j].precision = precision }
+        return values
+    }
+
+    /// Value j at `precision`.
+    func value(_ j: Int, precision: Int) -> MPFRFloat {
+        while values.count <= j { values.append(MPFRFloat(precision: precision)) }
+        values[j].precision = precision
+        return values[j]
+    }
+}
+
+/// logsumexp: the one-sided limit y > m.
+final class LogSumExpWorkspace {
+    let maximum = MPFRFloat(precision: 64)
+}
+
+/// The cross-entropy of one row: the per-class terms of a probability target, a term of the anchor
+/// being summed, and the anchor itself (the one-sided limit CE > A).
+final class CrossEntropyWorkspace {
+    let terms = MPFRValues()
+    let anchorTerm = MPFRFloat(precision: 64)
+    let anchor = MPFRFloat(precision: 64)
+}
+
+/// The mean loss of a batch: the rows' losses, one row's anchor, and their sum (the one-sided limit).
+final class MeanCrossEntropyWorkspace {
+    let losses = MPFRValues()
+    let rowAnchor = MPFRFloat(precision: 64)
+    let anchorSum = MPFRFloat(precision: 64)
+}
+
+/// The gradient: 1 − p_t's numerator, p_j for a probability target, and per element the one-sided limit.
+final class GradientWorkspace {
+    let complement = MPFRFloat(precision: 64)
+    let probability = MPFRFloat(precision: 64)
+    let limits = MPFRValues()
+    /// The exact difference a − b of two doubles (rows settled by the special-value convention).
+    let difference = MPFRFloat(precision: 64)
+}
+
+/// The Jacobian: p_i, 1 − p_i and the numerator of 1 − p_i.
+final class JacobianWorkspace {
+    let probabilities = MPFRValues()
+    let complements = MPFRValues()
+    let numerator = MPFRFloat(precision: 64)
+}
+
+/// The vector-Jacobian product: p_j, p_j v_j, c = ⟨p, v⟩ and v_i − c.
+final class VectorJacobianProductWorkspace {
+    let probabilities = MPFRValues()
+    let products = MPFRValues()
+    let mean = MPFRFloat(precision: 64)
+    let difference = MPFRFloat(precision: 64)
+}
+
+/// One workspace per formula.
+final class Workspaces {
+    let logSumExp = LogSumExpWorkspace()
+    let crossEntropy = CrossEntropyWorkspace()
+    let meanCrossEntropy = MeanCrossEntropyWorkspace()
+    let gradient = GradientWorkspace()
+    let jacobian = JacobianWorkspace()
+    let vectorJacobianProduct = VectorJacobianProductWorkspace()
+}
