@@ -118,6 +118,18 @@ struct ClosedFormTests {
         #expect(bits(w) == bits([-0.0, -0.0, 0.0]), "observed \(w)")
     }
 
+    @Test("VJP whose group coefficients differ in sign: the expansion is evaluated at the Ziv loop's precision")
+    func vjpMixedGroupSigns() throws {
+        // x = [0, −1e19, −2e19]: p_1 and p_2 are below 2^(emin). With v = [0, 1, −1], r_0 = −p_1 + p_2 < 0
+        // (p_1 > p_2), a sum whose coefficients −1, +1 differ in sign: the leading group decides, once
+        // the loop reaches the expansion's precision. r_1 ≈ 1 and r_2 ≈ −1. So w = [−0, +0, −0].
+        let w = try reference.vectorJacobianProduct([0, -1e19, -2e19], [0, 1, -1])
+        #expect(bits(w) == bits([-0.0, 0.0, -0.0]), "observed \(w)")
+        #expect(reference.lastPrecision >= SoftmaxReference.groupExpansionPrecision, "at \(reference.lastPrecision) bits")
+        let mirrored = try reference.vectorJacobianProduct([0, -1e19, -2e19], [0, -1, 1])
+        #expect(bits(mirrored) == bits([0.0, -0.0, 0.0]), "observed \(mirrored)")
+    }
+
     @Test("results on a midpoint's doorstep are decided by one-sided limits, not left to spin")
     func midpointDoorsteps() throws {
         // log p_1 = d_1 − L with d_1 = −100000 − 2^-37 exactly, a binary64 midpoint; L ≈ e^-100000 > 0
