@@ -72,6 +72,11 @@ public enum ExternalKernel {
         return (kernel, unsupported)
     }
 
+    /// The problems the report lists (the rest are counted).
+    static let problemsListed = 50
+
+    private static func escapeBars(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+
     /// The report's section on the worker: the command, the functions, and every problem with its request.
     public static func markdown(_ worker: ExternalWorker, kernel: Kernel, unsupported: [ReferenceFunction]) -> String {
         var md = "## The worker\n\n`\(worker.command.joined(separator: " "))`, judged "
@@ -88,11 +93,12 @@ public enum ExternalKernel {
         if problems.isEmpty {
             md += "No worker problems: every request got a line of the right number of values, nothing on standard error.\n"
         } else {
-            md += "\(problems.count) worker problem(s) (an answer that failed is scored as NaN):\n\n| problem | request | detail |\n|---|---|---|\n"
-            for p in problems.prefix(50) {
-                md += "| \(p.kind.rawValue) | `\(p.request.replacingOccurrences(of: "|", with: "\\|"))` | \(p.detail.replacingOccurrences(of: "|", with: "\\|")) |\n"
+            md += "\(problems.count) worker problem(s) (an answer that failed is scored as NaN):\n\n"
+            md += "| problem | request | detail |\n|---|---|---|\n"
+            for p in problems.prefix(Self.problemsListed) {
+                md += "| \(p.kind.rawValue) | `\(escapeBars(p.request))` | \(escapeBars(p.detail)) |\n"
             }
-            if problems.count > 50 { md += "\n… and \(problems.count - 50) more.\n" }
+            if problems.count > Self.problemsListed { md += "\n… and \(problems.count - Self.problemsListed) more.\n" }
         }
         return md
     }

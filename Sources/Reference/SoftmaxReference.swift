@@ -35,7 +35,10 @@ public final class SoftmaxReference {
     /// Calls answered by the fast path, fallen back to MPFR, or not covered, since this instance began.
     public internal(set) var fastPathCounts = FastPathCounts()
 
-    public init(maximumPrecision: Int = 1 << 16) {
+    /// The precision limit of a reference made without one: 65,536 bits.
+    public static let defaultMaximumPrecision = 1 << 16
+
+    public init(maximumPrecision: Int = defaultMaximumPrecision) {
         precondition(maximumPrecision >= Self.initialPrecision)
         self.maximumPrecision = maximumPrecision
     }

@@ -84,6 +84,27 @@ struct ShardTests {
         // A missing shard is refused.
         #expect(throws: ShardError.self) { try AuditEngine.merge(Array(files.prefix(2)), jobs: 1) }
     }
+
+    @Test("shards of the precision audit merge with the precision classes, whose names overlap the binary64 ones")
+    func precisionMerge() throws {
+        var c = AuditConfiguration.quick
+        c.casesPerClass = 3
+        c.maxLength = 64
+        c.kernels = [Kernel.named("softmax-shifted@float16")!]
+        c.classes = ["normal", "uniform-row-past-256"].map { name in InputClass.precision.first { $0.name == name }! }
+        let whole = AuditEngine.run(c)
+        var files: [(path: String, file: ShardFile)] = []
+        for k in [1, 2] {
+            let shard = AuditEngine.runShard(c, shard: k, of: 2, command: "softmax-audit run --precision", precision: true)
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("precision-shard-\(k)-\(getpid()).json").path
+            try shard.encoded().write(toFile: path, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            files.append((path, try ShardFile.load(path)))
+        }
+        let (merged, _) = try AuditEngine.merge(files, jobs: 1)
+        #expect(merged.cells.map(\.maxULPs) == whole.cells.map(\.maxULPs), "the precision 'normal' class, not binary64's")
+        #expect(merged.cells.map(\.key) == whole.cells.map(\.key))
+    }
 }
 
 @Suite("The precision audit")
