@@ -19,6 +19,7 @@ let package = Package(
                 "BenchmarkRows",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Reference", package: "SoftmaxAudit"),
+                .product(name: "Audit", package: "SoftmaxAudit"),
             ],
             path: "Benchmarks/ReferenceBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

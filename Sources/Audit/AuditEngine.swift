@@ -55,7 +55,9 @@ public enum AuditEngine {
 
     /// Evaluates every case (or, with `shard` = (k, n), those whose index i has i mod n = k − 1), in
     /// parallel; returns the outcomes by case index (empty for cases of other shards).
-    static func evaluateItems(_ configuration: AuditConfiguration, shard: (Int, Int)?) -> ([[ItemOutcome]], Double, Double) {
+    static func evaluateItems(
+        _ configuration: AuditConfiguration, shard: (Int, Int)?
+    ) -> ([[ItemOutcome]], Double, Double) {
         let classes = configuration.classes
         let kernels = configuration.kernels
         let n = configuration.casesPerClass
@@ -72,7 +74,8 @@ public enum AuditEngine {
             while position < mine.count {
                 let item = mine[position]
                 let inputClass = classes[item / n]
-                let c = inputClass.makeCase(seed: configuration.seed, index: item % n, maxLength: configuration.maxLength)
+                let c = inputClass.makeCase(
+                    seed: configuration.seed, index: item % n, maxLength: configuration.maxLength)
                 let outcomes = evaluate(c, kernels, checker, referenceTime: &referenceTime)
                 referenceTime += checker.takeBoundTime()
                 let done = store.store(item, outcomes)
@@ -86,9 +89,10 @@ public enum AuditEngine {
 
     /// Aggregates the outcomes of every case (in case order, so the sums do not depend on the threads or
     /// the shards), then shrinks the failures and recomputes the worst cases.
-    static func assemble(_ configuration: AuditConfiguration, items: [[ItemOutcome]], start: ContinuousClock.Instant,
-                         workerSeconds: Double, referenceSeconds: Double) -> AuditResult
-    {
+    static func assemble(
+        _ configuration: AuditConfiguration, items: [[ItemOutcome]], start: ContinuousClock.Instant,
+        workerSeconds: Double, referenceSeconds: Double
+    ) -> AuditResult {
         let classes = configuration.classes
         let kernels = configuration.kernels
         let n = configuration.casesPerClass
@@ -118,7 +122,9 @@ public enum AuditEngine {
         for k in kernels {
             for f in k.functions {
                 for cls in classes {
-                    if let cell = cells[CellKey(kernel: k.name, function: f, inputClass: cls.name)] { ordered.append(cell) }
+                    if let cell = cells[CellKey(kernel: k.name, function: f, inputClass: cls.name)] {
+                        ordered.append(cell)
+                    }
                 }
             }
         }
@@ -128,7 +134,8 @@ public enum AuditEngine {
             wall: seconds(ContinuousClock.now - start), workers: workerSeconds, reference: referenceSeconds,
             shrinking: seconds(ContinuousClock.now - shrinkStart))
         return AuditResult(
-            seed: configuration.seed, casesPerClass: n, maxLength: configuration.maxLength, kernels: kernels, classes: classes,
+            seed: configuration.seed, casesPerClass: n, maxLength: configuration.maxLength, kernels: kernels,
+            classes: classes,
             cells: ordered, shrunk: shrunk, worst: worst, referenceErrors: referenceErrors, rowsEvaluated: rows,
             referencePath: zip(classes, paths).map { ($0.name, $1) }, timing: timing)
     }
@@ -137,7 +144,9 @@ public enum AuditEngine {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 
-    static func evaluate(_ c: AuditCase, _ kernels: [Kernel], _ checker: CaseChecker, referenceTime: inout Duration) -> [ItemOutcome] {
+    static func evaluate(
+        _ c: AuditCase, _ kernels: [Kernel], _ checker: CaseChecker, referenceTime: inout Duration
+    ) -> [ItemOutcome] {
         var out: [ItemOutcome] = []
         // Kernels see the case in their storage format and are judged against the reference in it.
         var formats: [BinaryFormat] = []
@@ -147,7 +156,9 @@ public enum AuditEngine {
             checker.reference.format = format
             defer { checker.reference.format = .double }
             for f in AuditFunction.allCases where f.applies(to: cf) {
-                let users = kernels.indices.filter { kernels[$0].implements(f) && kernels[$0].precision.storage == format }
+                let users = kernels.indices.filter {
+                    kernels[$0].implements(f) && kernels[$0].precision.storage == format
+                }
                 guard !users.isEmpty else { continue }
                 let expected: [ReferenceValue]
                 let clock = ContinuousClock.now
@@ -156,8 +167,10 @@ public enum AuditEngine {
                     expected = try f.reference(checker.reference, on: cf)
                     referenceTime += ContinuousClock.now - clock
                 } catch {
-                    out.append(ItemOutcome(kernelIndex: users[0], function: f, outcome: CaseOutcome(), referenceError: "\(error)",
-                                           referencePath: checker.reference.fastPathCounts - countsBefore))
+                    out.append(
+                        ItemOutcome(
+                            kernelIndex: users[0], function: f, outcome: CaseOutcome(), referenceError: "\(error)",
+                            referencePath: checker.reference.fastPathCounts - countsBefore))
                     continue
                 }
                 let counts = checker.reference.fastPathCounts - countsBefore
@@ -166,11 +179,16 @@ public enum AuditEngine {
                         if var outcome = try checker.check(kernels[ki], f, cf, expected: expected) {
                             outcome.output = []
                             outcome.reference = []
-                            out.append(ItemOutcome(kernelIndex: ki, function: f, outcome: outcome, referencePath: ki == users[0] ? counts : nil))
+                            out.append(
+                                ItemOutcome(
+                                    kernelIndex: ki, function: f, outcome: outcome,
+                                    referencePath: ki == users[0] ? counts : nil))
                         }
                     } catch {
-                        out.append(ItemOutcome(kernelIndex: ki, function: f, outcome: CaseOutcome(), referenceError: "\(error)",
-                                               referencePath: ki == users[0] ? counts : nil))
+                        out.append(
+                            ItemOutcome(
+                                kernelIndex: ki, function: f, outcome: CaseOutcome(), referenceError: "\(error)",
+                                referencePath: ki == users[0] ? counts : nil))
                     }
                 }
             }
@@ -228,18 +246,25 @@ public enum AuditEngine {
                 let c = cls.makeCase(seed: configuration.seed, index: job.index, maxLength: configuration.maxLength)
                 let r = shrinker.shrink(k, job.cell.function, job.kind, c)
                 let detail = minimalDetail(checker, k, job.cell.function, job.kind, r.minimal)
-                results.set(j, ShrunkFailure(
-                    kernel: k.name, function: job.cell.function, kind: job.kind, inputClass: cls.name, caseIndex: job.index,
-                    detail: job.detail, original: c, minimal: r.minimal, minimalDetail: detail, evaluations: r.evaluations))
+                results.set(
+                    j,
+                    ShrunkFailure(
+                        kernel: k.name, function: job.cell.function, kind: job.kind, inputClass: cls.name,
+                        caseIndex: job.index,
+                        detail: job.detail, original: c, minimal: r.minimal, minimalDetail: detail,
+                        evaluations: r.evaluations))
                 j += workers
             }
         }
         return results.all
     }
 
-    static func minimalDetail(_ checker: CaseChecker, _ k: Kernel, _ f: AuditFunction, _ kind: FailureKind, _ c: AuditCase) -> String {
+    static func minimalDetail(
+        _ checker: CaseChecker, _ k: Kernel, _ f: AuditFunction, _ kind: FailureKind, _ c: AuditCase
+    ) -> String {
         guard let (cf, expected) = try? f.expected(for: k, on: c, reference: checker.reference),
-            let o = try? checker.check(k, f, cf, expected: expected) else { return "" }
+            let o = try? checker.check(k, f, cf, expected: expected)
+        else { return "" }
         return o.failures.first { $0.kind == kind }?.detail ?? ""
     }
 
@@ -263,8 +288,11 @@ public enum AuditEngine {
             guard let (cf, expected) = try? cell.function.expected(for: k, on: c, reference: checker.reference),
                 let o = try? checker.check(k, cell.function, cf, expected: expected), let i = o.worstElement
             else { continue }
-            out.append(WorstCase(kernel: k.name, function: cell.function, inputClass: cls.name, caseIndex: cell.maxULPsCase!, input: cf, element: i,
-                                 computed: o.output[i], reference: o.reference[i], ulps: o.maxULPs))
+            out.append(
+                WorstCase(
+                    kernel: k.name, function: cell.function, inputClass: cls.name, caseIndex: cell.maxULPsCase!,
+                    input: cf, element: i,
+                    computed: o.output[i], reference: o.reference[i], ulps: o.maxULPs))
         }
         return out
     }

@@ -22,8 +22,10 @@ extension AuditFunction {
 
     /// The case as kernel k sees it (rounded to its storage format) and the reference for it, rounded
     /// to that format.
-    public func expected(for k: Kernel, on c: AuditCase,
-                         reference r: SoftmaxReference) throws -> (AuditCase, [ReferenceValue]) {
+    public func expected(
+        for k: Kernel, on c: AuditCase,
+        reference r: SoftmaxReference
+    ) throws -> (AuditCase, [ReferenceValue]) {
         let format = k.precision.storage
         let cf = c.rounded(to: format)
         let saved = r.format

@@ -139,4 +139,3 @@ public struct AuditTiming: Sendable {
     public var reference = 0.0
     public var shrinking = 0.0
 }
-

@@ -25,7 +25,8 @@ extension AuditResult {
                 for (kind, count) in cell.failureCounts { failures[kind, default: 0] += count }
             }
             let status: KernelVerdict.Status =
-                k.expectation.isAccurate ? (failures.isEmpty ? .passed : .failed) : (failures.isEmpty ? .flawMissed : .flawDetected)
+                k.expectation.isAccurate
+                ? (failures.isEmpty ? .passed : .failed) : (failures.isEmpty ? .flawMissed : .flawDetected)
             return KernelVerdict(kernel: k, status: status, failures: failures)
         }
     }

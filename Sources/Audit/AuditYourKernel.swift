@@ -23,7 +23,8 @@ extension AuditEngine {
     ///   - configuration: cases, lengths, classes and seed (its `kernels` are replaced by `kernel`).
     ///   - failOn: the verdicts that fail (the baseline does not apply to a kernel of your own).
     public static func gate(
-        _ kernel: Kernel, configuration: AuditConfiguration = .quick, failOn: Set<GateCheck> = [.bound, .property, .special]
+        _ kernel: Kernel, configuration: AuditConfiguration = .quick,
+        failOn: Set<GateCheck> = [.bound, .property, .special]
     ) -> (AuditResult, GateOutcome) {
         var c = configuration
         c.kernels = [kernel]

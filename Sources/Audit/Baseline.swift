@@ -75,7 +75,8 @@ public enum BaselineError: Error, CustomStringConvertible {
         switch self {
         case .schema(let s): return "the baseline's schema is '\(s)', not softmax-audit/baseline/1"
         case .capExceeded(let cells):
-            return "the cap forbids recording errors above the algorithm's bound for an accurate kernel: " + cells.joined(separator: "; ")
+            return "the cap forbids recording errors above the algorithm's bound for an accurate kernel: "
+                + cells.joined(separator: "; ")
         }
     }
 }
@@ -102,11 +103,13 @@ public struct BaselineComparison: Sendable {
 extension AuditResult {
     public func baselineSection(command: String) -> BaselineSection {
         BaselineSection(
-            command: command, seed: seed, casesPerClass: casesPerClass, maxLength: maxLength, kernels: kernels.map(\.name),
+            command: command, seed: seed, casesPerClass: casesPerClass, maxLength: maxLength,
+            kernels: kernels.map(\.name),
             classes: classes.map(\.name),
             entries: cells.map {
-                BaselineEntry(kernel: $0.kernel, function: $0.function.rawValue, inputClass: $0.inputClass, maxULPs: $0.maxULPs,
-                              maxErrorOverBound: $0.maxBoundRatio)
+                BaselineEntry(
+                    kernel: $0.kernel, function: $0.function.rawValue, inputClass: $0.inputClass, maxULPs: $0.maxULPs,
+                    maxErrorOverBound: $0.maxBoundRatio)
             })
     }
 

@@ -83,7 +83,9 @@ public final class CaseChecker {
     public init(reference: SoftmaxReference = SoftmaxReference()) { self.reference = reference }
 
     /// Checks kernel k's function f on case c against `expected` (the reference for f on c).
-    public func check(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase, expected: [ReferenceValue]) throws -> CaseOutcome? {
+    public func check(
+        _ k: Kernel, _ f: AuditFunction, _ c: AuditCase, expected: [ReferenceValue]
+    ) throws -> CaseOutcome? {
         guard let output = k.output(f, on: c), let formula = k.bound(for: f) else { return nil }
         if cachedCase != c {
             boundCache = [:]
@@ -94,8 +96,10 @@ public final class CaseChecker {
         outcome.output = output
         outcome.reference = expected
         guard output.count == expected.count else {
-            outcome.failures.append(CaseFailure(kind: .specialValue(.nanForNumber),
-                detail: "the kernel returned \(output.count) values, the reference \(expected.count)"))
+            outcome.failures.append(
+                CaseFailure(
+                    kind: .specialValue(.nanForNumber),
+                    detail: "the kernel returned \(output.count) values, the reference \(expected.count)"))
             return outcome
         }
         let bounds = try elementBounds(formula, k.precision.standard, c, expected)
@@ -113,8 +117,10 @@ public final class CaseChecker {
 
     /// The per-element bounds of `formula` on a finite case whose reference is finite (nil otherwise),
     /// shared by the kernels of one precision.
-    private func elementBounds(_ formula: BoundFormula, _ precision: KernelPrecision, _ c: AuditCase,
-                               _ expected: [ReferenceValue]) throws -> [ElementBound]? {
+    private func elementBounds(
+        _ formula: BoundFormula, _ precision: KernelPrecision, _ c: AuditCase,
+        _ expected: [ReferenceValue]
+    ) throws -> [ElementBound]? {
         guard c.isFinite && expected.allSatisfy({ $0.kind == .real && $0.rounded.isFinite }) else { return nil }
         let key = BoundKey(formula: formula, precision: precision)
         if let cached = boundCache[key] { return cached }
@@ -127,8 +133,10 @@ public final class CaseChecker {
 
     /// Measures every element against the reference: ULP errors, the histogram, special values, and
     /// the largest error / bound (or / the cap in ulps), failing the case above 1.
-    private func measure(_ k: Kernel, _ c: AuditCase, _ output: [Double], _ expected: [ReferenceValue],
-                         _ bounds: [ElementBound]?, _ formula: BoundFormula, into outcome: inout CaseOutcome) {
+    private func measure(
+        _ k: Kernel, _ c: AuditCase, _ output: [Double], _ expected: [ReferenceValue],
+        _ bounds: [ElementBound]?, _ formula: BoundFormula, into outcome: inout CaseOutcome
+    ) {
         var worstRatioIndex: Int? = nil
         for (i, (computed, exact)) in zip(output, expected).enumerated() {
             let e = ElementError(computed: computed, reference: exact)
@@ -136,8 +144,11 @@ public final class CaseChecker {
             if let verdict = e.special, verdict != .wrongSignOfZero {
                 if c.isFinite || k.judging.strictSpecialValues {
                     if !outcome.failures.contains(where: { $0.kind == .specialValue(verdict) }) {
-                        outcome.failures.append(CaseFailure(kind: .specialValue(verdict),
-                            detail: "element \(i): \(Binary64.hexString(computed)) where the reference is \(exact)"))
+                        outcome.failures.append(
+                            CaseFailure(
+                                kind: .specialValue(verdict),
+                                detail: "element \(i): \(Binary64.hexString(computed)) where the reference is \(exact)")
+                        )
                     }
                 } else {
                     outcome.conventionDifferences += 1
@@ -145,7 +156,9 @@ public final class CaseChecker {
                 continue
             }
             if e.special == .wrongSignOfZero { outcome.wrongSignZeros += 1 }
-            if e.isCorrectlyRounded || (e.special == .wrongSignOfZero && e.equalsRounded) { outcome.correctlyRounded += 1 }
+            if e.isCorrectlyRounded || (e.special == .wrongSignOfZero && e.equalsRounded) {
+                outcome.correctlyRounded += 1
+            }
             if e.ulps.isFinite {
                 outcome.histogram[ULPBins.index(e.ulps)] += 1
                 outcome.finiteULPCount += 1
@@ -171,8 +184,10 @@ public final class CaseChecker {
         if outcome.maxBoundRatio > 1, let i = worstRatioIndex {
             let what = k.judging.maxULPs.map { "cap of \(shortNumber($0)) ulps" } ?? "\(formula.rawValue) bound"
             let ratio = shortNumber(outcome.maxBoundRatio), ulps = shortNumber(outcome.maxULPs)
-            outcome.failures.append(CaseFailure(kind: .boundExceeded,
-                detail: "element \(i): error \(ratio) times the \(what) (\(ulps) ulps)"))
+            outcome.failures.append(
+                CaseFailure(
+                    kind: .boundExceeded,
+                    detail: "element \(i): error \(ratio) times the \(what) (\(ulps) ulps)"))
         }
     }
 

@@ -165,8 +165,10 @@ enum ErrorBounds {
     // MARK: - Per-element bounds
 
     /// Per-element bounds for a finite case. `reference` gives the exact values where a bound needs them.
-    static func bounds(_ formula: BoundFormula, case c: AuditCase, reference r: SoftmaxReference,
-                       units: Units = .double) throws -> [ElementBound] {
+    static func bounds(
+        _ formula: BoundFormula, case c: AuditCase, reference r: SoftmaxReference,
+        units: Units = .double
+    ) throws -> [ElementBound] {
         let x = c.row
         let facts = RowFacts(x, logSumExp: try r.logSumExp(x).rounded)
         let n = facts.n, w = facts.spread
@@ -209,8 +211,10 @@ enum ErrorBounds {
     static func finalRounding(_ units: Units) -> Double { units.mixed ? units.relative(1) : units.accumulator }
 
     /// p_i (ε_p + (n + 2) u)(M + |r_i|) + u|w_i| for each element, M = max|v|, r_i = v_i − ⟨p, v⟩.
-    private static func vectorJacobianProductBounds(_ x: [Double], _ facts: RowFacts, reference r: SoftmaxReference,
-                                                    units: Units) throws -> [ElementBound] {
+    private static func vectorJacobianProductBounds(
+        _ x: [Double], _ facts: RowFacts, reference r: SoftmaxReference,
+        units: Units
+    ) throws -> [ElementBound] {
         let v = AuditFunction.vjpVector(x.count)
         let p = try r.softmax(x).map(\.rounded)
         let m = v.map(\.magnitude).max() ?? 0

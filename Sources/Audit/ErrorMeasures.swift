@@ -1,4 +1,4 @@
-// How far a computed double is from the certified reference (DESIGN §4).
+// How far a computed double is from the certified reference (docs/design.md#error-measures).
 //
 // - ulps: |Φ(c) − Φ(v)| on the ordinal axis of doubles (ReferenceValue.ulpError): fractional,
 //   subnormal-aware (the spacing is 2^−1074 there), split at binade boundaries; 0.5 or less means
@@ -48,7 +48,9 @@ public struct ElementError: Sendable, Equatable {
     /// Correctly rounded: the reference's rounded value, and no special-value mismatch.
     public var isCorrectlyRounded: Bool { special == nil && equalsRounded }
 
-    public init(ulps: Double, relative: Double, absolute: Double, special: SpecialValueVerdict?, equalsRounded: Bool? = nil) {
+    public init(
+        ulps: Double, relative: Double, absolute: Double, special: SpecialValueVerdict?, equalsRounded: Bool? = nil
+    ) {
         self.ulps = ulps
         self.bits = ulps.isNaN ? .nan : log2(1 + ulps)
         self.relative = relative
@@ -105,7 +107,9 @@ public struct ElementError: Sendable, Equatable {
     /// binade between them, in the reference's format). Below its smallest normal the values are scaled
     /// to units of its smallest subnormal first (2^1074 for double), so that the relative
     /// error of a subnormal result does not underflow.
-    private static func relativeAndAbsolute(_ c: Double, anchor: Double, offset: Double, format: BinaryFormat) -> (Double, Double) {
+    private static func relativeAndAbsolute(
+        _ c: Double, anchor: Double, offset: Double, format: BinaryFormat
+    ) -> (Double, Double) {
         if anchor.magnitude < Double(sign: .plus, exponent: format.minExponent, significand: 1) {
             // Units of the smallest subnormal q: v' = Φ(v), c' = c / q (may overflow to inf for a far-off c).
             let q = format.quantumExponent

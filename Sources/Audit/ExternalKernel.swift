@@ -33,41 +33,52 @@ public enum ExternalKernel {
     }
 
     /// The request line for function f on a row (`softmax@float16 ROW` for a worker in another format).
-    public static func requestLine(_ f: ReferenceFunction, _ row: LabeledRow, format: BinaryFormat = .double) -> String {
+    public static func requestLine(_ f: ReferenceFunction, _ row: LabeledRow, format: BinaryFormat = .double) -> String
+    {
         f.rawValue + (format == .double ? "" : "@\(format.name)") + " " + row.text
     }
 
     /// Probes the worker for each function and returns a kernel with the supported ones, and the rest.
     /// With a format, requests name it, rows arrive rounded to it, and the answers are judged in it.
-    public static func make(name: String, worker: ExternalWorker, functions: [ReferenceFunction],
-                            format: BinaryFormat = .double) -> (Kernel, unsupported: [ReferenceFunction]) {
-        var kernel = Kernel(name: name, summary: "An external worker: `\(worker.command.joined(separator: " "))`.", expectation: .accurate)
+    public static func make(
+        name: String, worker: ExternalWorker, functions: [ReferenceFunction],
+        format: BinaryFormat = .double
+    ) -> (Kernel, unsupported: [ReferenceFunction]) {
+        var kernel = Kernel(
+            name: name, summary: "An external worker: `\(worker.command.joined(separator: " "))`.",
+            expectation: .accurate)
         kernel.precision = KernelPrecision(storage: format, accumulator: format)
         var unsupported: [ReferenceFunction] = []
         for f in functions {
             let row = probe(f)
-            if worker.request(requestLine(f, row, format: format), expecting: f.isScalar ? 1 : row.logits.count) == .unsupported {
+            if worker.request(requestLine(f, row, format: format), expecting: f.isScalar ? 1 : row.logits.count)
+                == .unsupported
+            {
                 unsupported.append(f)
                 continue
             }
             let dropped = DroppedFlag()
             let shape = f.function.shape
-            kernel.implement(f.function, .general { c in
-                let count = shape.outputCount(c)
-                // After a late `unsupported` the function is not sent again; its answers count as NaN.
-                if dropped.isSet { return Array(repeating: .nan, count: count) }
-                let row = LabeledRow(label: shape.takesLabel ? c.label : nil, logits: c.row)
-                let line = requestLine(f, row, format: format)
-                switch worker.request(line, expecting: count) {
-                case .values(let v): return v
-                case .unsupported:
-                    if dropped.set() {
-                        worker.note(.unsupported, line, "\(f.rawValue) is not sent again; its remaining answers count as NaN")
+            kernel.implement(
+                f.function,
+                .general { c in
+                    let count = shape.outputCount(c)
+                    // After a late `unsupported` the function is not sent again; its answers count as NaN.
+                    if dropped.isSet { return Array(repeating: .nan, count: count) }
+                    let row = LabeledRow(label: shape.takesLabel ? c.label : nil, logits: c.row)
+                    let line = requestLine(f, row, format: format)
+                    switch worker.request(line, expecting: count) {
+                    case .values(let v): return v
+                    case .unsupported:
+                        if dropped.set() {
+                            worker.note(
+                                .unsupported, line,
+                                "\(f.rawValue) is not sent again; its remaining answers count as NaN")
+                        }
+                    case .failed: break
                     }
-                case .failed: break
-                }
-                return Array(repeating: .nan, count: count)
-            })
+                    return Array(repeating: .nan, count: count)
+                })
         }
         return (kernel, unsupported)
     }
@@ -83,15 +94,25 @@ public enum ExternalKernel {
         if let cap = kernel.judging.maxULPs {
             md += "by a plain cap of \(shortNumber(cap)) ulps on every function.\n\n"
         } else {
-            let judged = kernel.functions.compactMap { f in kernel.bound(for: f).map { "\(f.rawValue): \($0.rawValue)" } }
-            md += "against these bounds (the standard stable algorithm's unless --bound chose another): \(judged.joined(separator: "; ")).\n\n"
+            let judged = kernel.functions.compactMap { f in kernel.bound(for: f).map { "\(f.rawValue): \($0.rawValue)" }
+            }
+            md +=
+                "against these bounds (the standard stable algorithm's unless --bound chose another): "
+                + "\(judged.joined(separator: "; ")).\n\n"
         }
-        if kernel.judging.strictSpecialValues { md += "Special values must follow the reference's convention on every row (--strict-special-values).\n\n" }
-        md += unsupported.isEmpty ? "It supports every function asked.\n\n"
-            : "Unsupported (not sent after the first answer): \(unsupported.map(\.rawValue).joined(separator: ", ")).\n\n"
+        if kernel.judging.strictSpecialValues {
+            md += "Special values must follow the reference's convention on every row (--strict-special-values).\n\n"
+        }
+        md +=
+            unsupported.isEmpty
+            ? "It supports every function asked.\n\n"
+            : "Unsupported (not sent after the first answer): "
+                + "\(unsupported.map(\.rawValue).joined(separator: ", ")).\n\n"
         let problems = worker.problems
         if problems.isEmpty {
-            md += "No worker problems: every request got a line of the right number of values, nothing on standard error.\n"
+            md +=
+                "No worker problems: every request got a line of the right number of values, nothing on standard "
+                + "error.\n"
         } else {
             md += "\(problems.count) worker problem(s) (an answer that failed is scored as NaN):\n\n"
             md += "| problem | request | detail |\n|---|---|---|\n"

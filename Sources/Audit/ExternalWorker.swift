@@ -67,7 +67,11 @@ public final class ExternalWorker: @unchecked Sendable {
             guard starts <= maximumRestarts else {
                 if !gaveUp {
                     gaveUp = true
-                    record(.cannotStart, line, "given up after \(maximumRestarts) restarts: this and every later request fail without being sent")
+                    record(
+                        .cannotStart, line,
+                        "given up after \(maximumRestarts) restarts: this and every later request fail without being "
+                            + "sent"
+                    )
                 }
                 return .failed(.cannotStart)
             }
@@ -94,7 +98,11 @@ public final class ExternalWorker: @unchecked Sendable {
             return .failed(.crash)
         case .timedOut:
             stop()
-            record(.timeout, line, "the worker did not read the request within \(timeout) s; it was stopped and is restarted for the next request")
+            record(
+                .timeout, line,
+                "the worker did not read the request within \(timeout) s; it was stopped and is restarted for the "
+                    + "next request"
+            )
             return .failed(.timeout)
         }
         let answer = readLine(worker, deadline: deadline)
@@ -107,7 +115,9 @@ public final class ExternalWorker: @unchecked Sendable {
             return .failed(.crash)
         case .timeout:
             stop()
-            record(.timeout, line, "no answer within \(timeout) s; the worker was stopped and is restarted for the next request")
+            record(
+                .timeout, line,
+                "no answer within \(timeout) s; the worker was stopped and is restarted for the next request")
             return .failed(.timeout)
         case .line(let text):
             return parse(text, line, expecting: count)
@@ -121,7 +131,8 @@ public final class ExternalWorker: @unchecked Sendable {
         var values: [Double] = []
         for token in trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
             guard let v = Double(token) else {
-                record(.unparseable, line, "'\(shorten(String(token), 40))' in '\(shorten(trimmed, 120))' is not a number")
+                record(
+                    .unparseable, line, "'\(shorten(String(token), 40))' in '\(shorten(trimmed, 120))' is not a number")
                 return .failed(.unparseable)
             }
             values.append(v)
@@ -163,8 +174,10 @@ public final class ExternalWorker: @unchecked Sendable {
             if !outputOpen { return .eof }
             let remaining = deadline.timeIntervalSinceNow
             if remaining <= 0 { return .timeout }
-            var descriptors = [pollfd(fd: worker.output, events: Int16(POLLIN), revents: 0),
-                               pollfd(fd: errorOpen ? worker.error : -1, events: Int16(POLLIN), revents: 0)]
+            var descriptors = [
+                pollfd(fd: worker.output, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: errorOpen ? worker.error : -1, events: Int16(POLLIN), revents: 0),
+            ]
             let ready = poll(&descriptors, 2, Int32(min(remaining, 1) * 1000) + 1)
             if ready < 0 && errno == EINTR { continue }
             if ready <= 0 { continue }
@@ -188,11 +201,15 @@ public final class ExternalWorker: @unchecked Sendable {
     /// Records what the worker wrote to standard error while answering `line` (what is already there).
     private func collectStandardError(_ worker: WorkerProcess, _ line: String) {
         var descriptor = pollfd(fd: worker.error, events: Int16(POLLIN), revents: 0)
-        while poll(&descriptor, 1, 0) > 0 && descriptor.revents & Int16(POLLIN) != 0 && drain(worker.error, into: &errorText) {}
+        while poll(&descriptor, 1, 0) > 0 && descriptor.revents & Int16(POLLIN) != 0
+            && drain(worker.error, into: &errorText)
+        {}
         let text = String(decoding: errorText, as: UTF8.self)
         errorText = []
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if !trimmed.isEmpty { record(.standardError, line, shorten(trimmed.replacingOccurrences(of: "\n", with: " ⏎ "), 200)) }
+        if !trimmed.isEmpty {
+            record(.standardError, line, shorten(trimmed.replacingOccurrences(of: "\n", with: " ⏎ "), 200))
+        }
     }
 
     /// How the worker ended, waiting a moment for a worker that closed its output to exit.

@@ -33,7 +33,9 @@ extension AuditResult {
     /// `baseline` is chosen and a comparison is given), and flawed kernels whose flaw went unseen.
     public func gate(failOn: Set<GateCheck>, baseline: BaselineComparison?) -> GateOutcome {
         var lines: [String] = []
-        let shrunkByKey = Dictionary(grouping: shrunk) { FailureKey(kernel: $0.kernel, function: $0.function, kind: $0.kind) }
+        let shrunkByKey = Dictionary(grouping: shrunk) {
+            FailureKey(kernel: $0.kernel, function: $0.function, kind: $0.kind)
+        }
         for k in kernels where k.expectation.isAccurate {
             for cell in cells(kernel: k.name) {
                 for kind in cell.failureCounts.keys.sorted() where failOn.contains(where: { $0.covers(kind) }) {

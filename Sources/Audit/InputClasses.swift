@@ -1,5 +1,6 @@
 // The input classes of the audit: random rows, and an adversarial catalogue in which every class comes
-// from a failure a real library shipped (DESIGN §6).
+// from a failure a real library shipped, or from a boundary of the arithmetic where such failures live
+// (docs/design.md#input-classes).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -65,9 +66,10 @@ enum Rows {
 
 extension InputClass {
     /// A class of single rows with the default label policy.
-    static func rows(_ name: String, _ summary: String, source: String? = nil,
-                     _ make: @escaping @Sendable (inout AuditRandom, Int) -> [Double]) -> InputClass
-    {
+    static func rows(
+        _ name: String, _ summary: String, source: String? = nil,
+        _ make: @escaping @Sendable (inout AuditRandom, Int) -> [Double]
+    ) -> InputClass {
         InputClass(name: name, summary: summary, source: source) { rng, max in
             let x = make(&rng, max)
             return Rows.single(x, &rng)
@@ -76,9 +78,12 @@ extension InputClass {
 
     /// Rows c + b_j with b_j = k_j · ulp(c) · 2^m small: every sum is exact, so the exact softmax is that of b.
     static func offset(_ c: Double, name: String) -> InputClass {
-        rows(name, "A shared offset of \(c) plus small deviations on the offset's own grid (exact sums).",
-             source: "pytorch#11752: CE([1e8, 1e8]) gave 0 instead of log 2; pytorch#38839 and mlx#4169: log_softmax(x - 1e7) gave whole numbers")
-        { rng, max in
+        rows(
+            name, "A shared offset of \(c) plus small deviations on the offset's own grid (exact sums).",
+            source:
+                "pytorch#11752: CE([1e8, 1e8]) gave 0 instead of log 2; pytorch#38839 and mlx#4169: log_softmax(x - "
+                + "1e7) gave whole numbers"
+        ) { rng, max in
             let n = rng.logUniformLength(min(max, 256))
             let step = Swift.max(c.magnitude.ulp, 0x1p-8)
             return (0..<n).map { _ in c + Double(rng.int(-64...64)) * step }
@@ -86,10 +91,13 @@ extension InputClass {
     }
 
     static func dominant(_ lead: Double) -> InputClass {
-        rows("dominant-\(lead < 1000 ? String(Int(lead)) : "1e4")",
-             "One logit leads every other by \(lead): p ≈ 1 there and the tail lives in log1p territory.",
-             source: "pytorch#113708: log_softmax is exactly 0 at the max once the lead passes ~36; scipy#18295: logsumexp([0, -40]) was 0")
-        { rng, max in
+        rows(
+            "dominant-\(lead < 1000 ? String(Int(lead)) : "1e4")",
+            "One logit leads every other by \(lead): p ≈ 1 there and the tail lives in log1p territory.",
+            source:
+                "pytorch#113708: log_softmax is exactly 0 at the max once the lead passes ~36; scipy#18295: "
+                + "logsumexp([0, -40]) was 0"
+        ) { rng, max in
             let n = Swift.max(2, rng.logUniformLength(min(max, 512)))
             var x = (0..<n).map { _ in -lead - rng.unit() }
             x[rng.int(0...(n - 1))] = rng.uniform(-1, 1)
@@ -110,15 +118,24 @@ extension InputClass {
     public static func precisionNamed(_ name: String) -> InputClass? { precision.first { $0.name == name } }
 
     static let random: [InputClass] = [
-        rows("normal", "Normal logits at a scale drawn log-uniformly from 1e-3 to 1e3; lengths log-uniform up to the maximum.") { rng, max in
+        rows(
+            "normal",
+            "Normal logits at a scale drawn log-uniformly from 1e-3 to 1e3; lengths log-uniform up to the maximum."
+        ) { rng, max in
             let scale = Double.exp10(rng.uniform(-3, 3))
             return (0..<rng.logUniformLength(max)).map { _ in rng.normal() * scale }
         },
-        rows("uniform", "Logits uniform in [-s, s], s log-uniform from 1e-3 to 1e3; lengths log-uniform up to the maximum.") { rng, max in
+        rows(
+            "uniform",
+            "Logits uniform in [-s, s], s log-uniform from 1e-3 to 1e3; lengths log-uniform up to the maximum."
+        ) { rng, max in
             let s = Double.exp10(rng.uniform(-3, 3))
             return (0..<rng.logUniformLength(max)).map { _ in rng.uniform(-s, s) }
         },
-        rows("bit-patterns", "Finite doubles drawn uniformly over their bit patterns (Herbie's sampling); lengths up to 64.") { rng, max in
+        rows(
+            "bit-patterns",
+            "Finite doubles drawn uniformly over their bit patterns (Herbie's sampling); lengths up to 64."
+        ) { rng, max in
             (0..<rng.logUniformLength(min(max, 64))).map { _ in rng.bitPatternDouble() }
         },
     ]
@@ -129,34 +146,50 @@ extension InputClass {
         offset(1e16, name: "offset-1e16"),
         offset(1e300, name: "offset-1e300"),
         offset(-1e300, name: "offset-minus-1e300"),
-        rows("exp-overflow-edge", "Logits in [708, 711], across exp's overflow threshold log(greatestFinite) ≈ 709.78.",
-             source: "the tutorial's softmax: exp overflows to inf and inf/inf is NaN") { rng, max in
+        rows(
+            "exp-overflow-edge", "Logits in [708, 711], across exp's overflow threshold log(greatestFinite) ≈ 709.78.",
+            source: "the tutorial's softmax: exp overflows to inf and inf/inf is NaN"
+        ) { rng, max in
             (0..<rng.logUniformLength(min(max, 64))).map { _ in rng.uniform(708, 711) }
         },
-        rows("exp-underflow-edge", "Every logit in [-746, -744], across exp's underflow to zero at ≈ -745.13.",
-             source: "the tutorial's softmax: every exp underflows and 0/0 is NaN") { rng, max in
+        rows(
+            "exp-underflow-edge", "Every logit in [-746, -744], across exp's underflow to zero at ≈ -745.13.",
+            source: "the tutorial's softmax: every exp underflows and 0/0 is NaN"
+        ) { rng, max in
             (0..<rng.logUniformLength(min(max, 64))).map { _ in rng.uniform(-746, -744) }
         },
-        rows("extreme-magnitudes", "±greatestFiniteMagnitude, ±1e308 and small values: x_max - x_min overflows to inf.",
-             source: "x - max overflowing to -inf (DESIGN §6)") { rng, max in
+        rows(
+            "extreme-magnitudes", "±greatestFiniteMagnitude, ±1e308 and small values: x_max - x_min overflows to inf.",
+            source: "x - max overflows to -inf when x_max = 1e308 and x_min = -1e308 (docs/design.md#input-classes)"
+        ) { rng, max in
             let pool: [Double] = [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1e308, -1e308, 0, 1, -1]
-            var x = (0..<Swift.max(2, rng.logUniformLength(min(max, 16)))).map { _ in pool[rng.int(0...(pool.count - 1))] }
+            var x = (0..<Swift.max(2, rng.logUniformLength(min(max, 16)))).map { _ in
+                pool[rng.int(0...(pool.count - 1))]
+            }
             x[0] = 1e308
             x[x.count - 1] = -1e308
             return x
         },
-        rows("subnormal-logits", "Logits that are subnormal numbers or zero, of both signs.",
-             source: "gradual underflow in the inputs (DESIGN §6)") { rng, max in
+        rows(
+            "subnormal-logits", "Logits that are subnormal numbers or zero, of both signs.",
+            source: "gradual underflow in the inputs (docs/design.md#input-classes)"
+        ) { rng, max in
             (0..<rng.logUniformLength(min(max, 64))).map { _ in
                 // k · 2^-1074 with |k| < 2^52: every value subnormal (or zero), small ones half the time.
-                Double(rng.int(0...1) == 0 ? rng.int(-1_000_000...1_000_000) : rng.int(-(1 << 52 - 1)...(1 << 52 - 1))) * 0x1p-1074
+                Double(rng.int(0...1) == 0 ? rng.int(-1_000_000...1_000_000) : rng.int(-(1 << 52 - 1)...(1 << 52 - 1)))
+                    * 0x1p-1074
             }
         },
-        rows("ties-all-equal", "Every logit equal: p = 1/n and CE = log n exactly.",
-             source: "uniform rows (DESIGN §6); pytorch#147284: float64 rows failing to sum to 1") { rng, max in
+        rows(
+            "ties-all-equal", "Every logit equal: p = 1/n and CE = log n exactly.",
+            source: "pytorch#147284: float64 rows failing to sum to 1"
+        ) { rng, max in
             Array(repeating: rng.normal() * 100, count: rng.logUniformLength(max))
         },
-        rows("ties-maxima", "Two to four logits share the maximum; the rest are below it.", source: "tied maxima (DESIGN §6)") { rng, max in
+        rows(
+            "ties-maxima", "Two to four logits share the maximum; the rest are below it.",
+            source: "the maximum's index is ambiguous (docs/design.md#input-classes)"
+        ) { rng, max in
             let n = Swift.max(2, rng.logUniformLength(min(max, 256)))
             let top = rng.normal() * 10
             var x = (0..<n).map { _ in top - 1 - rng.unit() * 10 }
@@ -165,7 +198,10 @@ extension InputClass {
             for k in 0..<min(n, rng.int(2...4)) { x[(start + k) % n] = top }
             return x
         },
-        rows("maxima-one-ulp-apart", "The two largest logits are adjacent doubles.", source: "maxima one ulp apart (DESIGN §6)") { rng, max in
+        rows(
+            "maxima-one-ulp-apart", "The two largest logits are adjacent doubles.",
+            source: "the two largest logits one ulp apart (docs/design.md#input-classes)"
+        ) { rng, max in
             let n = Swift.max(2, rng.logUniformLength(min(max, 256)))
             let top = rng.normal() * 1000
             var x = (0..<n).map { _ in top - rng.unit() * 20 }
@@ -176,33 +212,45 @@ extension InputClass {
             return x
         },
         dominant(16), dominant(36), dominant(40), dominant(745), dominant(1e4),
-        rows("mask-some", "Some logits are -inf (masked), the rest normal.",
-             source: "attention masks: masked entries must get probability 0 (DESIGN §6)") { rng, max in
+        rows(
+            "mask-some", "Some logits are -inf (masked), the rest normal.",
+            source: "attention masks: masked entries must get probability 0 (docs/design.md#input-classes)"
+        ) { rng, max in
             let n = Swift.max(2, rng.logUniformLength(min(max, 256)))
             var x = (0..<n).map { _ in rng.normal() * 5 }
             for i in 0..<n where rng.unit() < 0.3 { x[i] = -Rows.inf }
             x[rng.int(0...(n - 1))] = rng.normal()
             return x
         },
-        rows("mask-all", "Every logit -inf: a fully masked attention row.",
-             source: "NaN in PyTorch, JAX and SciPy; zeros in PyTorch's safe softmax") { rng, max in
+        rows(
+            "mask-all", "Every logit -inf: a fully masked attention row.",
+            source: "NaN in PyTorch, JAX and SciPy; zeros in PyTorch's safe softmax"
+        ) { rng, max in
             Array(repeating: -Rows.inf, count: rng.logUniformLength(min(max, 64)))
         },
-        rows("plus-inf", "One +inf logit among finite ones (the limit is one-hot).",
-             source: "NaN in PyTorch, JAX and SciPy; one-hot proposed in scipy PR #24225") { rng, max in
+        rows(
+            "plus-inf", "One +inf logit among finite ones (the limit is one-hot).",
+            source: "NaN in PyTorch, JAX and SciPy; one-hot proposed in scipy PR #24225"
+        ) { rng, max in
             let n = Swift.max(2, rng.logUniformLength(min(max, 64)))
             var x = (0..<n).map { _ in rng.normal() * 5 }
             x[rng.int(0...(n - 1))] = Rows.inf
             return x
         },
-        rows("nan-entries", "A NaN among finite logits.", source: "NaN propagation (DESIGN §7)") { rng, max in
+        rows(
+            "nan-entries", "A NaN among finite logits.",
+            source: "NaN propagation, as every peer has it (docs/design.md#special-values)"
+        ) { rng, max in
             let n = rng.logUniformLength(min(max, 64))
             var x = (0..<n).map { _ in rng.normal() * 5 }
             x[rng.int(0...(n - 1))] = .nan
             return x
         },
-        InputClass(name: "label-on-argmax", summary: "A dominant logit with the label on it: p_t ≈ 1, the loss ~ e^-lead.",
-                   source: "the loss ~ 1e-300 must keep relative accuracy; the gradient p_t - 1 cancels (DESIGN §6)") { rng, max in
+        InputClass(
+            name: "label-on-argmax", summary: "A dominant logit with the label on it: p_t ≈ 1, the loss ~ e^-lead.",
+            source:
+                "the tutorial's delta_cross_entropy: p_t - 1 cancels; a loss of 1e-300 must keep its relative accuracy"
+        ) { rng, max in
             let n = Swift.max(2, rng.logUniformLength(min(max, 256)))
             let lead = rng.uniform(20, 700)
             var x = (0..<n).map { _ in -lead - rng.unit() * 5 }
@@ -210,25 +258,34 @@ extension InputClass {
             x[t] = 0
             return AuditCase(x, label: t)
         },
-        InputClass(name: "label-on-smallest", summary: "The label on the smallest logit, far below the others: p_t underflows, the loss is finite.",
-                   source: "-log(softmax) gives inf where the true loss is finite (DESIGN §6)") { rng, max in
+        InputClass(
+            name: "label-on-smallest",
+            summary: "The label on the smallest logit, far below the others: p_t underflows, the loss is finite.",
+            source: "the tutorial's cross_entropy: -log(softmax) gives inf where the true loss is finite"
+        ) { rng, max in
             let n = Swift.max(2, rng.logUniformLength(min(max, 256)))
             var x = (0..<n).map { _ in rng.normal() * 5 }
             let t = rng.int(0...(n - 1))
             x[t] = -rng.uniform(700, 2000)
             return AuditCase(x, label: t)
         },
-        rows("odd-widths", "Odd lengths between 513 and 1023, normal logits.",
-             source: "pytorch#147284: float64 rows of odd widths failing to sum to 1") { rng, max in
+        rows(
+            "odd-widths", "Odd lengths between 513 and 1023, normal logits.",
+            source: "pytorch#147284: float64 rows of odd widths failing to sum to 1"
+        ) { rng, max in
             let n = Swift.min(max, 2 * rng.int(256...511) + 1)
             return (0..<n).map { _ in rng.normal() * 3 }
         },
-        rows("long-rows", "Lengths between half the maximum and the maximum, normal logits.",
-             source: "long rows: summation error grows with n (DESIGN §6)") { rng, max in
+        rows(
+            "long-rows", "Lengths between half the maximum and the maximum, normal logits.",
+            source: "summation error grows with n (Blanchard, Higham & Higham 2021)"
+        ) { rng, max in
             (0..<rng.int(Swift.max(1, max / 2)...max)).map { _ in rng.normal() * 3 }
         },
-        InputClass(name: "batches", summary: "Two to eight rows of one length, a label each; one row may lead by hundreds.",
-                   source: "the tutorial normalizes over the whole matrix instead of per row") { rng, max in
+        InputClass(
+            name: "batches", summary: "Two to eight rows of one length, a label each; one row may lead by hundreds.",
+            source: "the tutorial normalizes over the whole matrix instead of per row"
+        ) { rng, max in
             let n = Swift.max(2, rng.logUniformLength(min(max, 64)))
             let m = rng.int(2...8)
             var rows = (0..<m).map { _ in (0..<n).map { _ in rng.normal() * 3 } }
@@ -249,38 +306,58 @@ extension InputClass {
     /// bfloat16 rather than binary64's. Every value is drawn so that it survives rounding to float16
     /// (a few significant bits, magnitudes below 65504); kernels see the case rounded to their format.
     public static let precision: [InputClass] = [
-        rows("normal", "Normal logits at a scale drawn log-uniformly from 1e-2 to 10; lengths log-uniform up to the maximum.") { rng, max in
+        rows(
+            "normal",
+            "Normal logits at a scale drawn log-uniformly from 1e-2 to 10; lengths log-uniform up to the maximum."
+        ) { rng, max in
             let scale = Double.exp10(rng.uniform(-2, 1))
             return (0..<rng.logUniformLength(max)).map { _ in rng.normal() * scale }
         },
-        rows("uniform-row-past-256", "Every logit equal, 257 to 1,024 of them: a bfloat16 running sum of ones sticks at 256.",
-             source: "bfloat16 accumulation saturating at 256, so a uniform row of 512 gives about 1/256 (DESIGN §6)") { rng, max in
+        rows(
+            "uniform-row-past-256",
+            "Every logit equal, 257 to 1,024 of them: a bfloat16 running sum of ones sticks at 256.",
+            source:
+                "bfloat16 accumulation saturating at 256, so a uniform row of 512 gives about 1/256 "
+                + "(docs/design.md#input-classes)"
+        ) { rng, max in
             Array(repeating: Rows.dyadic(&rng), count: rng.int(Swift.min(257, max)...Swift.min(1024, max)))
         },
-        rows("uniform-row-past-2048", "Every logit equal, 2,049 to 8,192 of them: a float16 running sum of ones sticks at 2048.",
-             source: "float16 accumulation sticking at 2048 (DESIGN §6)") { rng, max in
+        rows(
+            "uniform-row-past-2048",
+            "Every logit equal, 2,049 to 8,192 of them: a float16 running sum of ones sticks at 2048.",
+            source: "float16 accumulation sticking at 2048 (docs/design.md#input-classes)"
+        ) { rng, max in
             Array(repeating: Rows.dyadic(&rng), count: rng.int(Swift.min(2049, max)...Swift.min(8192, max)))
         },
-        rows("near-float16-overflow", "Logits between 9 and 12, across float16's exp overflow at 11.09.",
-             source: "exp overflowing float16 above 11.09 (DESIGN §6)") { rng, max in
+        rows(
+            "near-float16-overflow", "Logits between 9 and 12, across float16's exp overflow at 11.09.",
+            source: "exp overflowing float16 above 11.09 (docs/design.md#input-classes)"
+        ) { rng, max in
             (0..<rng.logUniformLength(min(max, 256))).map { _ in 9 + 3 * rng.unit() }
         },
-        rows("near-float-overflow", "Logits between 80 and 95, across float's and bfloat16's exp overflow at 88.72.",
-             source: "exp overflowing binary32 above 88.72 (DESIGN §6)") { rng, max in
+        rows(
+            "near-float-overflow", "Logits between 80 and 95, across float's and bfloat16's exp overflow at 88.72.",
+            source: "exp overflowing binary32 above 88.72 (docs/design.md#input-classes)"
+        ) { rng, max in
             (0..<rng.logUniformLength(min(max, 256))).map { _ in 80 + 15 * rng.unit() }
         },
         dominant(8),
         dominant(18),
-        rows("label-on-smallest", "A label on a logit 20 to 120 below the maximum: p_t underflows float16 (2^-24) or float (2^-149).",
-             source: "log of an underflowed probability gives inf where the loss is finite (DESIGN §6)")
-        { rng, max in
+        rows(
+            "label-on-smallest",
+            "A label on a logit 20 to 120 below the maximum: p_t underflows float16 (2^-24) or float (2^-149).",
+            source:
+                "log of an underflowed probability gives inf where the loss is finite (docs/design.md#input-classes)"
+        ) { rng, max in
             let n = Swift.max(2, rng.logUniformLength(min(max, 64)))
             var x = (0..<n).map { _ in rng.normal() }
             x[n - 1] = -20 - 100 * rng.unit()
             return x
         }.labelled { x in x.count - 1 },
-        rows("long-rows", "Lengths between half the maximum and the maximum, normal logits.",
-             source: "long rows: summation error grows with n (DESIGN §6)") { rng, max in
+        rows(
+            "long-rows", "Lengths between half the maximum and the maximum, normal logits.",
+            source: "summation error grows with n (Blanchard, Higham & Higham 2021)"
+        ) { rng, max in
             (0..<rng.int(Swift.max(1, max / 2)...max)).map { _ in rng.normal() * 3 }
         },
     ]

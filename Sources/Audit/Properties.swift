@@ -40,7 +40,8 @@ enum Properties {
 
     /// A shift c such that x_j + c is exact for every j (and exactly undone), or nil.
     static func exactShift(_ x: [Double], in format: BinaryFormat = .double) -> Double? {
-        for c in [1.0, 0.5, 1024, 0.25, 0x1p-10] where x.allSatisfy({
+        for c in [1.0, 0.5, 1024, 0.25, 0x1p-10]
+        where x.allSatisfy({
             let s = $0 + c
             return s.isFinite && s - c == $0 && s - $0 == c && format.represents(s)
         }) {
@@ -64,8 +65,10 @@ enum Properties {
 
     /// The properties of function f that fail for kernel k on a finite case. `softmaxBound` is the
     /// relative bound that judges the kernel's softmax (its own algorithm's when declared accurate).
-    static func failures(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase, output: [Double],
-                         softmaxBound: Double) -> [PropertyFailure] {
+    static func failures(
+        _ k: Kernel, _ f: AuditFunction, _ c: AuditCase, output: [Double],
+        softmaxBound: Double
+    ) -> [PropertyFailure] {
         guard !c.isBatch || f == .batchCrossEntropyGradient, c.isFinite else { return [] }
         let tolerances = PropertyTolerances(k.precision.standard, c.row)
         switch f {
@@ -89,8 +92,10 @@ enum Properties {
         return nil
     }
 
-    private static func softmaxFailures(_ x: [Double], _ p: [Double], _ t: PropertyTolerances,
-                                        softmaxBound: Double) -> [PropertyFailure] {
+    private static func softmaxFailures(
+        _ x: [Double], _ p: [Double], _ t: PropertyTolerances,
+        softmaxBound: Double
+    ) -> [PropertyFailure] {
         var failures: [PropertyFailure] = []
         if let i = p.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
             failures.append(PropertyFailure(property: .probabilityRange, detail: "p[\(i)] = \(p[i])"))
@@ -98,39 +103,52 @@ enum Properties {
             let total = accurateSum(p)
             let allowance = t.probabilitySum(softmaxBound: softmaxBound)
             if !((total - 1).magnitude <= allowance) {
-                failures.append(PropertyFailure(property: .probabilityRange, detail: "sum = \(total), tolerance \(allowance)"))
+                failures.append(
+                    PropertyFailure(property: .probabilityRange, detail: "sum = \(total), tolerance \(allowance)"))
             }
         }
         if let failure = orderFailure(x, p, "p") { failures.append(failure) }
         if Set(x).count == 1 {
             let n = Double(x.count)
-            if let i = close(p, Array(repeating: 1 / n, count: x.count), relative: t.uniformProbability(softmaxBound: softmaxBound),
-                             floor: t.floor) {
+            if let i = close(
+                p, Array(repeating: 1 / n, count: x.count), relative: t.uniformProbability(softmaxBound: softmaxBound),
+                floor: t.floor)
+            {
                 failures.append(PropertyFailure(property: .uniformRow, detail: "p[\(i)] = \(p[i]), 1/n = \(1 / n)"))
             }
         }
         return failures
     }
 
-    private static func logSoftmaxFailures(_ k: Kernel, _ c: AuditCase, _ output: [Double],
-                                           _ t: PropertyTolerances) -> [PropertyFailure] {
+    private static func logSoftmaxFailures(
+        _ k: Kernel, _ c: AuditCase, _ output: [Double],
+        _ t: PropertyTolerances
+    ) -> [PropertyFailure] {
         let x = c.row
         var failures: [PropertyFailure] = []
         if let failure = orderFailure(x, output, "log p") { failures.append(failure) }
         let logN = logarithm(Double(x.count))
-        if Set(x).count == 1, let i = close(output, Array(repeating: -logN, count: x.count), relative: t.uniformLogarithm,
-                                             floor: t.floor) {
-            failures.append(PropertyFailure(property: .uniformRow, detail: "log p[\(i)] = \(output[i]), -log n = \(-logN)"))
+        if Set(x).count == 1,
+            let i = close(
+                output, Array(repeating: -logN, count: x.count), relative: t.uniformLogarithm,
+                floor: t.floor)
+        {
+            failures.append(
+                PropertyFailure(property: .uniformRow, detail: "log p[\(i)] = \(output[i]), -log n = \(-logN)"))
         }
         if let loss = k.output(.crossEntropy, on: c)?.first,
             close([loss], [-output[c.label]], relative: t.lossAgainstLogSoftmax, floor: t.floor) != nil
         {
-            failures.append(PropertyFailure(property: .lossMatchesLogSoftmax, detail: "CE = \(loss), -log p_t = \(-output[c.label])"))
+            failures.append(
+                PropertyFailure(
+                    property: .lossMatchesLogSoftmax, detail: "CE = \(loss), -log p_t = \(-output[c.label])"))
         }
         return failures
     }
 
-    private static func crossEntropyFailures(_ x: [Double], _ loss: Double, _ t: PropertyTolerances) -> [PropertyFailure] {
+    private static func crossEntropyFailures(
+        _ x: [Double], _ loss: Double, _ t: PropertyTolerances
+    ) -> [PropertyFailure] {
         var failures: [PropertyFailure] = []
         // A sum of two non-negative terms (or the log of a probability <= 1): no tolerance.
         if !(loss >= 0) { failures.append(PropertyFailure(property: .nonNegativeLoss, detail: "CE = \(loss)")) }
@@ -141,21 +159,28 @@ enum Properties {
         return failures
     }
 
-    private static func gradientFailures(_ c: AuditCase, _ output: [Double], _ t: PropertyTolerances) -> [PropertyFailure] {
+    private static func gradientFailures(
+        _ c: AuditCase, _ output: [Double], _ t: PropertyTolerances
+    ) -> [PropertyFailure] {
         let width = c.row.count
         for (b, row) in c.rows.enumerated() {
             let g = Array(output[(b * width)..<((b + 1) * width)])
             let total = accurateSum(g)
             let tolerance = t.gradientSum(row, magnitudes: accurateSum(g.map(\.magnitude)))
             if !(total.magnitude <= tolerance) {
-                return [PropertyFailure(property: .gradientSumsToZero, detail: "row \(b): sum = \(total), tolerance \(tolerance)")]
+                return [
+                    PropertyFailure(
+                        property: .gradientSumsToZero, detail: "row \(b): sum = \(total), tolerance \(tolerance)")
+                ]
             }
         }
         return []
     }
 
-    private static func vectorJacobianProductFailures(_ k: Kernel, _ x: [Double], _ output: [Double],
-                                                      _ t: PropertyTolerances) -> [PropertyFailure] {
+    private static func vectorJacobianProductFailures(
+        _ k: Kernel, _ x: [Double], _ output: [Double],
+        _ t: PropertyTolerances
+    ) -> [PropertyFailure] {
         guard x.count <= AuditFunction.jacobianMaxLength, let j = k.output(.jacobian, row: x) else { return [] }
         let n = x.count
         let v = AuditFunction.vjpVector(n)
@@ -165,17 +190,23 @@ enum Properties {
             let jtv = accurateSum(terms[i])
             let allowance = t.vectorJacobianProduct(jacobianTerms: accurateSum(terms[i].map(\.magnitude)), vector: v)
             if (jtv - output[i]).magnitude > allowance {
-                return [PropertyFailure(property: .vjpMatchesJacobian, detail: "element \(i): VJP \(output[i]), Jᵀv \(jtv)")]
+                return [
+                    PropertyFailure(property: .vjpMatchesJacobian, detail: "element \(i): VJP \(output[i]), Jᵀv \(jtv)")
+                ]
             }
         }
         return []
     }
 
     /// Properties that compare the kernel with itself on a transformed case.
-    static func metamorphicFailures(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase, output: [Double],
-                                    softmaxBound: Double) -> [PropertyFailure] {
-        guard !c.isBatch, c.isFinite, let tol = PropertyTolerances(k.precision.standard, c.row)
-            .metamorphic(f, softmaxBound: softmaxBound) else { return [] }
+    static func metamorphicFailures(
+        _ k: Kernel, _ f: AuditFunction, _ c: AuditCase, output: [Double],
+        softmaxBound: Double
+    ) -> [PropertyFailure] {
+        guard !c.isBatch, c.isFinite,
+            let tol = PropertyTolerances(k.precision.standard, c.row)
+                .metamorphic(f, softmaxBound: softmaxBound)
+        else { return [] }
         var failures: [PropertyFailure] = []
         let x = c.row
         let floor = 2 * Units(k.precision.standard).floor(Double(x.count))
@@ -184,15 +215,19 @@ enum Properties {
         {
             // log-softmax and CE are shift-invariant too; only logsumexp moves (not checked here).
             if let i = close(output, other, relative: tol, floor: floor) {
-                failures.append(PropertyFailure(property: .shiftInvariance,
-                    detail: "shift by \(shift): element \(i) is \(output[i]) before and \(other[i]) after"))
+                failures.append(
+                    PropertyFailure(
+                        property: .shiftInvariance,
+                        detail: "shift by \(shift): element \(i) is \(output[i]) before and \(other[i]) after"))
             }
         }
         if var other = k.output(f, on: AuditCase(x.reversed(), label: x.count - 1 - c.label)) {
             if !f.shape.isScalar { other.reverse() }
             if let i = close(output, other, relative: tol, floor: floor) {
-                failures.append(PropertyFailure(property: .permutationEquivariance,
-                    detail: "element \(i) is \(output[i]) in order and \(other[i]) reversed"))
+                failures.append(
+                    PropertyFailure(
+                        property: .permutationEquivariance,
+                        detail: "element \(i) is \(output[i]) in order and \(other[i]) reversed"))
             }
         }
         return failures

@@ -42,7 +42,8 @@ struct PropertyTolerances {
 
     /// The loss against −log-softmax at the label: both within their bounds of one exact value.
     var lossAgainstLogSoftmax: Double {
-        units.relative(ErrorBounds.crossEntropy.units(n: n, w: w)) + units.relative(ErrorBounds.logSoftmax.units(n: n, w: w))
+        units.relative(ErrorBounds.crossEntropy.units(n: n, w: w))
+            + units.relative(ErrorBounds.logSoftmax.units(n: n, w: w))
     }
 
     /// |Σ_j g̃_j| of a gradient row, whose exact sum is 0: every element is within the bound at the label
@@ -59,7 +60,8 @@ struct PropertyTolerances {
         let m = v.map(\.magnitude).max() ?? 0
         let jacobian = Self.scaled(units.relative(ErrorBounds.jacobian.units(n: n, w: w)), jacobianTerms)
         let factor = units.relative(ErrorBounds.vectorJacobianProductFactor(n: n, w: w))
-        let product = Self.scaled(factor, 3 * m) * ErrorBounds.vectorJacobianProductSlack
+        let product =
+            Self.scaled(factor, 3 * m) * ErrorBounds.vectorJacobianProductSlack
             + ErrorBounds.finalRounding(units) * 2 * m
         return jacobian + product + (n * m + 1) * floor
     }

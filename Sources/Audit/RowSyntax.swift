@@ -37,7 +37,9 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notANumber(let token, let position):
-            return "value \(position), '\(token)', is not a number (decimal, hexadecimal such as 0x1.8p+1, inf, -inf or nan)"
+            return
+                "value \(position), '\(token)', is not a number (decimal, hexadecimal such as 0x1.8p+1, inf, -inf or "
+                + "nan)"
         case .missingLabel:
             return "the row must start with a 0-based class label and a colon, as in '2: 0.5 1 -3'"
         case .badLabel(let token):

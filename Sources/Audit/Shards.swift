@@ -29,7 +29,8 @@ public struct ShardFile: Codable, Sendable {
     }
 
     var configurationKey: String {
-        "\(command)|\(seed)|\(casesPerClass)|\(maxLength)|\(shrinkBudget)|\(kernels)|\(classes)|\(shards)|\(isPrecisionAudit)"
+        "\(command)|\(seed)|\(casesPerClass)|\(maxLength)|\(shrinkBudget)|\(kernels)|\(classes)|\(shards)|"
+            + "\(isPrecisionAudit)"
     }
 
     public func encoded() throws -> String { try JSONFiles.text(self, pretty: false) }
@@ -51,7 +52,8 @@ public enum ShardError: Error, CustomStringConvertible {
         switch self {
         case .schema(let path, let s): return "\(path) is not a shard result (schema '\(s)')"
         case .mixed(let path): return "\(path) comes from a different configuration than the first shard"
-        case .incomplete(let missing, let n): return "shards \(missing.map(String.init).joined(separator: ", ")) of \(n) are missing"
+        case .incomplete(let missing, let n):
+            return "shards \(missing.map(String.init).joined(separator: ", ")) of \(n) are missing"
         case .unknownName(let name): return "the shards name '\(name)', which this build does not have"
         }
     }
@@ -60,21 +62,28 @@ public enum ShardError: Error, CustomStringConvertible {
 extension AuditEngine {
     /// Runs one shard (k of n, 1-based) of the configuration; `precision` says whether its classes are the
     /// precision audit's.
-    public static func runShard(_ configuration: AuditConfiguration, shard k: Int, of n: Int, command: String,
-                                precision: Bool = false) -> ShardFile {
+    public static func runShard(
+        _ configuration: AuditConfiguration, shard k: Int, of n: Int, command: String,
+        precision: Bool = false
+    ) -> ShardFile {
         let (items, _, _) = evaluateItems(configuration, shard: (k, n))
         let mine = items.indices.filter { $0 % n == k - 1 }
         return ShardFile(
-            command: command, seed: configuration.seed, casesPerClass: configuration.casesPerClass, maxLength: configuration.maxLength,
+            command: command, seed: configuration.seed, casesPerClass: configuration.casesPerClass,
+            maxLength: configuration.maxLength,
             shrinkBudget: configuration.shrinkBudget, kernels: configuration.kernels.map(\.name),
             classes: configuration.classes.map(\.name), shard: k, shards: n, precision: precision,
             items: mine.map { ShardFile.ShardItem(index: $0, outcomes: items[$0]) })
     }
 
     /// Merges complete shards of one configuration into the result of the unsharded run.
-    public static func merge(_ shards: [(path: String, file: ShardFile)], jobs: Int) throws -> (AuditResult, command: String) {
+    public static func merge(
+        _ shards: [(path: String, file: ShardFile)], jobs: Int
+    ) throws -> (AuditResult, command: String) {
         guard let first = shards.first?.file else { throw ShardError.incomplete(missing: [1], of: 1) }
-        for (path, file) in shards where file.configurationKey != first.configurationKey { throw ShardError.mixed(path) }
+        for (path, file) in shards where file.configurationKey != first.configurationKey {
+            throw ShardError.mixed(path)
+        }
         let present = Set(shards.map(\.file.shard))
         let missing = (1...first.shards).filter { !present.contains($0) }
         guard missing.isEmpty else { throw ShardError.incomplete(missing: missing, of: first.shards) }
@@ -97,7 +106,8 @@ extension AuditEngine {
         for (_, file) in shards {
             for item in file.items where items.indices.contains(item.index) { items[item.index] = item.outcomes }
         }
-        let result = assemble(configuration, items: items, start: ContinuousClock.now, workerSeconds: 0, referenceSeconds: 0)
+        let result = assemble(
+            configuration, items: items, start: ContinuousClock.now, workerSeconds: 0, referenceSeconds: 0)
         return (result, first.command)
     }
 }
@@ -106,7 +116,8 @@ extension AuditEngine {
 
 extension CaseOutcome: Codable {
     enum CodingKeys: String, CodingKey {
-        case maxULPs, worstElement, elements, correctlyRounded, bitsSum, maxBoundRatio, conventionDifferences, wrongSignZeros,
+        case maxULPs, worstElement, elements, correctlyRounded, bitsSum, maxBoundRatio, conventionDifferences,
+            wrongSignZeros,
             failures, histogram, finiteULPCount, rowLength
     }
 
@@ -147,12 +158,14 @@ extension CaseOutcome: Codable {
 extension FailureKind: Codable {
     /// Every kind, for decoding by description.
     static let all: [FailureKind] =
-        [.boundExceeded] + SpecialValueVerdict.allCases.map { .specialValue($0) } + Property.allCases.map { .property($0) }
+        [.boundExceeded] + SpecialValueVerdict.allCases.map { .specialValue($0) }
+        + Property.allCases.map { .property($0) }
 
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let kind = Self.all.first(where: { $0.description == text }) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown check '\(text)'"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "unknown check '\(text)'"))
         }
         self = kind
     }

@@ -108,7 +108,9 @@ public struct Shrinker {
                 e /= 2
                 candidates.append(Double(sign: x.sign, exponent: e, significand: 1))
             }
-            for k in [10, 8, 6] where k < x.exponent { candidates.append(Double(sign: x.sign, exponent: k, significand: 1)) }
+            for k in [10, 8, 6] where k < x.exponent {
+                candidates.append(Double(sign: x.sign, exponent: k, significand: 1))
+            }
             for bits in [1, 2, 4, 8, 16, 24] { candidates.append(roundToBits(x, bits)) }
             // The value without the row's shared offset (its smallest magnitude neighbor's power of two).
             let top = row.filter(\.isFinite).max() ?? 0
@@ -125,7 +127,10 @@ public struct Shrinker {
 
     /// How complicated a case is: rows, elements, then the values' complexity, then the labels.
     static func complexity(_ c: AuditCase) -> [Double] {
-        [Double(c.rows.count), Double(c.row.count), c.rows.flatMap { $0 }.map(valueComplexity).reduce(0, +), Double(c.labels.reduce(0, +))]
+        [
+            Double(c.rows.count), Double(c.row.count), c.rows.flatMap { $0 }.map(valueComplexity).reduce(0, +),
+            Double(c.labels.reduce(0, +)),
+        ]
     }
 
     static func valueComplexity(_ x: Double) -> Double {

@@ -37,7 +37,8 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
     /// The function whose outputs this bound is about.
     public var function: AuditFunction {
         switch self {
-        case .shiftedSoftmax, .pairwiseSoftmax, .compensatedSoftmax, .divisionFreeSoftmax, .onlineSoftmax: return .softmax
+        case .shiftedSoftmax, .pairwiseSoftmax, .compensatedSoftmax, .divisionFreeSoftmax, .onlineSoftmax:
+            return .softmax
         case .log1pLogSoftmax: return .logSoftmax
         case .log1pLogSumExp: return .logSumExp
         case .log1pCrossEntropy: return .crossEntropy

@@ -29,7 +29,9 @@ public struct BinaryFormat: Sendable, Hashable, CustomStringConvertible {
 
     /// (2 − 2^(1−p)) · 2^emax.
     public var greatestFiniteMagnitude: Double {
-        Double(sign: .plus, exponent: maxExponent, significand: 2 - Double(sign: .plus, exponent: 1 - precision, significand: 1))
+        Double(
+            sign: .plus, exponent: maxExponent,
+            significand: 2 - Double(sign: .plus, exponent: 1 - precision, significand: 1))
     }
 
     /// The spacing of this format's values in x's binade (the subnormal spacing below 2^emin; for ±inf,
@@ -64,7 +66,9 @@ public struct BinaryFormat: Sendable, Hashable, CustomStringConvertible {
             k = Int64(Double(sign: .plus, exponent: -quantumExponent, significand: m))
         } else {
             let b = Int(m.exponent)
-            k = Int64(b - minExponent + 1) * half + Int64(Double(sign: .plus, exponent: precision - 1 - b, significand: m)) - half
+            k =
+                Int64(b - minExponent + 1) * half
+                + Int64(Double(sign: .plus, exponent: precision - 1 - b, significand: m)) - half
         }
         if x.isInfinite { k += 1 }
         return x.sign == .minus ? -k : k

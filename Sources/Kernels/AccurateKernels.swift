@@ -112,7 +112,9 @@ extension Kernel {
 
         var log1p = Kernel(
             name: "logsumexp-log1p",
-            summary: "Blanchard-Higham-Higham Algorithm 4.1: max + log1p(sum of the others' exp(x - max)); log-softmax from it.",
+            summary:
+                "Blanchard-Higham-Higham Algorithm 4.1: max + log1p(sum of the others' exp(x - max)); log-softmax "
+                + "from it.",
             expectation: .accurate)
         log1p.implement(.logSumExp, .scalar(Shifted.logSumExpLog1p))
         log1p.implement(.logSoftmax, .perLogit(Shifted.logSoftmaxLog1p))
@@ -131,19 +133,26 @@ extension Kernel {
         var usual = Kernel(
             name: "log-softmax-shifted",
             summary: "The usual x - max - log(sum of exp(x - max)), and max + log(sum) for logsumexp.",
-            expectation: .flawed("log(1 + s) drops s below 2^-53: log-softmax at a dominant logit is exactly 0 (pytorch#113708) and logsumexp loses s when max = 0"))
+            expectation: .flawed(
+                "log(1 + s) drops s below 2^-53: log-softmax at a dominant logit is exactly 0 (pytorch#113708) and "
+                    + "logsumexp loses s when max = 0"
+            ))
         usual.implement(.logSoftmax, .perLogit(Shifted.logSoftmaxLog))
         usual.implement(.logSumExp, .scalar(Shifted.logSumExpLog))
 
         var crossEntropy = Kernel(
             name: "cross-entropy-log1p",
-            summary: "(x_max - x_t) + log1p(s): two non-negative terms, per row; mean over a batch; log-softmax from the same terms.",
+            summary:
+                "(x_max - x_t) + log1p(s): two non-negative terms, per row; mean over a batch; log-softmax from the "
+                + "same terms.",
             expectation: .accurate)
         crossEntropy.implement(.crossEntropy, .labeledScalar(Shifted.crossEntropyLog1p))
         crossEntropy.implement(.logSoftmax, .perLogit(Shifted.logSoftmaxLog1p))
-        crossEntropy.implement(.batchCrossEntropy, .batchScalar { rows, labels in
-            zip(rows, labels).map { Shifted.crossEntropyLog1p($0, $1) }.reduce(0, +) / Double(rows.count)
-        })
+        crossEntropy.implement(
+            .batchCrossEntropy,
+            .batchScalar { rows, labels in
+                zip(rows, labels).map { Shifted.crossEntropyLog1p($0, $1) }.reduce(0, +) / Double(rows.count)
+            })
 
         var viaLSE = Kernel(
             name: "cross-entropy-logsumexp", summary: "logsumexp(x) - x_t, the loss read off a log-softmax.",

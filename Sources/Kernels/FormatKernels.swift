@@ -115,29 +115,46 @@ extension Kernel {
         let narrowSum = precision.accumulator == .float16 || precision.accumulator == .bfloat16
         let sticks = precision.accumulator == .float16 ? "2048" : "256"
         func kernel(_ family: String, _ summary: String, _ flaw: String?) -> Kernel {
-            var k = Kernel(name: "\(family)@\(precision.suffix)", summary: summary,
-                           expectation: flaw.map { .flawed($0) } ?? .accurate, algorithm: family)
+            var k = Kernel(
+                name: "\(family)@\(precision.suffix)", summary: summary,
+                expectation: flaw.map { .flawed($0) } ?? .accurate, algorithm: family)
             k.precision = precision
             return k
         }
-        let sumFlaw = narrowSum
-            ? "accumulates in \(precision.accumulator.name): the running sum sticks at \(sticks) (adding 1 rounds back), so a uniform row longer than that is off by the ratio"
+        let sumFlaw =
+            narrowSum
+            ? "accumulates in \(precision.accumulator.name): the running sum sticks at \(sticks) (adding 1 rounds "
+                + "back), so a uniform row longer than that is off by the ratio"
             : nil
-        var softmax = kernel("softmax-shifted", "exp(x - max) / sum in \(precision.accumulator.name), stored in \(precision.storage.name).", sumFlaw)
+        var softmax = kernel(
+            "softmax-shifted",
+            "exp(x - max) / sum in \(precision.accumulator.name), stored in \(precision.storage.name).", sumFlaw)
         softmax.implement(.softmax, .perLogit(f.softmax))
-        var log1p = kernel("logsumexp-log1p", "max + log1p(sum of exp(x - max)) in \(precision.accumulator.name); log-softmax from it.", sumFlaw)
+        var log1p = kernel(
+            "logsumexp-log1p",
+            "max + log1p(sum of exp(x - max)) in \(precision.accumulator.name); log-softmax from it.", sumFlaw)
         log1p.implement(.logSumExp, .scalar(f.logSumExp))
         log1p.implement(.logSoftmax, .perLogit(f.logSoftmax))
-        var crossEntropy = kernel("cross-entropy-log1p", "(max - x_t) + log1p(s) in \(precision.accumulator.name); gradient p - onehot with 1 - p_t as a sum.", sumFlaw)
+        var crossEntropy = kernel(
+            "cross-entropy-log1p",
+            "(max - x_t) + log1p(s) in \(precision.accumulator.name); gradient p - onehot with 1 - p_t as a sum.",
+            sumFlaw)
         crossEntropy.implement(.crossEntropy, .labeledScalar(f.crossEntropy))
         crossEntropy.implement(.crossEntropyGradient, .labeledPerLogit(f.gradient))
         var ofProbability = kernel(
-            "cross-entropy-log-softmax", "-log(softmax(x)[t]) with the probability stored in \(precision.storage.name).",
-            "-log of the stored p_t: +inf once p_t underflows \(precision.storage.name) (and p_t itself is only as good as its format)")
+            "cross-entropy-log-softmax",
+            "-log(softmax(x)[t]) with the probability stored in \(precision.storage.name).",
+            "-log of the stored p_t: +inf once p_t underflows \(precision.storage.name) (and p_t itself is only as "
+                + "good as its format)"
+        )
         ofProbability.implement(.crossEntropy, .labeledScalar(f.crossEntropyOfProbability))
         var unshifted = kernel(
-            "gradient-unshifted", "The tutorial's gradient: exp(x) / sum(exp(x)) with no shift, minus onehot(t), in \(precision.accumulator.name).",
-            "no shift: exp overflows \(precision.accumulator.name) (above \(precision.accumulator == .float16 ? "11.09" : "88.72")) and inf / inf makes the gradient NaN")
+            "gradient-unshifted",
+            "The tutorial's gradient: exp(x) / sum(exp(x)) with no shift, minus onehot(t), in "
+                + "\(precision.accumulator.name).",
+            "no shift: exp overflows \(precision.accumulator.name) (above "
+                + "\(precision.accumulator == .float16 ? "11.09" : "88.72")) and inf / inf makes the gradient NaN"
+        )
         unshifted.implement(.crossEntropyGradient, .labeledPerLogit(f.unshiftedGradient))
         return [softmax, log1p, crossEntropy, ofProbability, unshifted]
     }

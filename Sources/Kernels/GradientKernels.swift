@@ -51,18 +51,24 @@ extension Kernel {
             summary: "p - onehot(t) with p_t - 1 formed as -(sum of the other exp(x - max)) / sum; batch divides by m.",
             expectation: .accurate)
         complement.implement(.crossEntropyGradient, .labeledPerLogit(Gradient.complementGradient))
-        complement.implement(.batchCrossEntropyGradient, .batchPerLogit { rows, labels in
-            zip(rows, labels).map { row, t in Gradient.complementGradient(row, t).map { $0 / Double(rows.count) } }
-        })
+        complement.implement(
+            .batchCrossEntropyGradient,
+            .batchPerLogit { rows, labels in
+                zip(rows, labels).map { row, t in Gradient.complementGradient(row, t).map { $0 / Double(rows.count) } }
+            })
 
         var onehot = Kernel(
             name: "gradient-onehot", summary: "The usual p - onehot(t) from the shifted softmax.",
-            expectation: .flawed("p_t - 1 cancels as p_t -> 1: relative error ~u/(1 - p_t), and -0.0 or 0 once 1 - p_t < 2^-54"))
+            expectation: .flawed(
+                "p_t - 1 cancels as p_t -> 1: relative error ~u/(1 - p_t), and -0.0 or 0 once 1 - p_t < 2^-54"))
         onehot.implement(.crossEntropyGradient, .labeledPerLogit(Gradient.onehotGradient))
 
         var backward = Kernel(
             name: "softmax-backward",
-            summary: "Jacobian p_i (delta_ij - p_j) with p_i (1 - p_i) from the complement; the usual VJP p * (v - <p, v>), whose error is bounded relative to max|v| (v - <p, v> cancels: the problem's own conditioning).",
+            summary:
+                "Jacobian p_i (delta_ij - p_j) with p_i (1 - p_i) from the complement; the usual VJP p * (v - <p, "
+                + "v>), whose error is bounded relative to max|v| (v - <p, v> cancels: the problem's own "
+                + "conditioning).",
             expectation: .accurate)
         backward.implement(.jacobian, .perPair(Gradient.jacobian))
         backward.implement(.vectorJacobianProduct, .perLogitWithVector(Gradient.vectorJacobianProduct))

@@ -79,8 +79,10 @@ public struct Kernel: Sendable, Identifiable {
     /// Declares that the kernel implements `function` with `body`, judged by `bound` (by default the
     /// standard stable algorithm's bound for the function).
     /// - Precondition: `body` has the function's shape and `bound` is a bound of the function.
-    public mutating func implement(_ function: AuditFunction, _ body: Implementation.Body,
-                                   judgedBy bound: BoundFormula? = nil) {
+    public mutating func implement(
+        _ function: AuditFunction, _ body: Implementation.Body,
+        judgedBy bound: BoundFormula? = nil
+    ) {
         precondition(body.fits(function.shape), "\(name): the body given for \(function.rawValue) has another shape")
         let bound = bound ?? BoundFormula.standard(for: function)
         precondition(bound.function == function, "\(name): \(bound.rawValue) is not a bound of \(function.rawValue)")

@@ -1,5 +1,6 @@
 // The tutorial's NumPy code ("Softmax and Cross Entropy Loss"), translated faithfully, flaws and all
-// (docs/design.md, "The tutorial's code"). NumPy's np.sum is pairwise (Summation.numpy) and np.exp overflows to inf, as here.
+// (docs/design.md#the-tutorials-code). NumPy's np.sum is pairwise (Summation.numpy) and np.exp overflows
+// to inf, as here.
 //
 //     def softmax(X):
 //         exps = np.exp(X)
@@ -67,20 +68,25 @@ extension Kernel {
         var stable = Kernel(
             name: "seed-stable-softmax",
             summary: "The tutorial's stable_softmax as written: (exp(x) - max(x)) / sum, the shift after exp.",
-            expectation: .flawed("subtracts the max after exp, so the result is not a probability distribution, and still overflows"))
+            expectation: .flawed(
+                "subtracts the max after exp, so the result is not a probability distribution, and still overflows"))
         stable.implement(.softmax, .perLogit(Seed.stableSoftmax))
 
         var crossEntropy = Kernel(
             name: "seed-cross-entropy",
             summary: "The tutorial's cross_entropy: unshifted softmax over the whole matrix, -log(p[range(m), y]) / m.",
-            expectation: .flawed("normalizes over the whole batch instead of per row, and -log of an underflowed or overflowed p is inf or NaN"))
+            expectation: .flawed(
+                "normalizes over the whole batch instead of per row, and -log of an underflowed or overflowed p is "
+                    + "inf or NaN"
+            ))
         crossEntropy.implement(.crossEntropy, .labeledScalar { x, t in Seed.crossEntropy([x], [t]) })
         crossEntropy.implement(.batchCrossEntropy, .batchScalar(Seed.crossEntropy))
 
         var delta = Kernel(
             name: "seed-delta-cross-entropy",
             summary: "The tutorial's delta_cross_entropy: softmax(X) over the whole matrix, p[range(m), y] -= 1, / m.",
-            expectation: .flawed("normalizes over the whole batch, inherits the unshifted softmax's overflow, and p_t - 1 cancels"))
+            expectation: .flawed(
+                "normalizes over the whole batch, inherits the unshifted softmax's overflow, and p_t - 1 cancels"))
         delta.implement(.crossEntropyGradient, .labeledPerLogit { x, t in Seed.deltaCrossEntropy([x], [t])[0] })
         delta.implement(.batchCrossEntropyGradient, .batchPerLogit(Seed.deltaCrossEntropy))
 

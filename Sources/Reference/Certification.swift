@@ -43,8 +43,10 @@ struct Binary64Certifier {
     ///     when the bound does not exclude zero.
     ///   - limit: an exact value the exact result is strictly below (`upper`) or above, which trims the
     ///     interval to exclude it.
-    func certify(_ v: MPFRFloat, errorExponent: Int?, knownSign: Int, limit: (MPFRFloat, upper: Bool)? = nil,
-                 format: BinaryFormat = .double) -> ReferenceValue? {
+    func certify(
+        _ v: MPFRFloat, errorExponent: Int?, knownSign: Int, limit: (MPFRFloat, upper: Bool)? = nil,
+        format: BinaryFormat = .double
+    ) -> ReferenceValue? {
         precondition(!v.isNaN, "the certified path never produces NaN")
         guard let err = errorExponent else {
             // Exact: an exact zero is +0, as x − x is in round-to-nearest.
@@ -103,7 +105,8 @@ struct Binary64Certifier {
         if bits <= 0 {
             // |v| < 2^(q+1), q the smallest subnormal's exponent: 0, or 2^q above the midpoint 2^(q−1).
             let q = format.quantumExponent
-            let beyondHalf = b == q - 1 && v.compareMagnitude(MPFRFloat(Double(sign: .plus, exponent: q - 1, significand: 1))) > 0
+            let beyondHalf =
+                b == q - 1 && v.compareMagnitude(MPFRFloat(Double(sign: .plus, exponent: q - 1, significand: 1))) > 0
             let r = beyondHalf ? Double(sign: .plus, exponent: q, significand: 1) : 0
             return v.sign < 0 ? -r : r
         }

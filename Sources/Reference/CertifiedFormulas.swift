@@ -57,7 +57,11 @@ extension SoftmaxReference {
     }
 
     func certifiedLogSumExp(_ x: [Double]) throws -> ReferenceValue {
-        if let values = fast(x, single: { format == .double ? [.exactly(x[0] + 0)] : nil }, { $0.logSumExp().map { [$0] } }) { return values[0] }
+        if let values = fast(
+            x, single: { format == .double ? [.exactly(x[0] + 0)] : nil }, { $0.logSumExp().map { [$0] } })
+        {
+            return values[0]
+        }
         return try certified(.logSumExp, count: 1) { c in
             row.evaluate(x, precision: c.precision)
             c.underflowExponent = row.underflowErrorExponent
@@ -77,7 +81,9 @@ extension SoftmaxReference {
 
     func certifiedCrossEntropy(_ x: [Double], _ target: CrossEntropyTarget) throws -> ReferenceValue {
         if case .label(let t) = target {
-            if let values = fast(x, single: { [.exactly(0)] }, { $0.crossEntropy(x, label: t).map { [$0] } }) { return values[0] }
+            if let values = fast(x, single: { [.exactly(0)] }, { $0.crossEntropy(x, label: t).map { [$0] } }) {
+                return values[0]
+            }
         } else {
             uncoveredCall()
         }
@@ -164,7 +170,9 @@ extension SoftmaxReference {
                 let (e, rowSign) = crossEntropy(into: losses[b], x.count, target)
                 exact = exact && e && row.underflowErrorExponent == nil
                 sign = max(sign, rowSign)
-                if crossEntropyAnchor(into: space.rowAnchor, x.count, target) { anchorSum.add(anchorSum, space.rowAnchor, .down) }
+                if crossEntropyAnchor(into: space.rowAnchor, x.count, target) {
+                    anchorSum.add(anchorSum, space.rowAnchor, .down)
+                }
             }
             c.underflowExponent = underflow
             let v = c.values[0]
@@ -184,7 +192,9 @@ extension SoftmaxReference {
 
     func certifiedGradient(_ x: [Double], _ target: CrossEntropyTarget, batchSize: Int) throws -> [ReferenceValue] {
         if case .label(let t) = target {
-            if let values = fast(x, single: { [.exactly(0)] }, { $0.gradient(label: t, batchSize: batchSize) }) { return values }
+            if let values = fast(x, single: { [.exactly(0)] }, { $0.gradient(label: t, batchSize: batchSize) }) {
+                return values
+            }
         } else {
             uncoveredCall()
         }

@@ -76,7 +76,9 @@ extension SoftmaxReference {
         case .empty: throw ReferenceError.emptyRow
         case .containsNaN, .allMinusInfinity: return Array(repeating: .undefined, count: x.count)
         case .plusInfinities(let a):
-            return x.indices.map { a.contains($0) ? (a.count == 1 ? .exactly(0) : .undefined) : .infinity(negative: true) }
+            return x.indices.map {
+                a.contains($0) ? (a.count == 1 ? .exactly(0) : .undefined) : .infinity(negative: true)
+            }
         case .finite(let kept):
             let values = try certifiedLogSoftmax(x.selecting(kept))
             return scatter(values, at: kept, count: x.count, filler: .infinity(negative: true))
@@ -117,7 +119,9 @@ extension SoftmaxReference {
     /// The vector-Jacobian product Jᵀv = p ⊙ (v − ⟨p, v⟩) for a finite row and a finite v.
     func vectorJacobianProductValues(_ x: [Double], _ v: [Double]) throws -> [ReferenceValue] {
         try requireFinite(x, "logit")
-        guard v.count == x.count else { throw ReferenceError.targetLengthMismatch(targetCount: v.count, rowCount: x.count) }
+        guard v.count == x.count else {
+            throw ReferenceError.targetLengthMismatch(targetCount: v.count, rowCount: x.count)
+        }
         try requireFinite(v, "vector")
         return try certifiedVectorJacobianProduct(x, v)
     }
@@ -144,7 +148,8 @@ extension SoftmaxReference {
 
     /// The tutorial's batch gradient done right: per-row p − onehot(t) (or p − q) divided by the
     /// batch size B, correctly rounded per element.
-    func batchCrossEntropyGradientValues(_ rows: [[Double]], targets: [CrossEntropyTarget]) throws -> [[ReferenceValue]] {
+    func batchCrossEntropyGradientValues(_ rows: [[Double]], targets: [CrossEntropyTarget]) throws -> [[ReferenceValue]]
+    {
         guard !rows.isEmpty, rows.count == targets.count else {
             throw ReferenceError.batchShapeMismatch(rows: rows.count, targets: targets.count)
         }
@@ -181,22 +186,32 @@ extension SoftmaxReference {
     public func logSumExp(_ x: [Double]) throws -> ReferenceValue { try logSumExpValues(x).tagged(format) }
 
     /// Cross-entropy −log p_t (label) or −Σ q_i log p_i (distribution), correctly rounded.
-    public func crossEntropy(_ x: [Double], target: CrossEntropyTarget) throws -> ReferenceValue { try crossEntropyValues(x, target: target).tagged(format) }
+    public func crossEntropy(_ x: [Double], target: CrossEntropyTarget) throws -> ReferenceValue {
+        try crossEntropyValues(x, target: target).tagged(format)
+    }
 
     /// The cross-entropy gradient p − onehot(t) or p − q, correctly rounded per element.
-    public func crossEntropyGradient(_ x: [Double], target: CrossEntropyTarget) throws -> [ReferenceValue] { try tagged(crossEntropyGradientValues(x, target: target)) }
+    public func crossEntropyGradient(_ x: [Double], target: CrossEntropyTarget) throws -> [ReferenceValue] {
+        try tagged(crossEntropyGradientValues(x, target: target))
+    }
 
     /// The softmax Jacobian J_ij = p_i (δ_ij − p_j), row-major, for a finite row.
     public func jacobian(_ x: [Double]) throws -> [[ReferenceValue]] { try jacobianValues(x).map(tagged) }
 
     /// The vector-Jacobian product Jᵀv = p ⊙ (v − ⟨p, v⟩) for a finite row and a finite v.
-    public func vectorJacobianProduct(_ x: [Double], _ v: [Double]) throws -> [ReferenceValue] { try tagged(vectorJacobianProductValues(x, v)) }
+    public func vectorJacobianProduct(_ x: [Double], _ v: [Double]) throws -> [ReferenceValue] {
+        try tagged(vectorJacobianProductValues(x, v))
+    }
 
     /// Mean-reduced cross-entropy over a batch: (1/B) Σ_b CE(x_b, t_b), correctly rounded.
-    public func meanCrossEntropy(_ rows: [[Double]], targets: [CrossEntropyTarget]) throws -> ReferenceValue { try meanCrossEntropyValues(rows, targets: targets).tagged(format) }
+    public func meanCrossEntropy(_ rows: [[Double]], targets: [CrossEntropyTarget]) throws -> ReferenceValue {
+        try meanCrossEntropyValues(rows, targets: targets).tagged(format)
+    }
 
     /// Per-row p − onehot(t) (or p − q) divided by the batch size B, correctly rounded per element.
-    public func batchCrossEntropyGradient(_ rows: [[Double]], targets: [CrossEntropyTarget]) throws -> [[ReferenceValue]] { try batchCrossEntropyGradientValues(rows, targets: targets).map(tagged) }
+    public func batchCrossEntropyGradient(
+        _ rows: [[Double]], targets: [CrossEntropyTarget]
+    ) throws -> [[ReferenceValue]] { try batchCrossEntropyGradientValues(rows, targets: targets).map(tagged) }
 
     func tagged(_ values: [ReferenceValue]) -> [ReferenceValue] {
         format == .double ? values : values.map { $0.tagged(format) }

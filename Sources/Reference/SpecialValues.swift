@@ -124,7 +124,9 @@ extension SoftmaxReference {
         case .finite(let kept):
             let subTarget: CrossEntropyTarget
             switch target {
-            case .label(let t): subTarget = kept.firstIndex(of: t).map { .label($0) } ?? .distribution(Array(repeating: 0, count: kept.count))
+            case .label(let t):
+                subTarget =
+                    kept.firstIndex(of: t).map { .label($0) } ?? .distribution(Array(repeating: 0, count: kept.count))
             case .distribution(let q): subTarget = .distribution(q.selecting(kept))
             }
             let values = try certifiedGradient(x.selecting(kept), subTarget, batchSize: batchSize)

@@ -48,16 +48,19 @@ extension SoftmaxReference {
                     c.recordExact(i)
                     continue
                 }
-                recordElement(i, v, c, probability: probabilities[i], exact: exact, maxMagnitude: maxMagnitude, groups: groups,
-                              space)
+                recordElement(
+                    i, v, c, probability: probabilities[i], exact: exact, maxMagnitude: maxMagnitude, groups: groups,
+                    space)
             }
         }
     }
 
     /// p_j, p_j v_j and c = Σ_j p_j v_j (one correctly rounded sum) at precision P: the p_j, and whether
     /// all are exact.
-    private func evaluateMean(_ v: [Double], precision p: Int,
-                              _ space: VectorJacobianProductWorkspace) -> ([MPFRFloat], Bool) {
+    private func evaluateMean(
+        _ v: [Double], precision p: Int,
+        _ space: VectorJacobianProductWorkspace
+    ) -> ([MPFRFloat], Bool) {
         let n = v.count
         let probabilities = space.probabilities.prefix(n, precision: p)
         let products = space.products.prefix(n, precision: p)
@@ -71,8 +74,10 @@ extension SoftmaxReference {
     }
 
     /// w_i = p_i (v_i − c) into candidate i, with its bound and, when it can be proved, its sign.
-    private func recordElement(_ i: Int, _ v: [Double], _ c: Candidates, probability: MPFRFloat, exact: Bool,
-                               maxMagnitude: MPFRFloat, groups: [ExactGroup], _ space: VectorJacobianProductWorkspace) {
+    private func recordElement(
+        _ i: Int, _ v: [Double], _ c: Candidates, probability: MPFRFloat, exact: Bool,
+        maxMagnitude: MPFRFloat, groups: [ExactGroup], _ space: VectorJacobianProductWorkspace
+    ) {
         let p = c.precision
         let mean = space.mean, difference = space.difference
         difference.precision = p
@@ -95,14 +100,19 @@ extension SoftmaxReference {
         func scaled(_ x: MPFRFloat) -> Int? {
             probability.isRegular && x.isRegular ? probability.exponent + x.exponent + 1 : nil
         }
-        c.record(i, exact: elementExact, sign: sign, exponents: [
-            (2, w.isRegular ? w.exponent : nil), (24, scaled(maxMagnitude)), (2, scaled(mean)), (24, scaled(difference)),
-        ])
+        c.record(
+            i, exact: elementExact, sign: sign,
+            exponents: [
+                (2, w.isRegular ? w.exponent : nil), (24, scaled(maxMagnitude)), (2, scaled(mean)),
+                (24, scaled(difference)),
+            ])
     }
 
     /// Which r_i are exactly zero: those with |G| v_i = Σ_{j∈G} v_j when every group shares one mean of v.
     private func exactZeros(_ v: [Double], _ groups: [ExactGroup]) -> [Bool] {
-        guard let (groupSum, groupSize) = exactCommonGroupMean(groups) else { return Array(repeating: false, count: v.count) }
+        guard let (groupSum, groupSize) = exactCommonGroupMean(groups) else {
+            return Array(repeating: false, count: v.count)
+        }
         let lhs = MPFRFloat(precision: Self.exactSumBits)
         return v.map { vi in
             lhs.set(vi)

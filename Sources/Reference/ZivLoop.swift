@@ -104,8 +104,10 @@ extension SoftmaxReference {
             for j in 0..<count where results[j] == nil {
                 let v = candidates.values[j]
                 let error = candidates.errorExponents[j]
-                guard var value = certifier.certify(v, errorExponent: error, knownSign: candidates.knownSigns[j],
-                                                    limit: candidates.limits[j], format: format)
+                guard
+                    var value = certifier.certify(
+                        v, errorExponent: error, knownSign: candidates.knownSigns[j],
+                        limit: candidates.limits[j], format: format)
                 else { continue }
                 if let digits = decimalDigits {
                     guard Self.fixes(digits, of: v, errorExponent: error) else { continue }

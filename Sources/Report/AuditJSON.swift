@@ -60,32 +60,43 @@ public enum AuditJSON {
 
     public static func render(_ r: AuditResult, _ run: RunDescription) throws -> String {
         let document = Document(
-            tool: run.toolVersion, mpfr: run.mpfrVersion, command: run.command, seed: r.seed, casesPerClass: r.casesPerClass,
+            tool: run.toolVersion, mpfr: run.mpfrVersion, command: run.command, seed: r.seed,
+            casesPerClass: r.casesPerClass,
             maxLength: r.maxLength, passed: r.passed,
             verdicts: r.verdicts.map { v in
-                Verdict(kernel: v.kernel.name, expectation: AuditMarkdown.expectation(v.kernel), verdict: v.status.rawValue,
-                        failures: Dictionary(uniqueKeysWithValues: v.failures.map { ("\($0.key)", $0.value) }))
+                Verdict(
+                    kernel: v.kernel.name, expectation: AuditMarkdown.expectation(v.kernel), verdict: v.status.rawValue,
+                    failures: Dictionary(uniqueKeysWithValues: v.failures.map { ("\($0.key)", $0.value) }))
             },
             cells: r.cells.map { c in
-                Cell(kernel: c.kernel, function: c.function.rawValue, inputClass: c.inputClass, cases: c.cases, elements: c.elements,
-                     correctlyRounded: c.correctlyRounded, maxULPs: c.maxULPs, p99ULPs: c.p99, meanBits: c.meanBits,
-                     maxErrorOverBound: c.maxBoundRatio, maxULPsCase: c.maxULPsCase,
-                     failures: Dictionary(uniqueKeysWithValues: c.failureCounts.map { ("\($0.key)", $0.value) }),
-                     conventionDifferences: c.conventionDifferences, wrongSignZeros: c.wrongSignZeros, histogram: c.histogram,
-                     maxErrorOverBoundByLength: c.maxBoundRatioByLength)
+                Cell(
+                    kernel: c.kernel, function: c.function.rawValue, inputClass: c.inputClass, cases: c.cases,
+                    elements: c.elements,
+                    correctlyRounded: c.correctlyRounded, maxULPs: c.maxULPs, p99ULPs: c.p99, meanBits: c.meanBits,
+                    maxErrorOverBound: c.maxBoundRatio, maxULPsCase: c.maxULPsCase,
+                    failures: Dictionary(uniqueKeysWithValues: c.failureCounts.map { ("\($0.key)", $0.value) }),
+                    conventionDifferences: c.conventionDifferences, wrongSignZeros: c.wrongSignZeros,
+                    histogram: c.histogram,
+                    maxErrorOverBoundByLength: c.maxBoundRatioByLength)
             },
             counterexamples: r.shrunk.map { s in
-                Counterexample(kernel: s.kernel, function: s.function.rawValue, check: "\(s.kind)", inputClass: s.inputClass,
-                               caseIndex: s.caseIndex, minimalRow: s.minimal.text, detail: s.minimalDetail,
-                               originalLength: s.original.row.count, evaluations: s.evaluations)
+                Counterexample(
+                    kernel: s.kernel, function: s.function.rawValue, check: "\(s.kind)", inputClass: s.inputClass,
+                    caseIndex: s.caseIndex, minimalRow: s.minimal.text, detail: s.minimalDetail,
+                    originalLength: s.original.row.count, evaluations: s.evaluations)
             },
             worstCases: r.worst.map { w in
-                Worst(kernel: w.kernel, function: w.function.rawValue, inputClass: w.inputClass, caseIndex: w.caseIndex, element: w.element,
-                      input: w.input.text, output: Binary64.hexString(w.computed), reference: Binary64.hexString(w.reference.rounded), ulps: w.ulps)
+                Worst(
+                    kernel: w.kernel, function: w.function.rawValue, inputClass: w.inputClass, caseIndex: w.caseIndex,
+                    element: w.element,
+                    input: w.input.text, output: Binary64.hexString(w.computed),
+                    reference: Binary64.hexString(w.reference.rounded), ulps: w.ulps)
             },
             referenceErrors: r.referenceErrors,
             referencePath: r.referencePath.map {
-                PathCounts(inputClass: $0.inputClass, fast: $0.counts.fast, fallback: $0.counts.fallback, mpfrOnly: $0.counts.uncovered)
+                PathCounts(
+                    inputClass: $0.inputClass, fast: $0.counts.fast, fallback: $0.counts.fallback,
+                    mpfrOnly: $0.counts.uncovered)
             })
         return try JSONFiles.text(document)
     }

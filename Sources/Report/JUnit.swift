@@ -23,23 +23,33 @@ public enum JUnit {
             if let c = regressions[cell.key] {
                 messages.append("baseline exceeded: \(c.description)")
             }
-            var xml = "    <testcase classname=\"\(escape(cell.kernel)).\(escape(cell.function.rawValue))\" name=\"\(escape(cell.inputClass))\" time=\"0\">"
+            var xml =
+                "    <testcase classname=\"\(escape(cell.kernel)).\(escape(cell.function.rawValue))\" "
+                + "name=\"\(escape(cell.inputClass))\" time=\"0\">"
             if messages.isEmpty {
-                xml += "<system-out>\(cell.cases) cases, max ULP \(shortNumber(cell.maxULPs)), max error / bound \(shortNumber(cell.maxBoundRatio))</system-out></testcase>"
+                xml +=
+                    "<system-out>\(cell.cases) cases, max ULP \(shortNumber(cell.maxULPs)), max error / bound "
+                    + "\(shortNumber(cell.maxBoundRatio))</system-out></testcase>"
             } else {
                 failures += 1
-                xml += "<failure message=\"\(escape(messages[0]))\" type=\"\(k.name)\">\(escape(messages.joined(separator: "\n")))</failure></testcase>"
+                xml +=
+                    "<failure message=\"\(escape(messages[0]))\" "
+                    + "type=\"\(k.name)\">\(escape(messages.joined(separator: "\n")))</failure></testcase>"
             }
             cases.append(xml)
         }
         for v in r.verdicts where v.status == .flawMissed {
             failures += 1
-            cases.append("    <testcase classname=\"\(escape(v.kernel.name))\" name=\"flaw detected\" time=\"0\"><failure message=\"declared flawed but no check caught it\" type=\"flaw missed\"/></testcase>")
+            cases.append(
+                "    <testcase classname=\"\(escape(v.kernel.name))\" name=\"flaw detected\" time=\"0\"><failure "
+                    + "message=\"declared flawed but no check caught it\" type=\"flaw missed\"/></testcase>"
+            )
         }
         return """
             <?xml version="1.0" encoding="UTF-8"?>
             <testsuites name="softmax-audit" tests="\(cases.count)" failures="\(failures)" errors="0">
-              <testsuite name="softmax-audit seed \(r.seed)" tests="\(cases.count)" failures="\(failures)" errors="0" skipped="0" time="0">
+              <testsuite name="softmax-audit seed "
+                  + "\(r.seed)" tests="\(cases.count)" failures="\(failures)" errors="0" skipped="0" time="0">
             \(cases.joined(separator: "\n"))
               </testsuite>
             </testsuites>
@@ -64,10 +74,14 @@ public enum JUnit {
 
 /// The summary appended to GitHub's step summary ($GITHUB_STEP_SUMMARY): the verdicts and the summary table.
 public enum StepSummary {
+    /// The gate's failing cells listed in the summary (the rest are counted).
+    static let linesListed = 20
+
     public static func render(_ r: AuditResult, _ run: RunDescription, gateFailures: [String]) -> String {
-        var md = "## SoftmaxAudit: \(gateFailures.isEmpty ? "gate passed" : "gate FAILED on \(gateFailures.count) cell(s)")\n\n"
-        for line in gateFailures.prefix(20) { md += "- \(line)\n" }
-        if gateFailures.count > 20 { md += "- … \(gateFailures.count - 20) more (see the job log)\n" }
+        let outcome = gateFailures.isEmpty ? "gate passed" : "gate FAILED on \(gateFailures.count) cell(s)"
+        var md = "## SoftmaxAudit: \(outcome)\n\n"
+        for line in gateFailures.prefix(linesListed) { md += "- \(line)\n" }
+        if gateFailures.count > linesListed { md += "- … \(gateFailures.count - linesListed) more (see the job log)\n" }
         if !gateFailures.isEmpty { md += "\n" }
         md += AuditMarkdown.verdictSection(r) + AuditMarkdown.summarySection(r)
         return md

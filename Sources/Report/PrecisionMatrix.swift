@@ -17,7 +17,9 @@ public enum PrecisionMatrix {
     public static func figures(_ r: AuditResult) -> [(String, String)] {
         families(r).flatMap { family in
             AuditFunction.allCases.compactMap { f in
-                BoundFigure.precisionSVG(r, family: family, function: f).map { ("figures/precision-\(family)-\(f.rawValue).svg", $0) }
+                BoundFigure.precisionSVG(r, family: family, function: f).map {
+                    ("figures/precision-\(family)-\(f.rawValue).svg", $0)
+                }
             }
         }
     }
@@ -27,11 +29,16 @@ public enum PrecisionMatrix {
         let families = families(r)
         guard !families.isEmpty else { return "" }
         var precisions: [KernelPrecision] = []
-        for k in r.kernels where k.precision != .double && !precisions.contains(k.precision) { precisions.append(k.precision) }
+        for k in r.kernels where k.precision != .double && !precisions.contains(k.precision) {
+            precisions.append(k.precision)
+        }
         var md = "## Precision matrix\n\n"
-        md += "Each cell: the largest ULP error over every class (in ulps of the storage format) and, in parentheses, the "
+        md +=
+            "Each cell: the largest ULP error over every class (in ulps of the storage format) and, in parentheses, "
+            + "the "
             + "largest error / bound, the bound being the standard algorithm's with a float accumulator and the result "
-            + "stored in the format (so a narrower accumulator shows as a ratio above 1). **Bold** marks a failing kernel "
+            + "stored in the format (so a narrower accumulator shows as a ratio above 1). **Bold** marks a failing "
+            + "kernel "
             + "(its flaw, when declared). Storage+accumulator; one name means both.\n\n"
         md += "| algorithm | function | " + precisions.map { "`\($0.suffix)`" }.joined(separator: " | ") + " |\n"
         md += "|---|---|" + String(repeating: "---:|", count: precisions.count) + "\n"

@@ -15,8 +15,9 @@ struct AuditOptions: ParsableArguments {
     @Option(help: "Cases per input class (default 1000; 12 with --quick).")
     var cases: Int?
 
-    @Option(name: .customLong("max-length"),
-            help: "The longest row generated, 1 to 1000000 (default 16384; 512 with --quick).")
+    @Option(
+        name: .customLong("max-length"),
+        help: "The longest row generated, 1 to 1000000 (default 16384; 512 with --quick).")
     var maxLength: Int?
 
     @Option(help: "Comma-separated kernels to audit (default: all; see `softmax-audit list`).")
@@ -28,17 +29,20 @@ struct AuditOptions: ParsableArguments {
     @Flag(help: "The CI preset: 12 cases per class, rows up to 512 logits.")
     var quick = false
 
-    @Flag(help: """
-        The precision audit: the kernels in float, float16 and bfloat16 (`softmax-audit list --formats`) \
-        over the precision classes (`list --classes --formats`), 100 cases per class, rows up to 8192 \
-        logits; reports under Reports/precision unless --output says otherwise.
-        """)
+    @Flag(
+        help: """
+            The precision audit: the kernels in float, float16 and bfloat16 (`softmax-audit list --formats`) \
+            over the precision classes (`list --classes --formats`), 100 cases per class, rows up to 8192 \
+            logits; reports under Reports/precision unless --output says otherwise.
+            """)
     var precision = false
 
-    @Option(name: .customLong("reference-path"), help: """
-        auto: the reference's double-word fast path first, MPFR when it does not certify (default); \
-        mpfr: MPFR only (the same results, slower).
-        """)
+    @Option(
+        name: .customLong("reference-path"),
+        help: """
+            auto: the reference's double-word fast path first, MPFR when it does not certify (default); \
+            mpfr: MPFR only (the same results, slower).
+            """)
     var referencePath: FastPathMode = .auto
 
     /// The cases per class and longest row of the precision audit.
@@ -58,26 +62,32 @@ struct AuditOptions: ParsableArguments {
     /// The kernels of this audit: the binary64 ones, or with --precision the format kernels.
     func selectedKernels() throws -> [Kernel] {
         let all = precision ? Kernel.formatKernels : Kernel.all
-        let listing = precision ? "softmax-audit list --formats" : "softmax-audit list (with --precision: list --formats)"
-        return try select(kernels?.names, from: all, name: \.name, option: "--kernels", what: precision ? "format kernel" : "kernel",
-                          listing: listing)
+        let listing =
+            precision ? "softmax-audit list --formats" : "softmax-audit list (with --precision: list --formats)"
+        return try select(
+            kernels?.names, from: all, name: \.name, option: "--kernels", what: precision ? "format kernel" : "kernel",
+            listing: listing)
     }
 
     /// The input classes of this audit: the binary64 ones, or with --precision the precision classes.
     func selectedClasses() throws -> [InputClass] {
         let all = precision ? InputClass.precision : InputClass.all
         let listing = precision ? "softmax-audit list --classes --formats" : "softmax-audit list --classes"
-        return try select(classes?.names, from: all, name: \.name, option: "--classes",
-                          what: precision ? "precision class" : "input class", listing: listing)
+        return try select(
+            classes?.names, from: all, name: \.name, option: "--classes",
+            what: precision ? "precision class" : "input class", listing: listing)
     }
 
     /// The items named, or all of them when the option is absent.
-    private func select<T>(_ names: [String]?, from all: [T], name: (T) -> String, option: String, what: String,
-                           listing: String) throws -> [T] {
+    private func select<T>(
+        _ names: [String]?, from all: [T], name: (T) -> String, option: String, what: String,
+        listing: String
+    ) throws -> [T] {
         guard let names else { return all }
         return try names.map { wanted in
             guard let item = all.first(where: { name($0) == wanted }) else {
-                throw ValidationError("\(option): '\(wanted)' is not a \(what) of this audit; `\(listing)` prints them.")
+                throw ValidationError(
+                    "\(option): '\(wanted)' is not a \(what) of this audit; `\(listing)` prints them.")
             }
             return item
         }

@@ -27,7 +27,9 @@ struct BaselineCommand: ParsableCommand {
         let result = try options.runAudit()
         var baseline = BaselineFile()
         if FileManager.default.fileExists(atPath: file) {
-            do { baseline = try BaselineFile.load(file) } catch { throw failure(2, "baseline: cannot read '\(file)': \(error)") }
+            do { baseline = try BaselineFile.load(file) } catch {
+                throw failure(2, "baseline: cannot read '\(file)': \(error)")
+            }
         }
         if update {
             let violations = result.capViolations
@@ -47,8 +49,9 @@ struct BaselineCommand: ParsableCommand {
         let comparison = result.compare(with: section)
         for c in comparison.improvements { print("improved: \(c.description)") }
         for c in comparison.regressions { print("worse: \(c.description)") }
-        print("\(comparison.regressions.count) regression(s), \(comparison.improvements.count) improvement(s), "
-            + "\(comparison.unrecorded.count) new cell(s).")
+        print(
+            "\(comparison.regressions.count) regression(s), \(comparison.improvements.count) improvement(s), "
+                + "\(comparison.unrecorded.count) new cell(s).")
         if !comparison.regressions.isEmpty { throw ExitCode(1) }
     }
 }

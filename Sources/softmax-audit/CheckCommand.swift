@@ -43,7 +43,9 @@ struct CheckCommand: ParsableCommand {
         if let bad = zip(rows, labels).first(where: { !(0..<$0.count).contains($1) }) {
             throw failure(2, "check: label \(bad.1) is out of range for a row of \(bad.0.count) logits.")
         }
-        if rows.count > 1 && Set(rows.map(\.count)).count > 1 { throw failure(2, "check: batch rows must have one length.") }
+        if rows.count > 1 && Set(rows.map(\.count)).count > 1 {
+            throw failure(2, "check: batch rows must have one length.")
+        }
         let c = AuditCase(rows: rows, labels: labels)
         let functions = k.functions.filter { ($0 == function || function == nil) && $0.applies(to: c) }
         if functions.isEmpty {
@@ -69,12 +71,17 @@ struct CheckCommand: ParsableCommand {
             for (i, (computed, exact)) in zip(outcome.output, expected).enumerated() {
                 let e = ElementError(computed: computed, reference: exact)
                 let digits = exact.decimal ?? exact.description
-                var line = "  [\(i)] kernel \(Binary64.hexString(computed))  reference \(Binary64.hexString(exact.rounded)) = \(digits)  ulps \(shortNumber(e.ulps))"
+                var line =
+                    "  [\(i)] kernel \(Binary64.hexString(computed))  reference \(Binary64.hexString(exact.rounded)) "
+                    + "= \(digits)  ulps \(shortNumber(e.ulps))"
                 if let s = e.special { line += "  (\(s.rawValue))" }
                 print(line)
             }
             if outcome.failures.isEmpty {
-                print("  no check failed (largest error \(shortNumber(outcome.maxULPs)) ulps, \(shortNumber(outcome.maxBoundRatio)) of the bound)")
+                print(
+                    "  no check failed (largest error \(shortNumber(outcome.maxULPs)) ulps, "
+                        + "\(shortNumber(outcome.maxBoundRatio)) of the bound)"
+                )
             }
             for failureItem in outcome.failures { print("  FAILED \(failureItem.kind): \(failureItem.detail)") }
         }

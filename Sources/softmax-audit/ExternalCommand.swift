@@ -37,15 +37,17 @@ struct ExternalCommand: ParsableCommand {
     @Option(name: .customLong("max-ulps"), help: "Judge every function by a plain cap in ulps instead of a bound.")
     var maxULPs: Double?
 
-    @Flag(name: .customLong("strict-special-values"),
-          help: "Special values that differ from the reference's convention fail, on any row.")
+    @Flag(
+        name: .customLong("strict-special-values"),
+        help: "Special values that differ from the reference's convention fail, on any row.")
     var strictSpecialValues = false
 
-    @Option(help: """
-        The worker's format. Requests name it (`softmax@float16 ROW`), rows are rounded to it, answers are \
-        judged in its ulps against the standard algorithm's bound in it; --precision chooses the precision \
-        audit's classes.
-        """)
+    @Option(
+        help: """
+            The worker's format. Requests name it (`softmax@float16 ROW`), rows are rounded to it, answers are \
+            judged in its ulps against the standard algorithm's bound in it; --precision chooses the precision \
+            audit's classes.
+            """)
     var format: BinaryFormat = .double
 
     @OptionGroup var options: AuditOptions
@@ -68,14 +70,17 @@ struct ExternalCommand: ParsableCommand {
     func run() throws {
         let worker = ExternalWorker(command: command, timeout: timeout, maximumRestarts: max(0, restarts))
         defer { worker.stop() }
-        var (kernel, unsupported) = ExternalKernel.make(name: name, worker: worker, functions: functions.items, format: format)
+        var (kernel, unsupported) = ExternalKernel.make(
+            name: name, worker: worker, functions: functions.items, format: format)
         for choice in bound where kernel.implements(choice.formula.function) {
             kernel.judge(choice.formula.function, by: choice.formula)
         }
         kernel.judging.maxULPs = maxULPs
         kernel.judging.strictSpecialValues = strictSpecialValues
         if kernel.functions.isEmpty {
-            let why = worker.problems.first.map { "\($0.kind.rawValue): \($0.detail)" } ?? "it answered unsupported to every function"
+            let why =
+                worker.problems.first.map { "\($0.kind.rawValue): \($0.detail)" }
+                ?? "it answered unsupported to every function"
             throw failure(1, "external: the worker `\(command.joined(separator: " "))` answered no request (\(why)).")
         }
         var configuration = try options.configuration()
@@ -85,11 +90,17 @@ struct ExternalCommand: ParsableCommand {
         if format != .double { judgingArguments.append("--format \(format.name)") }
         if let maxULPs { judgingArguments.append("--max-ulps \(shortNumber(maxULPs))") }
         if strictSpecialValues { judgingArguments.append("--strict-special-values") }
-        let reproduction = (["softmax-audit external --name \(name)"] + judgingArguments + [options.reproduction].filter { !$0.isEmpty }
+        let reproduction =
+            (["softmax-audit external --name \(name)"] + judgingArguments
+            + [options.reproduction].filter { !$0.isEmpty }
             + ["--", command.joined(separator: " ")]).joined(separator: " ")
         let perRequest = worker.requests > 0 ? worker.waiting / Double(worker.requests) : 0
-        print("Worker: \(worker.requests) requests, \(String(format: "%.1f", perRequest * 1e6)) µs per request round trip, \(worker.problems.count) problem(s), \(worker.starts) start(s).")
-        try gateOptions.finish(result, command: reproduction, jobs: options.jobs, stem: "external-\(name)",
-                               extra: "\n" + ExternalKernel.markdown(worker, kernel: kernel, unsupported: unsupported))
+        print(
+            "Worker: \(worker.requests) requests, \(String(format: "%.1f", perRequest * 1e6)) µs per request round "
+                + "trip, \(worker.problems.count) problem(s), \(worker.starts) start(s)."
+        )
+        try gateOptions.finish(
+            result, command: reproduction, jobs: options.jobs, stem: "external-\(name)",
+            extra: "\n" + ExternalKernel.markdown(worker, kernel: kernel, unsupported: unsupported))
     }
 }

@@ -28,8 +28,9 @@ struct GateOptions: ParsableArguments {
     /// Writes the reports (and JUnit, and GitHub's step summary), compares with the baseline and applies
     /// the gate: exit status 1 with the failing cells on standard error.
     func finish(_ result: AuditResult, command: String, jobs: Int, stem: String = "audit", extra: String = "") throws {
-        let description = RunDescription(command: command, toolVersion: softmaxAuditVersion,
-                                         mpfrVersion: SoftmaxReference.mpfrVersion)
+        let description = RunDescription(
+            command: command, toolVersion: softmaxAuditVersion,
+            mpfrVersion: SoftmaxReference.mpfrVersion)
         try writeReports(result, description, stem: stem, extra: extra)
         printSummary(result, jobs: jobs, stem: stem)
         let comparison = try compareWithBaseline(result, command: command)
@@ -42,7 +43,8 @@ struct GateOptions: ParsableArguments {
             }
         }
         if let summary = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty {
-            appendToFile(StepSummary.render(result, description, gateFailures: gate ? outcome.failures : []), path: summary)
+            appendToFile(
+                StepSummary.render(result, description, gateFailures: gate ? outcome.failures : []), path: summary)
         }
         guard gate else { return }
         if !outcome.passed {
@@ -53,7 +55,8 @@ struct GateOptions: ParsableArguments {
     }
 
     /// The Markdown and JSON reports and the figures, under `output`.
-    private func writeReports(_ result: AuditResult, _ description: RunDescription, stem: String, extra: String) throws {
+    private func writeReports(_ result: AuditResult, _ description: RunDescription, stem: String, extra: String) throws
+    {
         var files: [(String, String)] = [
             ("\(stem).md", AuditMarkdown.render(result, description) + extra),
             ("\(stem).json", try AuditJSON.render(result, description)),
@@ -74,15 +77,17 @@ struct GateOptions: ParsableArguments {
     private func printSummary(_ result: AuditResult, jobs: Int, stem: String) {
         let good = result.verdicts.filter(\.isGood).count
         let kernels = result.kernels.count
-        print("Wrote \(output)/\(stem).md (\(result.rowsEvaluated) cases, \(kernels) kernels): "
-            + "\(good) of \(kernels) verdicts as declared.")
+        print(
+            "Wrote \(output)/\(stem).md (\(result.rowsEvaluated) cases, \(kernels) kernels): "
+                + "\(good) of \(kernels) verdicts as declared.")
         let t = result.timing
         guard t.workers > 0 else { return }
         let rate = Int((Double(result.rowsEvaluated) / t.wall).rounded())
         let referenceShare = Int((100 * t.reference / t.workers).rounded())
-        print("Time: \(String(format: "%.1f", t.wall)) s with \(jobs) job\(jobs == 1 ? "" : "s"), \(rate) cases/s; "
-            + "the reference took \(referenceShare)% of the case evaluation, shrinking and worst cases "
-            + "\(String(format: "%.1f", t.shrinking)) s.")
+        print(
+            "Time: \(String(format: "%.1f", t.wall)) s with \(jobs) job\(jobs == 1 ? "" : "s"), \(rate) cases/s; "
+                + "the reference took \(referenceShare)% of the case evaluation, shrinking and worst cases "
+                + "\(String(format: "%.1f", t.shrinking)) s.")
     }
 
     /// Compares with the baseline section of this configuration, printing regressions and improvements.
@@ -97,13 +102,15 @@ struct GateOptions: ParsableArguments {
             throw failure(2, "cannot read the baseline '\(baseline)': \(error)")
         }
         guard let section = file.section(for: result) else {
-            print("Baseline: \(baseline) has no section for `\(command)`; "
-                + "`softmax-audit baseline --update` with the same options adds one.")
+            print(
+                "Baseline: \(baseline) has no section for `\(command)`; "
+                    + "`softmax-audit baseline --update` with the same options adds one.")
             return nil
         }
         let comparison = result.compare(with: section)
-        print("Baseline: \(comparison.regressions.count) regression(s), \(comparison.improvements.count) improvement(s), "
-            + "\(comparison.unrecorded.count) new cell(s).")
+        print(
+            "Baseline: \(comparison.regressions.count) regression(s), \(comparison.improvements.count) improvement(s), "
+                + "\(comparison.unrecorded.count) new cell(s).")
         for c in comparison.improvements { print("  improved: \(c.description)") }
         for c in comparison.regressions { print("  worse: \(c.description)") }
         return comparison

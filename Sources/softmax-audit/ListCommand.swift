@@ -6,7 +6,11 @@ import Kernels
 
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "Print the kernels under test (or, with --classes, the input classes); --formats: those of the precision audit.")
+        commandName: "list",
+        abstract:
+            "Print the kernels under test (or, with --classes, the input classes); --formats: those of the precision "
+            + "audit."
+    )
 
     @Flag(help: "List the input classes, with the failure each adversarial class comes from.")
     var classes = false

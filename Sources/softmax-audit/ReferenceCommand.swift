@@ -23,13 +23,22 @@ struct ReferenceCommand: ParsableCommand {
     @Option(name: .long, help: "Read rows from this file instead of standard input.")
     var input: String?
 
-    @Option(name: .long, help: "auto: the double-word fast path first, MPFR when it does not certify (default); mpfr: MPFR only.")
+    @Option(help: "auto: the double-word fast path first, MPFR when it does not certify (default); mpfr: MPFR only.")
     var path: FastPathMode = .auto
 
-    @Option(name: .long, help: "Round the results to this format: double (default), float, float16 or bfloat16. Values are printed as the hexadecimal floats of their exact binary64 value.")
+    @Option(
+        help: """
+            Round the results to this format (default double). Values are printed as the hexadecimal floats of \
+            their exact binary64 value.
+            """)
     var format: BinaryFormat = .double
 
-    @Flag(name: .long, help: "Read every row first, then print to standard error how long the reference took over them (parsing and printing excluded; the rows are evaluated once for the timing, once more for the output) and how the fast path fared.")
+    @Flag(
+        help: """
+            Read every row first, then print to standard error how long the reference took over them (parsing \
+            and printing excluded; the rows are evaluated once for the timing, once more for the output) and \
+            how the fast path fared.
+            """)
     var timing = false
 
     func run() throws {
@@ -79,10 +88,12 @@ struct ReferenceCommand: ParsableCommand {
             let elapsed = ContinuousClock.now - start
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             let c = reference.fastPathCounts
-            printError("reference \(function.rawValue): \(pending.count) rows in \(String(format: "%.4f", seconds)) s "
-                + "(\(String(format: "%.0f", Double(pending.count) / max(seconds, 1e-9))) rows/s, path \(path.rawValue)); "
-                + "fast path \(c.fast), fallback \(c.fallback), MPFR only \(c.uncovered)"
-)
+            printError(
+                "reference \(function.rawValue): \(pending.count) rows in \(String(format: "%.4f", seconds)) s "
+                    + "(\(String(format: "%.0f", Double(pending.count) / max(seconds, 1e-9))) rows/s, path "
+                    + "\(path.rawValue)); "
+                    + "fast path \(c.fast), fallback \(c.fallback), MPFR only \(c.uncovered)"
+            )
             withExtendedLifetime(checksum) {}
             for (i, row) in pending.enumerated() { output.write(hexLine(try evaluate(row, line: i + 1))) }
         }

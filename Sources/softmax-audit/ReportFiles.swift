@@ -3,10 +3,13 @@ import Foundation
 
 /// Appends text to a file (GitHub's step summary), creating it if needed; a failure is reported, not fatal.
 func appendToFile(_ text: String, path: String) {
-    guard let handle = FileHandle(forWritingAtPath: path) ?? {
-        _ = FileManager.default.createFile(atPath: path, contents: nil)
-        return FileHandle(forWritingAtPath: path)
-    }() else {
+    guard
+        let handle = FileHandle(forWritingAtPath: path)
+            ?? {
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
+                return FileHandle(forWritingAtPath: path)
+            }()
+    else {
         printError("softmax-audit: cannot append the summary to '\(path)'.")
         return
     }

@@ -25,8 +25,9 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let command = ["softmax-audit run", options.reproduction].filter { !$0.isEmpty }.joined(separator: " ")
         if let shard {
-            let file = AuditEngine.runShard(try options.configuration(), shard: shard.index, of: shard.count,
-                                            command: command, precision: options.precision)
+            let file = AuditEngine.runShard(
+                try options.configuration(), shard: shard.index, of: shard.count,
+                command: command, precision: options.precision)
             let path = gateOptions.output + "/shard-\(shard.index)-of-\(shard.count).json"
             do {
                 try writeAtomically(try file.encoded(), to: path)

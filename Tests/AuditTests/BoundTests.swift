@@ -16,7 +16,9 @@ struct BoundTests {
     @Test("shifted softmax: (n + 4 + 2w) u; pairwise: (⌈log2 n⌉ + 5 + 2w) u; Kahan: (7 + 2w + n²u) u")
     func softmax() throws {
         // [0, 0]: n = 2, w = 0 → 6 units; the absolute floor (n + 8) 2^-1074 = 10 · 2^-1074.
-        #expect(try bounds(.shiftedSoftmax, [0, 0]) == Array(repeating: ElementBound(relative: expm1(6 * u), absolute: 10 * 0x1p-1074), count: 2))
+        #expect(
+            try bounds(.shiftedSoftmax, [0, 0])
+                == Array(repeating: ElementBound(relative: expm1(6 * u), absolute: 10 * 0x1p-1074), count: 2))
         // [0, 1, 2, 3, 4]: ⌈log2 5⌉ = 3, w = 4 → 3 + 5 + 8 = 16 units.
         #expect(try bounds(.pairwiseSoftmax, [0, 1, 2, 3, 4])[0].relative == expm1(16 * u))
         // Kahan on the same row: 7 + 8 + 25u units.

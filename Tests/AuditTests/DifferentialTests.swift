@@ -10,7 +10,9 @@ import Testing
 struct DifferentialTests {
     func compare(_ a: [ReferenceValue], _ b: [ReferenceValue], _ what: @autoclosure () -> String) {
         #expect(a.count == b.count, "\(what()): \(a.count) values, MPFR \(b.count)")
-        for (i, (p, q)) in zip(a, b).enumerated() where !(p.rounded.bitPattern == q.rounded.bitPattern && p.kind == q.kind
+        for (i, (p, q)) in zip(a, b).enumerated()
+        where
+            !(p.rounded.bitPattern == q.rounded.bitPattern && p.kind == q.kind
             && (p.ulpOffset - q.ulpOffset).magnitude <= 0x1p-23)
         {
             Issue.record("\(what()), element \(i): fast path \(p), MPFR \(q)")
@@ -34,10 +36,13 @@ struct DifferentialTests {
                 }
             }
             let counts = auto.fastPathCounts - before
-            perClass.append("\(inputClass.name): fast \(counts.fast), fallback \(counts.fallback), MPFR only \(counts.uncovered)")
+            perClass.append(
+                "\(inputClass.name): fast \(counts.fast), fallback \(counts.fallback), MPFR only \(counts.uncovered)")
         }
         let total = auto.fastPathCounts
-        #expect(total.fast > 15 * total.fallback, "fast \(total.fast), fallback \(total.fallback): \(perClass.joined(separator: "; "))")
+        #expect(
+            total.fast > 15 * total.fallback,
+            "fast \(total.fast), fallback \(total.fallback): \(perClass.joined(separator: "; "))")
         #expect(mpfr.fastPathCounts.fast == 0 && mpfr.fastPathCounts.fallback == 0)
     }
 
@@ -50,7 +55,9 @@ struct DifferentialTests {
             for index in 0..<400 {
                 let c = inputClass.makeCase(seed: AuditConfiguration.defaultSeed, index: index, maxLength: 16)
                 for f in AuditFunction.allCases where f.applies(to: c) {
-                    compare(try f.reference(auto, on: c), try f.reference(mpfr, on: c), "\(inputClass.name) case \(index) (max 16), \(f.rawValue)")
+                    compare(
+                        try f.reference(auto, on: c), try f.reference(mpfr, on: c),
+                        "\(inputClass.name) case \(index) (max 16), \(f.rawValue)")
                 }
             }
         }
@@ -71,9 +78,13 @@ struct DifferentialTests {
         compare(try auto.softmax(long), try mpfr.softmax(long), "softmax of 100,000 logits")
         compare(try auto.logSoftmax(long), try mpfr.logSoftmax(long), "log-softmax of 100,000 logits")
         compare([try auto.logSumExp(medium)], [try mpfr.logSumExp(medium)], "logsumexp of 20,000 logits")
-        compare([try auto.crossEntropy(medium, target: .label(3))], [try mpfr.crossEntropy(medium, target: .label(3))], "cross-entropy of 20,000 logits")
-        compare(try auto.crossEntropyGradient(medium, target: .label(3)), try mpfr.crossEntropyGradient(medium, target: .label(3)),
-                "gradient of 20,000 logits")
+        compare(
+            [try auto.crossEntropy(medium, target: .label(3))], [try mpfr.crossEntropy(medium, target: .label(3))],
+            "cross-entropy of 20,000 logits")
+        compare(
+            try auto.crossEntropyGradient(medium, target: .label(3)),
+            try mpfr.crossEntropyGradient(medium, target: .label(3)),
+            "gradient of 20,000 logits")
         #expect(auto.fastPathCounts.fallback == 0 && auto.fastPathCounts.fast == 5)
     }
 }

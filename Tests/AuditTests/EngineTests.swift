@@ -11,7 +11,9 @@ struct EngineTests {
         c.casesPerClass = 4
         c.maxLength = 128
         c.jobs = jobs
-        c.kernels = ["seed-softmax", "softmax-shifted", "cross-entropy-log1p", "gradient-onehot"].map { Kernel.named($0)! }
+        c.kernels = ["seed-softmax", "softmax-shifted", "cross-entropy-log1p", "gradient-onehot"].map {
+            Kernel.named($0)!
+        }
         return c
     }
 
@@ -52,7 +54,9 @@ struct EngineTests {
     @Test("histogram bins double from 0.5 ulp")
     func bins() {
         #expect(ULPBins.index(0) == 0 && ULPBins.index(0.5) == 0 && ULPBins.index(0.75) == 1 && ULPBins.index(1) == 1)
-        #expect(ULPBins.index(1.5) == 2 && ULPBins.index(2) == 2 && ULPBins.index(3) == 3 && ULPBins.index(.infinity) == ULPBins.count - 1)
+        #expect(
+            ULPBins.index(1.5) == 2 && ULPBins.index(2) == 2 && ULPBins.index(3) == 3
+                && ULPBins.index(.infinity) == ULPBins.count - 1)
     }
 }
 
@@ -95,27 +99,34 @@ struct ShardTests {
         let whole = AuditEngine.run(c)
         var files: [(path: String, file: ShardFile)] = []
         for k in [1, 2] {
-            let shard = AuditEngine.runShard(c, shard: k, of: 2, command: "softmax-audit run --precision", precision: true)
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("precision-shard-\(k)-\(getpid()).json").path
+            let shard = AuditEngine.runShard(
+                c, shard: k, of: 2, command: "softmax-audit run --precision", precision: true)
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "precision-shard-\(k)-\(getpid()).json"
+            ).path
             try shard.encoded().write(toFile: path, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(atPath: path) }
             files.append((path, try ShardFile.load(path)))
         }
         let (merged, _) = try AuditEngine.merge(files, jobs: 1)
-        #expect(merged.cells.map(\.maxULPs) == whole.cells.map(\.maxULPs), "the precision 'normal' class, not binary64's")
+        #expect(
+            merged.cells.map(\.maxULPs) == whole.cells.map(\.maxULPs), "the precision 'normal' class, not binary64's")
         #expect(merged.cells.map(\.key) == whole.cells.map(\.key))
     }
 }
 
 @Suite("The precision audit")
 struct PrecisionAuditTests {
-    @Test("float16 and bfloat16 accumulation and −log of an underflowed p_t are caught; the mixed-precision kernels pass")
+    @Test(
+        "float16 and bfloat16 accumulation and −log of an underflowed p_t are caught; the mixed-precision kernels pass")
     func verdicts() {
         var configuration = AuditConfiguration.quick
         configuration.kernels = Kernel.formatKernels
-        configuration.classes = ["normal", "uniform-row-past-256", "uniform-row-past-2048", "near-float16-overflow", "near-float-overflow",
-                                 "dominant-18", "label-on-smallest"]
-            .map { name in InputClass.precision.first { $0.name == name }! }
+        configuration.classes = [
+            "normal", "uniform-row-past-256", "uniform-row-past-2048", "near-float16-overflow", "near-float-overflow",
+            "dominant-18", "label-on-smallest",
+        ]
+        .map { name in InputClass.precision.first { $0.name == name }! }
         configuration.casesPerClass = 6
         configuration.maxLength = 4096
         let result = AuditEngine.run(configuration)
@@ -125,7 +136,8 @@ struct PrecisionAuditTests {
         // The float16-accumulated softmax on a uniform row past 2048: off by the ratio, shrunk to a row.
         let shrunk = result.shrunk.filter { $0.kernel == "softmax-shifted@float16" }
         #expect(!shrunk.isEmpty, "no shrunk counterexample for softmax-shifted@float16")
-        #expect(result.cells.filter { $0.kernel == "softmax-shifted@float16" && $0.inputClass == "uniform-row-past-2048" }
-            .allSatisfy { $0.maxULPs > 100 }, "a uniform row of 2,049 to 4,096 logits is off by the ratio n/2048")
+        #expect(
+            result.cells.filter { $0.kernel == "softmax-shifted@float16" && $0.inputClass == "uniform-row-past-2048" }
+                .allSatisfy { $0.maxULPs > 100 }, "a uniform row of 2,049 to 4,096 logits is off by the ratio n/2048")
     }
 }

@@ -22,29 +22,39 @@ struct GateTests {
         return k
     }
 
-    @Test("realistic mistakes fail the gate with the kernel, class and row named", arguments: [
-        "sum in Float", "no shift", "log instead of log1p", "p_t - 1 at the label",
-    ])
+    @Test(
+        "realistic mistakes fail the gate with the kernel, class and row named",
+        arguments: [
+            "sum in Float", "no shift", "log instead of log1p", "p_t - 1 at the label",
+        ])
     func mistakes(_ mistake: String) {
         let k: Kernel
         switch mistake {
         case "sum in Float":
             k = degraded("softmax-shifted") {
-                $0.implement(.softmax, .perLogit { x in
-                    let m = x.max()!
-                    let e = x.map { exp($0 - m) }
-                    let total = Double(e.reduce(Float(0)) { $0 + Float($1) })
-                    return e.map { $0 / total }
-                })
+                $0.implement(
+                    .softmax,
+                    .perLogit { x in
+                        let m = x.max()!
+                        let e = x.map { exp($0 - m) }
+                        let total = Double(e.reduce(Float(0)) { $0 + Float($1) })
+                        return e.map { $0 / total }
+                    })
             }
         case "no shift":
             k = degraded("softmax-shifted") {
-                $0.implement(.softmax, .perLogit { x in let e = x.map { exp($0) }; let t = e.reduce(0, +); return e.map { $0 / t } })
+                $0.implement(
+                    .softmax,
+                    .perLogit { x in
+                        let e = x.map { exp($0) }; let t = e.reduce(0, +); return e.map { $0 / t }
+                    })
             }
         case "log instead of log1p":
             k = degraded("logsumexp-log1p") { $0.implement(.logSumExp, .scalar(Shifted.logSumExpLog)) }
         default:
-            k = degraded("gradient-complement") { $0.implement(.crossEntropyGradient, .labeledPerLogit(Gradient.onehotGradient)) }
+            k = degraded("gradient-complement") {
+                $0.implement(.crossEntropyGradient, .labeledPerLogit(Gradient.onehotGradient))
+            }
         }
         let r = AuditEngine.run(configuration([k]))
         let gate = r.gate(failOn: Set(GateCheck.allCases), baseline: nil)
@@ -68,7 +78,8 @@ struct GateTests {
         #expect(!comparison.regressions.isEmpty)
         #expect(run.gate(failOn: [.bound, .property, .special], baseline: comparison).passed, "within the bound")
         let gate = run.gate(failOn: Set(GateCheck.allCases), baseline: comparison)
-        #expect(!gate.passed && gate.failures.contains { $0.hasPrefix("baseline exceeded: softmax-shifted × softmax × ") })
+        #expect(
+            !gate.passed && gate.failures.contains { $0.hasPrefix("baseline exceeded: softmax-shifted × softmax × ") })
         // And the better kernel's improvements are reported against the worse one's baseline.
         #expect(!recorded.compare(with: run.baselineSection(command: "test")).improvements.isEmpty)
     }

@@ -30,11 +30,16 @@ struct InputClassTests {
         }
         let n = InputClass.named("normal")!
         #expect(n.makeCase(seed: seed, index: 0, maxLength: 512) != n.makeCase(seed: seed, index: 1, maxLength: 512))
-        #expect(n.makeCase(seed: seed, index: 0, maxLength: 512) != n.makeCase(seed: seed + 1, index: 0, maxLength: 512))
+        #expect(
+            n.makeCase(seed: seed, index: 0, maxLength: 512) != n.makeCase(seed: seed + 1, index: 0, maxLength: 512))
     }
 
-    @Test("offsets are exact: x_j − c is a small multiple of the offset's grid and adding it back gives x_j",
-          arguments: [("offset-1e4", 1e4), ("offset-1e8", 1e8), ("offset-1e16", 1e16), ("offset-1e300", 1e300), ("offset-minus-1e300", -1e300)])
+    @Test(
+        "offsets are exact: x_j − c is a small multiple of the offset's grid and adding it back gives x_j",
+        arguments: [
+            ("offset-1e4", 1e4), ("offset-1e8", 1e8), ("offset-1e16", 1e16), ("offset-1e300", 1e300),
+            ("offset-minus-1e300", -1e300),
+        ])
     func offsets(_ pair: (String, Double)) {
         let c = pair.1
         let step = max(c.magnitude.ulp, 0x1p-8)
@@ -85,7 +90,9 @@ struct InputClassTests {
     @Test("labels on the argmax have p_t ≈ 1; labels on the smallest have p_t below 1e-300")
     func labels() {
         for k in cases("label-on-argmax") {
-            #expect(k.row[k.label] == k.row.max()! && k.row.filter { $0 != k.row[k.label] }.allSatisfy { k.row[k.label] - $0 >= 20 })
+            #expect(
+                k.row[k.label] == k.row.max()!
+                    && k.row.filter { $0 != k.row[k.label] }.allSatisfy { k.row[k.label] - $0 >= 20 })
         }
         for k in cases("label-on-smallest") {
             #expect(k.row[k.label] == k.row.min()! && k.row.max()! - k.row[k.label] > 690)
@@ -97,7 +104,9 @@ struct InputClassTests {
         #expect(cases("odd-widths").allSatisfy { $0.row.count % 2 == 1 && (513...1023).contains($0.row.count) })
         #expect(cases("long-rows", maxLength: 3000).allSatisfy { (1500...3000).contains($0.row.count) })
         let lengths = cases("normal", count: 200).map(\.row.count)
-        #expect(lengths.min()! <= 3 && lengths.max()! >= 1000, "log-uniform lengths from 1 to 4096: \(lengths.min()!)…\(lengths.max()!)")
+        #expect(
+            lengths.min()! <= 3 && lengths.max()! >= 1000,
+            "log-uniform lengths from 1 to 4096: \(lengths.min()!)…\(lengths.max()!)")
         for k in cases("batches") {
             #expect((2...8).contains(k.rows.count) && Set(k.rows.map(\.count)).count == 1)
         }

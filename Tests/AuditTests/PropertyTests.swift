@@ -15,15 +15,22 @@ struct PropertyTests {
     func failures(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase) -> Set<Property> {
         let out = k.output(f, on: c)!
         let bound = PropertyTolerances.standardSoftmax(c.row, .double)
-        return Set((Properties.failures(k, f, c, output: out, softmaxBound: bound)
-            + Properties.metamorphicFailures(k, f, c, output: out, softmaxBound: bound)).map(\.property))
+        return Set(
+            (Properties.failures(k, f, c, output: out, softmaxBound: bound)
+                + Properties.metamorphicFailures(k, f, c, output: out, softmaxBound: bound)).map(\.property))
     }
 
     let row = AuditCase([0.5, -1.25, 3, 2, -0.75], label: 2)
 
     @Test("an unnormalized softmax breaks the sum")
     func unnormalized() {
-        let k = kernel { $0.implement(.softmax, .perLogit { x in let m = x.max()!; return x.map { exp($0 - m) } }) }
+        let k = kernel {
+            $0.implement(
+                .softmax,
+                .perLogit { x in
+                    let m = x.max()!; return x.map { exp($0 - m) }
+                })
+        }
         #expect(failures(k, .softmax, row).contains(.probabilityRange))
     }
 
@@ -35,7 +42,9 @@ struct PropertyTests {
 
     @Test("a softmax that depends on the position breaks permutation equivariance")
     func positional() {
-        let k = kernel { $0.implement(.softmax, .perLogit { x in Shifted.softmax(x.enumerated().map { $1 + Double($0) * 1e-6 }) }) }
+        let k = kernel {
+            $0.implement(.softmax, .perLogit { x in Shifted.softmax(x.enumerated().map { $1 + Double($0) * 1e-6 }) })
+        }
         #expect(failures(k, .softmax, row).contains(.permutationEquivariance))
     }
 
@@ -47,13 +56,17 @@ struct PropertyTests {
 
     @Test("a uniform row must give 1/n")
     func uniform() {
-        let k = kernel { $0.implement(.softmax, .perLogit { x in Array(repeating: 1 / Double(x.count + 1), count: x.count) }) }
+        let k = kernel {
+            $0.implement(.softmax, .perLogit { x in Array(repeating: 1 / Double(x.count + 1), count: x.count) })
+        }
         #expect(failures(k, .softmax, AuditCase([2, 2, 2], label: 0)).contains(.uniformRow))
     }
 
     @Test("a negative loss, a loss that disagrees with log-softmax, a gradient without the −1")
     func losses() {
-        let negative = kernel { $0.implement(.crossEntropy, .labeledScalar { x, t in -Shifted.crossEntropyLog1p(x, t) }) }
+        let negative = kernel {
+            $0.implement(.crossEntropy, .labeledScalar { x, t in -Shifted.crossEntropyLog1p(x, t) })
+        }
         #expect(failures(negative, .crossEntropy, row).contains(.nonNegativeLoss))
         let mismatch = kernel {
             $0.implement(.crossEntropy, .labeledScalar { x, t in Shifted.crossEntropyLog1p(x, t) * (1 + 1e-9) })
@@ -68,20 +81,25 @@ struct PropertyTests {
     func vjp() {
         let k = kernel {
             $0.implement(.jacobian, .perPair(Gradient.jacobian))
-            $0.implement(.vectorJacobianProduct, .perLogitWithVector { x, v in Gradient.vectorJacobianProduct(x, v).map { $0 * 1.01 } })
+            $0.implement(
+                .vectorJacobianProduct,
+                .perLogitWithVector { x, v in Gradient.vectorJacobianProduct(x, v).map { $0 * 1.01 } })
         }
         #expect(failures(k, .vectorJacobianProduct, row).contains(.vjpMatchesJacobian))
     }
 
     @Test("the accurate kernels break no property on random and adversarial finite rows")
     func quietOnAccurate() {
-        let classes = ["normal", "uniform", "offset-1e8", "dominant-40", "ties-all-equal", "maxima-one-ulp-apart", "odd-widths"]
+        let classes = [
+            "normal", "uniform", "offset-1e8", "dominant-40", "ties-all-equal", "maxima-one-ulp-apart", "odd-widths",
+        ]
         for k in Kernel.all where k.expectation.isAccurate {
             for name in classes {
                 for i in 0..<8 {
                     let c = InputClass.named(name)!.makeCase(seed: 1, index: i, maxLength: 256)
                     for f in k.functions where f.applies(to: c) && f != .softmax {
-                        #expect(failures(k, f, c).isEmpty, "\(k.name) \(f.rawValue) on \(name) #\(i): \(failures(k, f, c))")
+                        #expect(
+                            failures(k, f, c).isEmpty, "\(k.name) \(f.rawValue) on \(name) #\(i): \(failures(k, f, c))")
                     }
                 }
             }

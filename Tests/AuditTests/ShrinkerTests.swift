@@ -10,14 +10,18 @@ struct ShrinkerTests {
     @Test("a planted overflow (NaN once a logit passes 100) shrinks to the single logit 128")
     func overflow() {
         var k = Kernel(name: "planted-overflow", summary: "NaN above 100", expectation: .accurate)
-        k.implement(.softmax, .perLogit { x in x.contains { $0 > 100 } ? Array(repeating: .nan, count: x.count) : Shifted.softmax(x) })
+        k.implement(
+            .softmax,
+            .perLogit { x in x.contains { $0 > 100 } ? Array(repeating: .nan, count: x.count) : Shifted.softmax(x) })
         var rng = AuditRandom(seed: 5)
         var row = (0..<300).map { _ in rng.normal() * 40 }
         row[217] = 123.456
         let start = AuditCase(row, label: 3)
         #expect(checker.failureKinds(k, .softmax, start).contains(.specialValue(.nanForNumber)))
         let r = Shrinker(checker: checker, budget: 400).shrink(k, .softmax, .specialValue(.nanForNumber), start)
-        #expect(r.minimal.row == [128] && r.minimal.label == 0, "minimal \(r.minimal.decimalText) after \(r.evaluations) evaluations")
+        #expect(
+            r.minimal.row == [128] && r.minimal.label == 0,
+            "minimal \(r.minimal.decimalText) after \(r.evaluations) evaluations")
     }
 
     @Test("a planted label bug (the loss of label 0 whatever the label) shrinks to two small logits, label 1")
@@ -28,7 +32,8 @@ struct ShrinkerTests {
         #expect(checker.failureKinds(k, .crossEntropy, start).contains(.boundExceeded))
         let r = Shrinker(checker: checker).shrink(k, .crossEntropy, .boundExceeded, start)
         #expect(r.minimal.row.count == 2 && r.minimal.label == 1, "minimal \(r.minimal.decimalText)")
-        #expect(r.minimal.row.allSatisfy { $0 == $0.rounded() && $0.magnitude <= 2 }, "minimal \(r.minimal.decimalText)")
+        #expect(
+            r.minimal.row.allSatisfy { $0 == $0.rounded() && $0.magnitude <= 2 }, "minimal \(r.minimal.decimalText)")
     }
 
     @Test("the tutorial's whole-matrix normalization shrinks to two rows of one zero each")

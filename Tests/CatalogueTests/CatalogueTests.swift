@@ -8,7 +8,8 @@ struct CatalogueTests {
     @Test("each function's standard bound is about that function", arguments: AuditFunction.allCases)
     func standardBound(_ f: AuditFunction) {
         let bound = BoundFormula.standard(for: f)
-        #expect(bound.function == f, "\(f.rawValue): standard bound \(bound.rawValue) is about \(bound.function.rawValue)")
+        #expect(
+            bound.function == f, "\(f.rawValue): standard bound \(bound.rawValue) is about \(bound.function.rawValue)")
     }
 
     @Test("bound identifiers are distinct and read back", arguments: BoundFormula.allCases)
@@ -27,7 +28,9 @@ struct CatalogueTests {
         ]
         for f in AuditFunction.allCases {
             let c = f.isBatch ? batch : row
-            #expect(f.shape.outputCount(c) == expected[f], "\(f.rawValue): \(f.shape.outputCount(c)), expected \(expected[f]!)")
+            #expect(
+                f.shape.outputCount(c) == expected[f],
+                "\(f.rawValue): \(f.shape.outputCount(c)), expected \(expected[f]!)")
             #expect(f.applies(to: c), "\(f.rawValue) applies to its own kind of case")
             #expect(!f.applies(to: f.isBatch ? row : batch), "\(f.rawValue) does not apply to the other kind")
         }

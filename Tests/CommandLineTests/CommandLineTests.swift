@@ -3,7 +3,9 @@ import Foundation
 import Testing
 
 /// Runs the built binary with arguments and standard input; returns (status, stdout, stderr).
-func softmaxAudit(_ arguments: [String], input: String = "", environment: [String: String] = [:]) throws -> (Int32, String, String) {
+func softmaxAudit(
+    _ arguments: [String], input: String = "", environment: [String: String] = [:]
+) throws -> (Int32, String, String) {
     let binary = productsDirectory.appendingPathComponent("softmax-audit")
     let process = Process()
     process.executableURL = binary
@@ -37,18 +39,23 @@ let productsDirectory: URL = {
 struct CommandLineTests {
     @Test("reference softmax: one line of hex floats per row")
     func softmax() throws {
-        let (status, out, err) = try softmaxAudit(["reference", "softmax"], input: "0 0\n1e308 -1e308\n0x1p+0 0x1p+0 0x1p+0 0x1p+0\n")
+        let (status, out, err) = try softmaxAudit(
+            ["reference", "softmax"], input: "0 0\n1e308 -1e308\n0x1p+0 0x1p+0 0x1p+0 0x1p+0\n")
         #expect(status == 0, "stderr: \(err)")
-        #expect(out == "0x1.0000000000000p-1 0x1.0000000000000p-1\n0x1.0000000000000p+0 0x0.0p+0\n"
+        #expect(
+            out == "0x1.0000000000000p-1 0x1.0000000000000p-1\n0x1.0000000000000p+0 0x0.0p+0\n"
                 + "0x1.0000000000000p-2 0x1.0000000000000p-2 0x1.0000000000000p-2 0x1.0000000000000p-2\n")
     }
 
     @Test("reference cross-entropy and gradient take 'label: row'; logsumexp of an empty row is -inf")
     func labeled() throws {
         let (s1, ce, _) = try softmaxAudit(["reference", "cross-entropy"], input: "0: 0 0\n0: 0 -690.7755\n")
-        #expect(s1 == 0 && ce == "0x1.62e42fefa39efp-1\n0x1.56e46f1990c4ap-997\n", "log 2, and a loss of 1e-300 (mpmath): \(ce)")
+        #expect(
+            s1 == 0 && ce == "0x1.62e42fefa39efp-1\n0x1.56e46f1990c4ap-997\n",
+            "log 2, and a loss of 1e-300 (mpmath): \(ce)")
         let (s2, g, _) = try softmaxAudit(["reference", "cross-entropy-gradient"], input: "1: 0 0 0 0\n")
-        #expect(s2 == 0 && g == "0x1.0000000000000p-2 -0x1.8000000000000p-1 0x1.0000000000000p-2 0x1.0000000000000p-2\n")
+        #expect(
+            s2 == 0 && g == "0x1.0000000000000p-2 -0x1.8000000000000p-1 0x1.0000000000000p-2 0x1.0000000000000p-2\n")
         let (s3, lse, _) = try softmaxAudit(["reference", "logsumexp"], input: "\n-inf -inf\ninf 0\nnan 0\n")
         #expect(s3 == 0 && lse == "-inf\n-inf\ninf\nnan\n")
         let (s4, ls, _) = try softmaxAudit(["reference", "log-softmax"], input: "0 -40\n")
@@ -66,14 +73,16 @@ struct CommandLineTests {
         #expect(missing == 2 && err.contains("/nonexistent/rows"), "\(err)")
     }
 
-    @Test("malformed rows: exit 2, one sentence naming the line", arguments: [
-        ("softmax", "1 2\n1 x 3\n", "line 2", "value 2, 'x', is not a number"),
-        ("softmax", "1 2\n\n", "line 2", "empty"),
-        ("cross-entropy", "0: 1 2\n1 2\n", "line 2", "label"),
-        ("cross-entropy", "2: 1 2\n", "line 1", "label 2 is out of range"),
-        ("cross-entropy-gradient", "a: 1 2\n", "line 1", "'a' is not a non-negative integer"),
-        ("logsumexp", "0: 1 2\n", "line 1", "takes no label"),
-    ])
+    @Test(
+        "malformed rows: exit 2, one sentence naming the line",
+        arguments: [
+            ("softmax", "1 2\n1 x 3\n", "line 2", "value 2, 'x', is not a number"),
+            ("softmax", "1 2\n\n", "line 2", "empty"),
+            ("cross-entropy", "0: 1 2\n1 2\n", "line 2", "label"),
+            ("cross-entropy", "2: 1 2\n", "line 1", "label 2 is out of range"),
+            ("cross-entropy-gradient", "a: 1 2\n", "line 1", "'a' is not a non-negative integer"),
+            ("logsumexp", "0: 1 2\n", "line 1", "takes no label"),
+        ])
     func malformed(_ c: (String, String, String, String)) throws {
         let (status, out, err) = try softmaxAudit(["reference", c.0], input: c.1)
         #expect(status == 2, "input \(c.1.debugDescription): status \(status), stderr \(err)")
@@ -92,8 +101,10 @@ struct CommandLineTests {
     func list() throws {
         let (status, out, _) = try softmaxAudit(["list"])
         #expect(status == 0)
-        for name in ["seed-softmax", "seed-stable-softmax", "seed-cross-entropy", "seed-delta-cross-entropy",
-                     "softmax-shifted", "logsumexp-log1p", "softmax-online", "gradient-complement"] {
+        for name in [
+            "seed-softmax", "seed-stable-softmax", "seed-cross-entropy", "seed-delta-cross-entropy",
+            "softmax-shifted", "logsumexp-log1p", "softmax-online", "gradient-complement",
+        ] {
             #expect(out.contains(name + "\n"), "\(name) missing")
         }
         #expect(out.contains("expectation: accurate") && out.contains("expectation: flawed"))
@@ -132,17 +143,24 @@ struct CommandLineTests {
 
     @Test("check prints the kernel, the reference to 40 digits and the ULP error per element")
     func check() throws {
-        let (status, out, err) = try softmaxAudit(["check", "log-softmax-shifted", "--function", "log-softmax", "--row", "0 -40"])
+        let (status, out, err) = try softmaxAudit([
+            "check", "log-softmax-shifted", "--function", "log-softmax", "--row", "0 -40",
+        ])
         #expect(status == 0, "\(err)")
         // log p_0 = −log1p(e^-40) = −4.24835425529158898630497784363158218187775e-18 (mpmath).
-        #expect(out.contains("[0] kernel 0x0.0p+0  reference -0x1.39792499b1a24p-58 = -4.2483542552915889863049778436315821818"), "\(out)")
+        #expect(
+            out.contains(
+                "[0] kernel 0x0.0p+0  reference -0x1.39792499b1a24p-58 = -4.2483542552915889863049778436315821818"),
+            "\(out)")
         #expect(out.contains("FAILED bound exceeded"), "\(out)")
     }
 
     @Test("list --classes names every class with its source")
     func listClasses() throws {
         let (status, out, _) = try softmaxAudit(["list", "--classes"])
-        #expect(status == 0 && out.contains("offset-1e8  (adversarial)") && out.contains("pytorch#11752") && out.contains("normal  (random)"))
+        #expect(
+            status == 0 && out.contains("offset-1e8  (adversarial)") && out.contains("pytorch#11752")
+                && out.contains("normal  (random)"))
     }
 
     @Test("run --shard K/N and merge write the same bytes as one run; a missing shard is an error")
@@ -151,20 +169,25 @@ struct CommandLineTests {
         defer { try? FileManager.default.removeItem(at: base) }
         let options = ["--quick", "--cases", "4", "--kernels", "seed-softmax,cross-entropy-log1p"]
         for k in 1...2 {
-            let (status, _, err) = try softmaxAudit(["run"] + options + ["--shard", "\(k)/2", "--output", base.appendingPathComponent("s").path])
+            let (status, _, err) = try softmaxAudit(
+                ["run"] + options + ["--shard", "\(k)/2", "--output", base.appendingPathComponent("s").path])
             #expect(status == 0, "\(err)")
         }
         let shards = (1...2).map { base.appendingPathComponent("s/shard-\($0)-of-2.json").path }
-        let (merged, _, mergeErr) = try softmaxAudit(["merge"] + shards + ["--output", base.appendingPathComponent("merged").path])
+        let (merged, _, mergeErr) = try softmaxAudit(
+            ["merge"] + shards + ["--output", base.appendingPathComponent("merged").path])
         #expect(merged == 0, "\(mergeErr)")
-        let (single, _, _) = try softmaxAudit(["run"] + options + ["--output", base.appendingPathComponent("single").path])
+        let (single, _, _) = try softmaxAudit(
+            ["run"] + options + ["--output", base.appendingPathComponent("single").path])
         #expect(single == 0)
         for name in ["audit.md", "audit.json", "figures/seed-softmax.svg", "figures/cross-entropy-log1p-bound.svg"] {
             let a = try Data(contentsOf: base.appendingPathComponent("merged/" + name))
             let b = try Data(contentsOf: base.appendingPathComponent("single/" + name))
             #expect(a == b, "\(name) differs between merge and one run")
         }
-        let (missing, _, err) = try softmaxAudit(["merge", shards[0], "--output", base.appendingPathComponent("m2").path])
+        let (missing, _, err) = try softmaxAudit([
+            "merge", shards[0], "--output", base.appendingPathComponent("m2").path,
+        ])
         #expect(missing == 2 && err.contains("shards 2 of 2 are missing"), "\(err)")
     }
 
@@ -174,19 +197,25 @@ struct CommandLineTests {
         defer { try? FileManager.default.removeItem(at: base) }
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         let summary = base.appendingPathComponent("summary.md")
-        let (status, _, err) = try softmaxAudit(["run", "--quick", "--cases", "3", "--kernels", "softmax-shifted", "--output", base.path,
-                                                 "--junit", base.appendingPathComponent("junit.xml").path],
-                                                environment: ["GITHUB_STEP_SUMMARY": summary.path])
+        let (status, _, err) = try softmaxAudit(
+            [
+                "run", "--quick", "--cases", "3", "--kernels", "softmax-shifted", "--output", base.path,
+                "--junit", base.appendingPathComponent("junit.xml").path,
+            ],
+            environment: ["GITHUB_STEP_SUMMARY": summary.path])
         #expect(status == 0, "\(err)")
         let xml = try String(contentsOf: base.appendingPathComponent("junit.xml"), encoding: .utf8)
-        #expect(xml.contains("<testsuites name=\"softmax-audit\"") && xml.contains("classname=\"softmax-shifted.softmax\" name=\"normal\""))
+        #expect(
+            xml.contains("<testsuites name=\"softmax-audit\"")
+                && xml.contains("classname=\"softmax-shifted.softmax\" name=\"normal\""))
         let md = try String(contentsOf: summary, encoding: .utf8)
         #expect(md.hasPrefix("## SoftmaxAudit: gate passed") && md.contains("| `softmax-shifted` | softmax |"))
     }
 
     @Test("the Swift API example builds in a package of its own and gates an accurate and a flawed kernel")
     func swiftAPIExample() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let example = root.appendingPathComponent("Examples/GateYourKernel").path
         func swift(_ arguments: [String]) throws -> (Int32, String) {
             let process = Process()
@@ -208,7 +237,9 @@ struct CommandLineTests {
         guard built == 0 else { return }
         let (status, text) = try swift(["test", "--skip-build"])
         #expect(status == 0, "\(text.suffix(2000))")
-        #expect(text.contains("mySoftmaxPassesTheAudit() passed") && text.contains("theUnshiftedSoftmaxIsCaughtWithAShrunkRow() passed"),
-                "\(text.suffix(2000))")
+        #expect(
+            text.contains("mySoftmaxPassesTheAudit() passed")
+                && text.contains("theUnshiftedSoftmaxIsCaughtWithAShrunkRow() passed"),
+            "\(text.suffix(2000))")
     }
 }

@@ -4,7 +4,9 @@ import Testing
 
 @Suite("External workers")
 struct ExternalTests {
-    static let worker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Workers/test_worker.py").path
+    static let worker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Workers/test_worker.py"
+    ).path
 
     /// Seconds a worker may take to answer: generous, so that a busy machine (or a Python behind a
     /// launcher script, such as pyenv's shims) never makes a well-behaved worker look hung. Only the
@@ -16,10 +18,13 @@ struct ExternalTests {
         let out = FileManager.default.temporaryDirectory
             .appendingPathComponent("softmax-audit-external-\(mode)-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
-        let arguments = ["external", "--name", "w-\(mode)", "--quick", "--cases", "2", "--classes", "normal,exp-overflow-edge",
-                         "--timeout", Self.timeout(mode), "--restarts", "2", "--output", out.path]
+        let arguments = [
+            "external", "--name", "w-\(mode)", "--quick", "--cases", "2", "--classes", "normal,exp-overflow-edge",
+            "--timeout", Self.timeout(mode), "--restarts", "2", "--output", out.path,
+        ]
         let (status, stdout, stderr) = try softmaxAudit(arguments + extra + ["--", "python3", Self.worker, mode])
-        let report = (try? String(contentsOf: out.appendingPathComponent("external-w-\(mode).md"), encoding: .utf8)) ?? ""
+        let report =
+            (try? String(contentsOf: out.appendingPathComponent("external-w-\(mode).md"), encoding: .utf8)) ?? ""
         return (status, stdout + stderr, report)
     }
 
@@ -33,14 +38,18 @@ struct ExternalTests {
     @Test("a planted instability (no shift) fails the gate with a shrunk row")
     func unshifted() throws {
         let (status, log, _) = try external("unshifted")
-        #expect(status == 1 && log.contains("w-unshifted × softmax × exp-overflow-edge") && log.contains("minimal row:"), "\(log)")
+        #expect(
+            status == 1 && log.contains("w-unshifted × softmax × exp-overflow-edge") && log.contains("minimal row:"),
+            "\(log)")
     }
 
-    @Test("misbehaving workers are reported with their requests, and the audit finishes", arguments: [
-        ("crash", "exited"), ("hang", "timed out"), ("garbage", "answered a line that does not parse"),
-        ("wrong-count", "answered the wrong number of values"), ("stderr", "wrote to standard error"),
-        ("late-unsupported", "answered unsupported"),
-    ])
+    @Test(
+        "misbehaving workers are reported with their requests, and the audit finishes",
+        arguments: [
+            ("crash", "exited"), ("hang", "timed out"), ("garbage", "answered a line that does not parse"),
+            ("wrong-count", "answered the wrong number of values"), ("stderr", "wrote to standard error"),
+            ("late-unsupported", "answered unsupported"),
+        ])
     func misbehaving(_ c: (String, String)) throws {
         let (status, log, report) = try external(c.0)
         #expect(report.contains("| \(c.1) | `softmax "), "\(c.0): \(report.suffix(800)) \(log)")
@@ -67,31 +76,48 @@ struct ExternalTests {
         #expect(s3 == 2 && e3.contains("softmin"), "\(e3)")
     }
 
-    @Test("a worker starts with no signal ignored, and one that leaves a process behind does not hang the audit",
-          .timeLimit(.minutes(1)))
+    @Test(
+        "a worker starts with no signal ignored, and one that leaves a process behind does not hang the audit",
+        .timeLimit(.minutes(1)))
     func signalsAndOrphans() throws {
-        let script = URL(fileURLWithPath: Self.worker).deletingLastPathComponent().appendingPathComponent("signal_worker.sh").path
-        let (status, stdout, stderr) = try softmaxAudit(["external", "--name", "signals", "--quick", "--cases", "1",
-                                                         "--output", FileManager.default.temporaryDirectory.path,
-                                                         "--", "sh", script])
+        let script = URL(fileURLWithPath: Self.worker).deletingLastPathComponent().appendingPathComponent(
+            "signal_worker.sh"
+        ).path
+        let (status, stdout, stderr) = try softmaxAudit([
+            "external", "--name", "signals", "--quick", "--cases", "1",
+            "--output", FileManager.default.temporaryDirectory.path,
+            "--", "sh", script,
+        ])
         // It answers `unsupported` to every function: a clear error, not a report (and no standard-error problem).
         #expect(status == 1 && stderr.contains("it answered unsupported to every function"), "\(stdout) \(stderr)")
     }
 
     @Test("an exact worker (the reference itself) passes with every element correctly rounded")
     func exact() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-external-exact-\(getpid())")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "softmax-audit-external-exact-\(getpid())")
         defer { try? FileManager.default.removeItem(at: out) }
-        let script = URL(fileURLWithPath: Self.worker).deletingLastPathComponent().appendingPathComponent("exact_worker.sh").path
+        let script = URL(fileURLWithPath: Self.worker).deletingLastPathComponent().appendingPathComponent(
+            "exact_worker.sh"
+        ).path
         let binary = productsDirectory.appendingPathComponent("softmax-audit").path
         let (status, stdout, stderr) = try softmaxAudit(
-            ["external", "--name", "exact", "--quick", "--cases", "1", "--classes", "normal,dominant-40,plus-inf", "--output", out.path,
-             "--", "sh", script, binary])
+            [
+                "external", "--name", "exact", "--quick", "--cases", "1", "--classes", "normal,dominant-40,plus-inf",
+                "--output", out.path,
+                "--", "sh", script, binary,
+            ])
         #expect(status == 0, "\(stdout) \(stderr)")
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("external-exact.json"))) as! [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("external-exact.json")))
+            as! [String: Any]
         let cells = json["cells"] as! [[String: Any]]
-        #expect(cells.count == 15 && cells.allSatisfy { ($0["maxULPs"] as? Double ?? 1) <= 0.5 && ($0["conventionDifferences"] as? Int) == 0 },
-                "\(cells.map { ($0["function"]!, $0["inputClass"]!, $0["maxULPs"]!) })")
+        #expect(
+            cells.count == 15
+                && cells.allSatisfy {
+                    ($0["maxULPs"] as? Double ?? 1) <= 0.5 && ($0["conventionDifferences"] as? Int) == 0
+                },
+            "\(cells.map { ($0["function"]!, $0["inputClass"]!, $0["maxULPs"]!) })")
     }
 
     @Test("--strict-special-values fails a convention difference; --max-ulps and --bound change the judge")

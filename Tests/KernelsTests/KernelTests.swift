@@ -46,9 +46,11 @@ struct KernelTests {
     @Test("seed cross_entropy normalizes over the whole matrix")
     func seedWholeMatrix() {
         // Two rows [0, 0]: per row p = 1/2 and the loss is log 2; over the matrix p = 1/4, log 4.
-        let ce = Kernel.named("seed-cross-entropy")!.output(.batchCrossEntropy, on: AuditCase(rows: [[0, 0], [0, 0]], labels: [0, 1]))![0]
+        let ce = Kernel.named("seed-cross-entropy")!.output(
+            .batchCrossEntropy, on: AuditCase(rows: [[0, 0], [0, 0]], labels: [0, 1]))![0]
         #expect(ce == 2 * 0x1.62e42fefa39efp-1, "log 4, not log 2: \(ce)")
-        let g = Kernel.named("seed-delta-cross-entropy")!.output(.batchCrossEntropyGradient, on: AuditCase(rows: [[0, 0], [0, 0]], labels: [0, 1]))!
+        let g = Kernel.named("seed-delta-cross-entropy")!.output(
+            .batchCrossEntropyGradient, on: AuditCase(rows: [[0, 0], [0, 0]], labels: [0, 1]))!
         #expect(g == [-0.375, 0.125, 0.125, -0.375], "(1/4 − onehot) / 2, row-major: \(g)")
     }
 
@@ -60,10 +62,15 @@ struct KernelTests {
         #expect(good.output(.logSoftmax, row: x)![0] == -4.248354255291589e-18)
         let usual = Kernel.named("log-softmax-shifted")!
         #expect(usual.output(.logSoftmax, row: x)![0] == 0, "the known flaw is present")
-        #expect(Kernel.named("cross-entropy-log1p")!.output(.crossEntropy, row: x, label: 0)![0] == 4.248354255291589e-18)
-        #expect(Kernel.named("cross-entropy-logsumexp")!.output(.crossEntropy, row: x, label: 0)![0] == 4.248354255291589e-18,
-                "logsumexp − x_t is still fine with x_t = 0; it cancels for x_t ≠ 0")
-        #expect(Kernel.named("cross-entropy-logsumexp")!.output(.crossEntropy, row: [1e8, 1e8 - 40])![0] == 0, "cancels: 1e8 + 4e-18 − 1e8")
+        #expect(
+            Kernel.named("cross-entropy-log1p")!.output(.crossEntropy, row: x, label: 0)![0] == 4.248354255291589e-18)
+        #expect(
+            Kernel.named("cross-entropy-logsumexp")!.output(.crossEntropy, row: x, label: 0)![0]
+                == 4.248354255291589e-18,
+            "logsumexp − x_t is still fine with x_t = 0; it cancels for x_t ≠ 0")
+        #expect(
+            Kernel.named("cross-entropy-logsumexp")!.output(.crossEntropy, row: [1e8, 1e8 - 40])![0] == 0,
+            "cancels: 1e8 + 4e-18 − 1e8")
     }
 
     @Test("the complement gradient keeps 1 − p_t; p − onehot loses it")
@@ -103,7 +110,9 @@ struct FormatKernelTests {
     func accumulationSticks() {
         let long = [Double](repeating: 0, count: 4096)
         let p16 = kernel("softmax-shifted@float16").output(.softmax, row: long)!
-        #expect(p16.allSatisfy { $0 == 1.0 / 2048 }, "float16 accumulation of 4,096 ones: \(p16[0]), expected 1/2048 (the sum stuck at 2048)")
+        #expect(
+            p16.allSatisfy { $0 == 1.0 / 2048 },
+            "float16 accumulation of 4,096 ones: \(p16[0]), expected 1/2048 (the sum stuck at 2048)")
         let p16f = kernel("softmax-shifted@float16+float").output(.softmax, row: long)!
         #expect(p16f.allSatisfy { $0 == 1.0 / 4096 }, "float accumulation: \(p16f[0]), expected 1/4096")
         let row512 = [Double](repeating: 1.5, count: 512)
@@ -126,7 +135,8 @@ struct FormatKernelTests {
         let x = [0.1, -3.7, 2.25, 11.5, -0.001]
         for k in Kernel.formatKernels {
             let outputs = k.functions.flatMap { k.output($0, row: x, label: 1)! }
-            #expect(!outputs.isEmpty && outputs.allSatisfy { k.precision.storage.represents($0) }, "\(k.name): \(outputs)")
+            #expect(
+                !outputs.isEmpty && outputs.allSatisfy { k.precision.storage.represents($0) }, "\(k.name): \(outputs)")
         }
     }
 }

@@ -5,9 +5,11 @@ import Testing
 struct MPFRFloatTests {
     init() { MPFREnvironment.useWidestExponentRange() }
 
-    @Test("doubles convert exactly and come back unchanged", arguments: [
-        0.1, -1e308, 5e-324, -2.2250738585072014e-308, 1.7976931348623157e308, 0.0, -0.0,
-    ])
+    @Test(
+        "doubles convert exactly and come back unchanged",
+        arguments: [
+            0.1, -1e308, 5e-324, -2.2250738585072014e-308, 1.7976931348623157e308, 0.0, -0.0,
+        ])
     func roundTrip(_ x: Double) {
         let v = MPFRFloat(x)
         #expect(v.double().bitPattern == x.bitPattern, "input \(x), observed \(v.double())")

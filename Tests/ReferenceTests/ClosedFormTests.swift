@@ -4,7 +4,8 @@ import Testing
 
 /// "input ... expected ... observed" for failure messages.
 func describe(_ x: [Double], _ expected: [Double], _ observed: [ReferenceValue]) -> String {
-    "input \(x.map(Binary64.hexString)), expected \(expected.map(Binary64.hexString)), observed \(observed.map(\.description))"
+    "input \(x.map(Binary64.hexString)), expected \(expected.map(Binary64.hexString)), observed "
+        + "\(observed.map(\.description))"
 }
 
 func bits(_ values: [ReferenceValue]) -> [UInt64] { values.map(\.rounded.bitPattern) }
@@ -21,12 +22,16 @@ struct ClosedFormTests {
         return r
     }()
 
-    @Test("a uniform row gives 1/n correctly rounded, log-softmax -log n, CE log n", arguments: [1, 2, 3, 4, 5, 7, 10, 1000, 4096])
+    @Test(
+        "a uniform row gives 1/n correctly rounded, log-softmax -log n, CE log n",
+        arguments: [1, 2, 3, 4, 5, 7, 10, 1000, 4096])
     func uniform(_ n: Int) throws {
         let x = Array(repeating: 3.25, count: n)
         let p = try reference.softmax(x)
         let expected = 1.0 / Double(n)  // IEEE division is correctly rounded
-        #expect(bits(p) == Array(repeating: expected.bitPattern, count: n), "\(describe(x, [expected], Array(p.prefix(3))))")
+        #expect(
+            bits(p) == Array(repeating: expected.bitPattern, count: n), "\(describe(x, [expected], Array(p.prefix(3))))"
+        )
         if n & (n - 1) == 0 {
             #expect(p.allSatisfy { $0.isExact }, "1/\(n) is dyadic, so exact")
             #expect(try mpfrOnly.softmax(x) == p)
@@ -34,15 +39,21 @@ struct ClosedFormTests {
         }
         // log n: Glibc's log is correctly rounded on these (checked against mpmath); n = 1 gives +0.
         let ce = try reference.crossEntropy(x, target: .label(n - 1))
-        let logN = [1: 0.0, 2: 0x1.62e42fefa39efp-1, 3: 0x1.193ea7aad030bp+0, 4: 0x1.62e42fefa39efp+0,
-                    5: 0x1.9c041f7ed8d33p+0, 7: 0x1.f2272ae325a57p+0, 10: 0x1.26bb1bbb55516p+1,
-                    1000: 0x1.ba18a998fffa0p+2, 4096: 0x1.0a2b23f3bab73p+3][n]!
-        #expect(ce.rounded.bitPattern == logN.bitPattern, "n = \(n): expected log n = \(Binary64.hexString(logN)), observed \(ce)")
+        let logN = [
+            1: 0.0, 2: 0x1.62e42fefa39efp-1, 3: 0x1.193ea7aad030bp+0, 4: 0x1.62e42fefa39efp+0,
+            5: 0x1.9c041f7ed8d33p+0, 7: 0x1.f2272ae325a57p+0, 10: 0x1.26bb1bbb55516p+1,
+            1000: 0x1.ba18a998fffa0p+2, 4096: 0x1.0a2b23f3bab73p+3,
+        ][n]!
+        #expect(
+            ce.rounded.bitPattern == logN.bitPattern,
+            "n = \(n): expected log n = \(Binary64.hexString(logN)), observed \(ce)")
         let lse = try reference.logSumExp(x)
         #expect(lse.rounded == (3.25 + logN) || n > 1, "n = 1: logsumexp is the logit")
     }
 
-    @Test("n = 1: softmax [1], log-softmax [+0], logsumexp x, CE +0, gradient [+0]", arguments: [0.0, -1e308, 5e-324, 709.8])
+    @Test(
+        "n = 1: softmax [1], log-softmax [+0], logsumexp x, CE +0, gradient [+0]",
+        arguments: [0.0, -1e308, 5e-324, 709.8])
     func singleton(_ v: Double) throws {
         let x = [v]
         #expect(bits(try reference.softmax(x)) == bits([1.0]))
@@ -103,7 +114,9 @@ struct ClosedFormTests {
         for i in 0..<4 {
             for k in 0..<4 {
                 let expected = i == k ? 0.1875 : -0.0625
-                #expect(j[i][k].rounded == expected && j[i][k].isExact, "J[\(i)][\(k)]: expected \(expected), observed \(j[i][k])")
+                #expect(
+                    j[i][k].rounded == expected && j[i][k].isExact,
+                    "J[\(i)][\(k)]: expected \(expected), observed \(j[i][k])")
             }
         }
     }
@@ -125,7 +138,8 @@ struct ClosedFormTests {
         // the loop reaches the expansion's precision. r_1 ≈ 1 and r_2 ≈ −1. So w = [−0, +0, −0].
         let w = try reference.vectorJacobianProduct([0, -1e19, -2e19], [0, 1, -1])
         #expect(bits(w) == bits([-0.0, 0.0, -0.0]), "observed \(w)")
-        #expect(reference.lastPrecision >= SoftmaxReference.groupExpansionPrecision, "at \(reference.lastPrecision) bits")
+        #expect(
+            reference.lastPrecision >= SoftmaxReference.groupExpansionPrecision, "at \(reference.lastPrecision) bits")
         let mirrored = try reference.vectorJacobianProduct([0, -1e19, -2e19], [0, -1, 1])
         #expect(bits(mirrored) == bits([0.0, -0.0, 0.0]), "observed \(mirrored)")
     }
@@ -150,7 +164,10 @@ struct ClosedFormTests {
         let h = try reference.crossEntropyGradient([0, -100000], target: .distribution([third, 1 - third]))
         #expect(h[0].rounded == 0x1.5555555555555p-1, "observed \(h[0])")
         // No weight at all: the loss is exactly 0, even with terms below MPFR's range.
-        #expect(try reference.crossEntropy([0, -1e300], target: .distribution([0, 0])).rounded.bitPattern == (0.0).bitPattern)
-        #expect(try reference.crossEntropy([0, -40], target: .distribution([0, 0])).rounded.bitPattern == (0.0).bitPattern)
+        #expect(
+            try reference.crossEntropy([0, -1e300], target: .distribution([0, 0])).rounded.bitPattern
+                == (0.0).bitPattern)
+        #expect(
+            try reference.crossEntropy([0, -40], target: .distribution([0, 0])).rounded.bitPattern == (0.0).bitPattern)
     }
 }

@@ -126,7 +126,9 @@ struct FastPathTests {
             worstWide = max(worstWide, check(dh, dl, g.m, g.e, "wide"))
         }
         #expect(FastExponential.wide(-0x1.0000000000001p20, 0) == nil, "beyond 2^20 the wide exp declines")
-        #expect(worstNarrow > 0x1p-110 && worstWide > 0x1p-110, "the test sees real errors: 2^\(log2(worstNarrow)), 2^\(log2(worstWide))")
+        #expect(
+            worstNarrow > 0x1p-110 && worstWide > 0x1p-110,
+            "the test sees real errors: 2^\(log2(worstNarrow)), 2^\(log2(worstWide))")
     }
 
     @Test("certified rounding in doubles gives RN of the exact value whenever it decides, on 100,000 approximations")
@@ -141,7 +143,8 @@ struct FastPathTests {
             var hi = rng.uniform(0.5, 2) * (rng.next() & 1 == 0 ? 1 : -1)
             if trial % 5 == 0 { hi = hi.sign == .minus ? -1 : 1 }  // powers of two
             var lo = hi.ulp * rng.uniform(-0.5, 0.5)
-            if trial % 7 == 0 { lo = hi.ulp / 2 * (rng.next() & 1 == 0 ? 1 : -1) }  // exactly a midpoint in 2^scale units
+            // Exactly a midpoint in 2^scale units:
+            if trial % 7 == 0 { lo = hi.ulp / 2 * (rng.next() & 1 == 0 ? 1 : -1) }
             let word = fastTwoSum(hi, lo)
             let error = [0, 0x1p-120, 0x1p-80, 0x1p-60, 0x1p-40][Int(rng.next() % 5)]
             // The exact value: V itself, or V moved by up to the error, or a midpoint's neighbour.
@@ -154,8 +157,10 @@ struct FastPathTests {
             guard let r = FastRounding.certify(a, knownSign: v.sign) else { continue }
             decided += 1
             let expected = v.isZero ? 0.0 : v.double(.nearest)
-            #expect(r.rounded.bitPattern == expected.bitPattern,
-                    "V = 2^\(scale)·(\(word.hi) + \(word.lo)) ± \(error): fast path says \(Binary64.hexString(r.rounded)), RN is \(Binary64.hexString(expected))")
+            let says = Binary64.hexString(r.rounded), nearest = Binary64.hexString(expected)
+            #expect(
+                r.rounded.bitPattern == expected.bitPattern,
+                "V = 2^\(scale)·(\(word.hi) + \(word.lo)) ± \(error): fast path says \(says), RN is \(nearest)")
         }
         #expect(decided > 60_000, "only \(decided) of 100,000 decided")
     }
@@ -186,7 +191,9 @@ struct FastPathTests {
         #expect(try auto.logSumExp([x, x]) == mpfr.logSumExp([x, x]))
         #expect(auto.fastPathCounts.fallback == before.fallback + 1, "logsumexp([x, x]) did not fall back")
         // A difference of logits that overflows goes to MPFR too.
-        #expect(try auto.softmax([.greatestFiniteMagnitude, -.greatestFiniteMagnitude]) == mpfr.softmax([.greatestFiniteMagnitude, -.greatestFiniteMagnitude]))
+        #expect(
+            try auto.softmax([.greatestFiniteMagnitude, -.greatestFiniteMagnitude])
+                == mpfr.softmax([.greatestFiniteMagnitude, -.greatestFiniteMagnitude]))
     }
 
     @Test("Jᵀv's sign survives terms below every double: tied maxima with the other logits 1e308 away")
@@ -202,7 +209,8 @@ struct FastPathTests {
             let w = try r.vectorJacobianProduct(x, v)
             #expect(w[0].rounded == 0 && w[0].rounded.sign == .minus, "path \(path): w_0 = \(w[0]), expected -0.0")
             #expect(w[5].rounded == 0 && w[5].rounded.sign == .minus, "path \(path): w_5 = \(w[5]), expected -0.0")
-            #expect(w[1].rounded == 0 && w[1].rounded.sign == .plus, "path \(path): w_1 = \(w[1]), expected +0.0 (v_1 > c)")
+            #expect(
+                w[1].rounded == 0 && w[1].rounded.sign == .plus, "path \(path): w_1 = \(w[1]), expected +0.0 (v_1 > c)")
         }
     }
 
@@ -218,27 +226,38 @@ struct FastPathTests {
             let offset = [0, 0, 1e3, -1e10, 1e300][trial % 5]
             let x = (0..<n).map { _ in offset + spread * rng.uniform(-1, 1) }
             let t = Int(rng.next() % UInt64(n))
-            let pairs = try rowFunctionPairs(auto, mpfr, x, label: t) + [
-                (try auto.jacobian(x).flatMap { $0 }, try mpfr.jacobian(x).flatMap { $0 }, "jacobian"),
-                (try auto.vectorJacobianProduct(x, x.indices.map { Double($0 % 3) - 1 }),
-                 try mpfr.vectorJacobianProduct(x, x.indices.map { Double($0 % 3) - 1 }), "vector-jacobian-product"),
-                ([try auto.meanCrossEntropy([x, x.reversed()], targets: [.label(t), .label(n - 1 - t)])],
-                 [try mpfr.meanCrossEntropy([x, x.reversed()], targets: [.label(t), .label(n - 1 - t)])], "mean cross-entropy"),
-            ]
+            let pairs =
+                try rowFunctionPairs(auto, mpfr, x, label: t) + [
+                    (try auto.jacobian(x).flatMap { $0 }, try mpfr.jacobian(x).flatMap { $0 }, "jacobian"),
+                    (
+                        try auto.vectorJacobianProduct(x, x.indices.map { Double($0 % 3) - 1 }),
+                        try mpfr.vectorJacobianProduct(x, x.indices.map { Double($0 % 3) - 1 }),
+                        "vector-jacobian-product"
+                    ),
+                    (
+                        [try auto.meanCrossEntropy([x, x.reversed()], targets: [.label(t), .label(n - 1 - t)])],
+                        [try mpfr.meanCrossEntropy([x, x.reversed()], targets: [.label(t), .label(n - 1 - t)])],
+                        "mean cross-entropy"
+                    ),
+                ]
             for (a, b, name) in pairs {
                 for (i, (p, q)) in zip(a, b).enumerated() {
-                    #expect(p.rounded.bitPattern == q.rounded.bitPattern && abs(p.ulpOffset - q.ulpOffset) <= 0x1p-23,
-                            "\(name) of \(x.map(Binary64.hexString)) label \(t), element \(i): fast \(p), MPFR \(q)")
+                    #expect(
+                        p.rounded.bitPattern == q.rounded.bitPattern && abs(p.ulpOffset - q.ulpOffset) <= 0x1p-23,
+                        "\(name) of \(x.map(Binary64.hexString)) label \(t), element \(i): fast \(p), MPFR \(q)")
                 }
             }
         }
-        #expect(auto.fastPathCounts.fast >= 2200, "the fast path answered only \(auto.fastPathCounts.fast) of 2,400 calls")
+        #expect(
+            auto.fastPathCounts.fast >= 2200, "the fast path answered only \(auto.fastPathCounts.fast) of 2,400 calls")
         #expect(mpfr.fastPathCounts.fast == 0)
     }
 }
 
 /// The five row functions of `a` and `b` on one row (label t), side by side with their names.
-func rowFunctionPairs(_ a: SoftmaxReference, _ b: SoftmaxReference, _ x: [Double], label t: Int) throws
+func rowFunctionPairs(
+    _ a: SoftmaxReference, _ b: SoftmaxReference, _ x: [Double], label t: Int
+) throws
     -> [([ReferenceValue], [ReferenceValue], String)]
 {
     [
@@ -246,6 +265,9 @@ func rowFunctionPairs(_ a: SoftmaxReference, _ b: SoftmaxReference, _ x: [Double
         (try a.logSoftmax(x), try b.logSoftmax(x), "log-softmax"),
         ([try a.logSumExp(x)], [try b.logSumExp(x)], "logsumexp"),
         ([try a.crossEntropy(x, target: .label(t))], [try b.crossEntropy(x, target: .label(t))], "cross-entropy"),
-        (try a.crossEntropyGradient(x, target: .label(t)), try b.crossEntropyGradient(x, target: .label(t)), "gradient"),
+        (
+            try a.crossEntropyGradient(x, target: .label(t)), try b.crossEntropyGradient(x, target: .label(t)),
+            "gradient"
+        ),
     ]
 }

@@ -16,11 +16,17 @@ struct FormatTests {
         for trial in 0..<200_000 {
             // Exponents across each format's subnormal, normal and overflow ranges.
             let e = Int(rng.next() % 300) - 160
-            let x = Double(sign: rng.next() & 1 == 0 ? .plus : .minus, exponent: trial % 2 == 0 ? e : e / 8, significand: 1 + rng.unit())
+            let x = Double(
+                sign: rng.next() & 1 == 0 ? .plus : .minus, exponent: trial % 2 == 0 ? e : e / 8,
+                significand: 1 + rng.unit())
             let f = Double(Float(x))
-            #expect(BinaryFormat.float.round(x).bitPattern == f.bitPattern, "float: \(x.hex) → \(BinaryFormat.float.round(x).hex), Swift \(f.hex)")
+            #expect(
+                BinaryFormat.float.round(x).bitPattern == f.bitPattern,
+                "float: \(x.hex) → \(BinaryFormat.float.round(x).hex), Swift \(f.hex)")
             let h = Double(Float16(x))
-            #expect(BinaryFormat.float16.round(x).bitPattern == h.bitPattern, "float16: \(x.hex) → \(BinaryFormat.float16.round(x).hex), Swift \(h.hex)")
+            #expect(
+                BinaryFormat.float16.round(x).bitPattern == h.bitPattern,
+                "float16: \(x.hex) → \(BinaryFormat.float16.round(x).hex), Swift \(h.hex)")
         }
     }
 
@@ -34,12 +40,15 @@ struct FormatTests {
             // The usual conversion: add 0x7FFF plus the lowest kept bit, truncate (finite inputs).
             let rounded = (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000
             let expected = Double(Float(bitPattern: rounded))
-            #expect(BinaryFormat.bfloat16.round(Double(x)).bitPattern == expected.bitPattern,
-                    "bfloat16 of \(Double(x).hex): \(BinaryFormat.bfloat16.round(Double(x)).hex), expected \(expected.hex)")
+            #expect(
+                BinaryFormat.bfloat16.round(Double(x)).bitPattern == expected.bitPattern,
+                "bfloat16 of \(Double(x).hex): \(BinaryFormat.bfloat16.round(Double(x)).hex), expected \(expected.hex)")
         }
     }
 
-    @Test("every float16 and bfloat16 value is one step from the next on the format's ordinal axis", arguments: ["float16", "bfloat16"])
+    @Test(
+        "every float16 and bfloat16 value is one step from the next on the format's ordinal axis",
+        arguments: ["float16", "bfloat16"])
     func ordinalAxis(_ name: String) {
         let format = BinaryFormat.named(name)!
         var previous: Int64? = nil
@@ -47,7 +56,8 @@ struct FormatTests {
         // Non-negative values in increasing order of their bit patterns, then +inf.
         let end = name == "float16" ? 0x7C00 : 0x7F80  // +inf's bit pattern
         for b in 0...end {
-            let value: Double = name == "float16" ? Double(Float16(bitPattern: UInt16(b))) : Double(Float(bitPattern: UInt32(b) << 16))
+            let value: Double =
+                name == "float16" ? Double(Float16(bitPattern: UInt16(b))) : Double(Float(bitPattern: UInt32(b) << 16))
             let k = format.ordinal(value)
             if let previous {
                 #expect(k == previous + 1, "\(name): \(previousValue.hex) at \(previous), then \(value.hex) at \(k)")
@@ -94,8 +104,9 @@ struct FormatTests {
                 r.fastPath = path
                 r.format = .float16
                 let value = try r.softmax([0, d])[0]
-                #expect(value.rounded == expected && value.format == .float16,
-                        "float16 softmax([0, \(d.hex)])_0 via \(path): \(value), expected \(expected.hex)")
+                #expect(
+                    value.rounded == expected && value.format == .float16,
+                    "float16 softmax([0, \(d.hex)])_0 via \(path): \(value), expected \(expected.hex)")
             }
             let binary64 = try SoftmaxReference().softmax([0, d])[0].rounded
             if binary64 == 1 - 0x1p-12 && expected != 1.0 { checked += 1 }  // double rounding would have failed here
@@ -103,7 +114,9 @@ struct FormatTests {
         #expect(checked > 0, "no candidate row had binary64 on the midpoint with p_0 below it")
     }
 
-    @Test("fast path and MPFR agree in every format on 300 random rows and five functions", arguments: ["float", "float16", "bfloat16"])
+    @Test(
+        "fast path and MPFR agree in every format on 300 random rows and five functions",
+        arguments: ["float", "float16", "bfloat16"])
     func pathsAgree(_ name: String) throws {
         let format = BinaryFormat.named(name)!
         var rng = XorShift(41)
@@ -121,15 +134,18 @@ struct FormatTests {
             let pairs = try rowFunctionPairs(auto, mpfr, x, label: t)
             for (a, b, function) in pairs {
                 for (i, (p, q)) in zip(a, b).enumerated() {
-                    #expect(p.rounded.bitPattern == q.rounded.bitPattern && abs(p.ulpOffset - q.ulpOffset) <= 0x1p-23
+                    #expect(
+                        p.rounded.bitPattern == q.rounded.bitPattern && abs(p.ulpOffset - q.ulpOffset) <= 0x1p-23
                             && format.represents(p.rounded) && p.format == format,
-                            "\(name) \(function) of \(x.map(\.hex)) label \(t), element \(i): fast \(p), MPFR \(q)")
+                        "\(name) \(function) of \(x.map(\.hex)) label \(t), element \(i): fast \(p), MPFR \(q)")
                 }
             }
         }
     }
 
-    @Test("in each format the result is RN of the exact value the binary64 reference pins down", arguments: ["float", "float16", "bfloat16"])
+    @Test(
+        "in each format the result is RN of the exact value the binary64 reference pins down",
+        arguments: ["float", "float16", "bfloat16"])
     func agreesWithBinary64Reference(_ name: String) throws {
         // Independent route: exact ≈ r64 + offset · ulp64 (to 2^-24 ulp64), rounded once to the format
         // with MPFR; valid unless the exact value is within 2^-23 ulp64 of a format midpoint.
@@ -148,7 +164,9 @@ struct FormatTests {
                 v.add(v, a.ulpOffset * Binary64.ulp(a.rounded))
                 rounded.set(v, .nearest)
                 let expected = format.round(rounded.double())  // already in range: exact
-                #expect(b.rounded == expected, "\(name) log-softmax of \(x.map(\.hex)): \(b), from binary64 \(a) expected \(expected.hex)")
+                #expect(
+                    b.rounded == expected,
+                    "\(name) log-softmax of \(x.map(\.hex)): \(b), from binary64 \(a) expected \(expected.hex)")
             }
         }
     }
@@ -158,9 +176,11 @@ extension Double {
     fileprivate var hex: String { Binary64.hexString(self) }
 }
 
-@Suite("Reference in formats: limits and signs found by review")
+@Suite("Reference in formats: one-sided limits and the signs of zeros")
 struct FormatLimitTests {
-    func both(_ body: (SoftmaxReference) throws -> [ReferenceValue], format: BinaryFormat) throws -> ([ReferenceValue], [ReferenceValue]) {
+    func both(
+        _ body: (SoftmaxReference) throws -> [ReferenceValue], format: BinaryFormat
+    ) throws -> ([ReferenceValue], [ReferenceValue]) {
         let auto = SoftmaxReference(), mpfr = SoftmaxReference()
         auto.format = format
         mpfr.format = format
@@ -171,7 +191,7 @@ struct FormatLimitTests {
     @Test("log p_j = d_j − L just inside a narrower format's midpoint rounds toward d_j's side (both paths)")
     func logSoftmaxBelowMidpoint() throws {
         // |d_1| = 257 − 2^-60 is just below bfloat16's midpoint 257 between 256 and 258, and L ≈ 2^-371:
-        // |log p_1| < 257, so it rounds to 256 (the fast path once moved to 258 on the rounded position).
+        // |log p_1| < 257, so it rounds to 256 (a position computed from the rounded anchor would give 258).
         let cases: [([Double], Int, BinaryFormat, Double)] = [
             ([-0x1p-60, -257], 1, .bfloat16, -256),
             ([-0x1p-70, -0x1.000001p+20], 1, .float, -0x1p20),
@@ -188,9 +208,13 @@ struct FormatLimitTests {
         ]
         for (x, j, format, expected) in cases {
             let (a, m) = try both({ try $0.logSoftmax(x) }, format: format)
-            #expect(a[j].rounded == expected && m[j].rounded == expected, "\(format) log-softmax of \(x): fast \(a[j]), MPFR \(m[j])")
+            #expect(
+                a[j].rounded == expected && m[j].rounded == expected,
+                "\(format) log-softmax of \(x): fast \(a[j]), MPFR \(m[j])")
             let (ca, cm) = try both({ [try $0.crossEntropy(x, target: .label(j))] }, format: format)
-            #expect(ca[0].rounded == -expected && cm[0].rounded == -expected, "\(format) cross-entropy: fast \(ca[0]), MPFR \(cm[0])")
+            #expect(
+                ca[0].rounded == -expected && cm[0].rounded == -expected,
+                "\(format) cross-entropy: fast \(ca[0]), MPFR \(cm[0])")
         }
     }
 
@@ -203,7 +227,9 @@ struct FormatLimitTests {
         ]
         for (x, format, expected) in cases {
             let (a, m) = try both({ [try $0.logSumExp(x)] }, format: format)
-            #expect(a[0].rounded == expected && m[0].rounded == expected, "\(format) logsumexp of \(x): fast \(a[0]), MPFR \(m[0])")
+            #expect(
+                a[0].rounded == expected && m[0].rounded == expected,
+                "\(format) logsumexp of \(x): fast \(a[0]), MPFR \(m[0])")
         }
     }
 

@@ -59,21 +59,28 @@ struct OracleTests {
             case "log-softmax": observed = try reference.logSoftmax(c.row)
             case "logsumexp": observed = [try reference.logSumExp(c.row)]
             case "cross-entropy": observed = [try reference.crossEntropy(c.row, target: .label(c.label!))]
-            case "cross-entropy-gradient": observed = try reference.crossEntropyGradient(c.row, target: .label(c.label!))
+            case "cross-entropy-gradient":
+                observed = try reference.crossEntropyGradient(c.row, target: .label(c.label!))
             default: Issue.record("unknown function \(c.function) on line \(c.line)"); continue
             }
             for (i, (o, e)) in zip(observed, c.expected).enumerated() where o.rounded.bitPattern != e.bitPattern {
                 mismatches.append(
-                    "line \(c.line) \(c.function)\(c.label.map { " label \($0)" } ?? "") n=\(c.row.count) element \(i): "
-                        + "input \(Binary64.hexString(c.row[i < c.row.count ? i : 0]))…, expected \(Binary64.hexString(e)), observed \(o)")
+                    "line \(c.line) \(c.function)\(c.label.map { " label \($0)" } ?? "") n=\(c.row.count) element "
+                        + "\(i): "
+                        + "input \(Binary64.hexString(c.row[i < c.row.count ? i : 0]))…, expected "
+                        + "\(Binary64.hexString(e)), observed \(o)"
+                )
             }
-            if observed.count != c.expected.count { mismatches.append("line \(c.line): \(observed.count) values, expected \(c.expected.count)") }
+            if observed.count != c.expected.count {
+                mismatches.append("line \(c.line): \(observed.count) values, expected \(c.expected.count)")
+            }
         }
         let report = mismatches.prefix(20).joined(separator: "\n")
         #expect(mismatches.isEmpty, "\(mismatches.count) mismatches:\n\(report)")
         if path == .auto {
             // The fixture is mostly adversarial; the fast path still answers most of it.
-            #expect(reference.fastPathCounts.fast > 3 * reference.fastPathCounts.fallback, "\(reference.fastPathCounts)")
+            #expect(
+                reference.fastPathCounts.fast > 3 * reference.fastPathCounts.fallback, "\(reference.fastPathCounts)")
         }
     }
 }
@@ -86,7 +93,9 @@ struct ResourceTests {
         let reference = SoftmaxReference()
         reference.fastPath = .mpfr  // the MPFR path is the one that allocates
         var rng = SplitMix64(seed: 7)
-        let rows = (0..<2_000).map { _ in (0..<(1 + Int(rng.next() % 40))).map { _ in Double(Int64(bitPattern: rng.next()) % 2000) / 7 } }
+        let rows = (0..<2_000).map { _ in
+            (0..<(1 + Int(rng.next() % 40))).map { _ in Double(Int64(bitPattern: rng.next()) % 2000) / 7 }
+        }
         func pass() throws {
             for x in rows {
                 _ = try reference.softmax(x)
@@ -100,7 +109,8 @@ struct ResourceTests {
         for _ in 0..<10 { try pass() }
         let growth = MPFRMemory.liveBytesOnThisThread - before
         // Counted on this thread only (GMP's allocator hook), so other tests do not disturb it.
-        #expect(growth == 0, "MPFR's live memory grew by \(growth) bytes over 80,000 more reference calls on the same rows")
+        #expect(
+            growth == 0, "MPFR's live memory grew by \(growth) bytes over 80,000 more reference calls on the same rows")
     }
 
     @Test("a 10,000-logit row certifies in one pass (MPFR) and the fast path agrees")

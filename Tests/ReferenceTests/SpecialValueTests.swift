@@ -11,7 +11,9 @@ struct SpecialValueTests {
     /// Compares bit patterns, treating every NaN as equal.
     func same(_ observed: [ReferenceValue], _ expected: [Double]) -> Bool {
         observed.count == expected.count
-            && zip(observed, expected).allSatisfy { $0.rounded.isNaN ? $1.isNaN : $0.rounded.bitPattern == $1.bitPattern }
+            && zip(observed, expected).allSatisfy {
+                $0.rounded.isNaN ? $1.isNaN : $0.rounded.bitPattern == $1.bitPattern
+            }
     }
 
     @Test("softmax, log-softmax and logsumexp follow the convention")
@@ -24,7 +26,10 @@ struct SpecialValueTests {
             ([inf, inf, 0], [nan, nan, 0], [nan, nan, -inf], inf),
             ([-inf, -inf], [nan, nan], [nan, nan], -inf),
             ([inf, -inf], [1, 0], [0, -inf], inf),
-            ([-inf, 1, 1], [0, 0.5, 0.5], [-inf, -0x1.62e42fefa39efp-1, -0x1.62e42fefa39efp-1], 1 + 0x1.62e42fefa39efp-1),
+            (
+                [-inf, 1, 1], [0, 0.5, 0.5], [-inf, -0x1.62e42fefa39efp-1, -0x1.62e42fefa39efp-1],
+                1 + 0x1.62e42fefa39efp-1
+            ),
         ]
         for (x, p, l, y) in cases {
             let sp = try reference.softmax(x)
@@ -79,8 +84,12 @@ struct SpecialValueTests {
 
     @Test("labels out of range and non-finite vectors are errors, not traps")
     func errors() {
-        #expect(throws: ReferenceError.labelOutOfRange(label: 2, count: 2)) { try reference.crossEntropy([0, 1], target: .label(2)) }
-        #expect(throws: ReferenceError.labelOutOfRange(label: -1, count: 2)) { try reference.crossEntropyGradient([0, 1], target: .label(-1)) }
+        #expect(throws: ReferenceError.labelOutOfRange(label: 2, count: 2)) {
+            try reference.crossEntropy([0, 1], target: .label(2))
+        }
+        #expect(throws: ReferenceError.labelOutOfRange(label: -1, count: 2)) {
+            try reference.crossEntropyGradient([0, 1], target: .label(-1))
+        }
         #expect(throws: ReferenceError.nonFiniteInput(what: "vector", index: 1, value: inf)) {
             try reference.vectorJacobianProduct([0, 1], [0, inf])
         }

@@ -28,10 +28,16 @@ func violations(_ value: Any, _ schema: [String: Any], at path: String = "$") ->
         let ok = allowed.contains(actual) || (actual == "integer" && allowed.contains("number"))
         if !ok { return ["\(path): \(actual) where the schema wants \(allowed)"] }
     }
-    if let constant = schema["const"] as? String, (value as? String) != constant { out.append("\(path): not \(constant)") }
-    if let options = schema["enum"] as? [String], let s = value as? String, !options.contains(s) { out.append("\(path): '\(s)' not in \(options)") }
+    if let constant = schema["const"] as? String, (value as? String) != constant {
+        out.append("\(path): not \(constant)")
+    }
+    if let options = schema["enum"] as? [String], let s = value as? String, !options.contains(s) {
+        out.append("\(path): '\(s)' not in \(options)")
+    }
     if let object = value as? [String: Any] {
-        for key in (schema["required"] as? [String]) ?? [] where object[key] == nil { out.append("\(path): missing '\(key)'") }
+        for key in (schema["required"] as? [String]) ?? [] where object[key] == nil {
+            out.append("\(path): missing '\(key)'")
+        }
         let properties = (schema["properties"] as? [String: Any]) ?? [:]
         for (key, v) in object {
             if let sub = properties[key] as? [String: Any] {
@@ -51,14 +57,18 @@ func violations(_ value: Any, _ schema: [String: Any], at path: String = "$") ->
 /// Collects element names and attributes.
 final class XMLCollector: NSObject, XMLParserDelegate {
     var elements: [(String, [String: String])] = []
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String]
+    ) {
         elements.append((name, attributes))
     }
 }
 
 @Suite("Schemas")
 struct SchemaTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     func run() -> AuditResult {
         var c = AuditConfiguration.quick
@@ -70,7 +80,9 @@ struct SchemaTests {
 
     @Test("audit.json validates against Schemas/audit.schema.json")
     func json() throws {
-        let schema = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.root.appendingPathComponent("Schemas/audit.schema.json"))) as! [String: Any]
+        let schema =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: Self.root.appendingPathComponent("Schemas/audit.schema.json"))) as! [String: Any]
         let text = try AuditJSON.render(run(), RunDescription(command: "x", toolVersion: "t", mpfrVersion: "m"))
         let value = try JSONSerialization.jsonObject(with: Data(text.utf8))
         let problems = violations(value, schema)
@@ -100,7 +112,9 @@ struct SchemaTests {
             let names = collector.elements.map(\.0)
             #expect(names.first == "testsuites" && names.dropFirst().first == "testsuite")
             let cases = collector.elements.filter { $0.0 == "testcase" }
-            #expect(cases.count == result.cells.count && cases.allSatisfy { $0.1["name"] != nil && $0.1["classname"] != nil })
+            #expect(
+                cases.count == result.cells.count
+                    && cases.allSatisfy { $0.1["name"] != nil && $0.1["classname"] != nil })
             let suite = collector.elements.first { $0.0 == "testsuite" }!.1
             let failures = collector.elements.filter { $0.0 == "failure" }.count
             #expect(suite["tests"] == "\(cases.count)" && suite["failures"] == "\(failures)")

@@ -4,6 +4,7 @@
 // shared and noisy).
 import Benchmark
 import BenchmarkRows
+import Audit
 import Reference
 
 let benchmarks: @Sendable () -> Void = {
@@ -11,22 +12,19 @@ let benchmarks: @Sendable () -> Void = {
     for n in benchmarkLengths {
         let data = benchmarkRows(count: benchmarkRowCount(n), length: n, seed: UInt64(n))
         for path in FastPathMode.allCases {
-            for function in ["softmax", "log-softmax", "logsumexp"] {
+            for function in [AuditFunction.softmax, .logSoftmax, .logSumExp] {
                 // MPFR at n = 100,000 takes a fifth of a second per row: fewer iterations.
                 var configuration = Benchmark.defaultConfiguration
                 if n >= 100_000 && path == .mpfr { configuration.maxIterations = 5 }
-                Benchmark("reference \(function) n=\(n) path=\(path.rawValue)", configuration: configuration) { benchmark in
+                Benchmark("reference \(function.rawValue) n=\(n) path=\(path.rawValue)", configuration: configuration) {
+                    benchmark in
                     let reference = SoftmaxReference()
                     reference.fastPath = path
                     var i = 0
                     for _ in benchmark.scaledIterations {
                         let row = data[i % data.count]
                         i += 1
-                        switch function {
-                        case "softmax": blackHole(try reference.softmax(row))
-                        case "log-softmax": blackHole(try reference.logSoftmax(row))
-                        default: blackHole(try reference.logSumExp(row))
-                        }
+                        blackHole(try function.reference(reference, on: AuditCase(row, label: 0)))
                     }
                 }
             }

@@ -5,8 +5,9 @@ import Foundation
 
 /// Wall clock and throughput per row, in nanoseconds, after 3 warm-up iterations.
 public func benchmarkConfiguration(maxDuration: Duration) -> Benchmark.Configuration {
-    .init(metrics: [.wallClock, .throughput], timeUnits: .nanoseconds, warmupIterations: 3,
-          maxDuration: maxDuration, maxIterations: 100_000)
+    .init(
+        metrics: [.wallClock, .throughput], timeUnits: .nanoseconds, warmupIterations: 3,
+        maxDuration: maxDuration, maxIterations: 100_000)
 }
 
 public func benchmarkRows(count: Int, length: Int, seed: UInt64) -> [[Double]] {
@@ -18,7 +19,9 @@ public func benchmarkRows(count: Int, length: Int, seed: UInt64) -> [[Double]] {
         return (Double(state >> 11) + 0.5) * 0x1p-53
     }
     return (0..<count).map { _ in
-        (0..<length).map { _ in 3 * (-2 * Foundation.log(uniform())).squareRoot() * Foundation.cos(2 * Double.pi * uniform()) }
+        (0..<length).map { _ in
+            3 * (-2 * Foundation.log(uniform())).squareRoot() * Foundation.cos(2 * Double.pi * uniform())
+        }
     }
 }
 

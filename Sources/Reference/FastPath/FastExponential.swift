@@ -152,7 +152,8 @@ enum FastExponential {
             }
             return UnsafePointer(entries)
         }
-        return Constants(invc: invc, c1: c1, c2: c2, c2h: c2h, c2l: c2l, c3: c3,
-                         t1: table(256, step: 8), t2: table(256, step: 16))
+        return Constants(
+            invc: invc, c1: c1, c2: c2, c2h: c2h, c2l: c2l, c3: c3,
+            t1: table(256, step: 8), t2: table(256, step: 16))
     }
 }

@@ -36,8 +36,12 @@ extension FastRow {
         var out = [ReferenceValue](repeating: ReferenceValue(rounded: 0, ulpOffset: 0), count: count)
         if ultra {
             if maxIndex != except {
-                guard let v = certify(FastApproximation(DoubleWord(1).divided(by: Double(b)),
-                    relativeError: 0x1p-999 + DoubleWord.errorOfDividedByDouble), knownSign: 1) else { return nil }
+                guard
+                    let v = certify(
+                        FastApproximation(
+                            DoubleWord(1).divided(by: Double(b)),
+                            relativeError: 0x1p-999 + DoubleWord.errorOfDividedByDouble), knownSign: 1)
+                else { return nil }
                 out[maxIndex] = v
             }
             return out
@@ -119,8 +123,9 @@ extension FastRow {
         let v = L.0.plus(maxValue)
         let error = DoubleWord.errorOfPlusDouble * v.hi.magnitude * boundRoundingUp + L.1
         // y > m (L > 0): for m > 0 that is |y| > |m|, which settles an m on a midpoint of the format.
-        return certify(FastApproximation(v, absoluteError: error), knownSign: maxValue > 0 ? 1 : 0,
-                       magnitudeAbove: maxValue > 0 ? DoubleWord(maxValue) : nil)
+        return certify(
+            FastApproximation(v, absoluteError: error), knownSign: maxValue > 0 ? 1 : 0,
+            magnitudeAbove: maxValue > 0 ? DoubleWord(maxValue) : nil)
     }
 
     func crossEntropy(_ x: [Double], label t: Int) -> ReferenceValue? {
@@ -142,12 +147,14 @@ extension FastRow {
                 a = FastApproximation(DoubleWord(1).divided(by: batch), relativeError: 0x1p-999 + division)
             }
         } else if t == maxIndex {
-            a = FastApproximation(sM.times(invS).divided(by: batch), scale: sExp,
-                                  relativeError: sError + invSError + DoubleWord.errorOfTimes + division)
+            a = FastApproximation(
+                sM.times(invS).divided(by: batch), scale: sExp,
+                relativeError: sError + invSError + DoubleWord.errorOfTimes + division)
         } else {
             let (C, error) = complement(t)
-            a = FastApproximation(C.times(invS).divided(by: batch),
-                                  relativeError: error + invSError + DoubleWord.errorOfTimes + division)
+            a = FastApproximation(
+                C.times(invS).divided(by: batch),
+                relativeError: error + invSError + DoubleWord.errorOfTimes + division)
         }
         var negated = a
         negated.value = a.value.negated
@@ -165,15 +172,19 @@ extension FastRow {
         if gExp[t] != Self.dropped {
             let g = Self.term(DoubleWord(gHi[t], gLo[t]), gExp[t])
             difference = difference.plus(g.negated)
-            absolute += Self.epsExp * g.hi * boundRoundingUp + DoubleWord.errorOfPlus * difference.hi.magnitude * boundRoundingUp
+            absolute +=
+                Self.epsExp * g.hi * boundRoundingUp + DoubleWord.errorOfPlus * difference.hi.magnitude
+                * boundRoundingUp
         }
         // e^D (s' − g_t) = 2^eDExp · product; its absolute error in those units:
         let product = eD.times(difference)
-        let productError = (absolute * (1 + eDError) + (eDError + DoubleWord.errorOfTimes) * difference.hi.magnitude)
+        let productError =
+            (absolute * (1 + eDError) + (eDError + DoubleWord.errorOfTimes) * difference.hi.magnitude)
             * eD.hi * boundRoundingUp
         let onePlus = Self.plus(1, scaled: product, eDExp)  // (product >= 0 up to its error)
         let C = onePlus.value
-        let error = onePlus.error * C.hi * boundRoundingUp
+        let error =
+            onePlus.error * C.hi * boundRoundingUp
             + Double(sign: .plus, exponent: eDExp, significand: productError) + 0x1p-1074  // (a bound that underflows)
         return (C, error / (C.hi * boundRoundingDown))
     }
@@ -197,8 +208,10 @@ extension FastRow {
         if ultra { return j == maxIndex ? (DoubleWord(1), 0, 0x1p-999) : nil }
         if j == maxIndex { return (invS, 0, invSError) }
         if gExp[j] == Self.dropped { return nil }
-        return (eDOverS.times(DoubleWord(gHi[j], gLo[j])), eDExp + gExp[j],
-                invSError + eDError + 2 * DoubleWord.errorOfTimes + Self.epsExp)
+        return (
+            eDOverS.times(DoubleWord(gHi[j], gLo[j])), eDExp + gExp[j],
+            invSError + eDError + 2 * DoubleWord.errorOfTimes + Self.epsExp
+        )
     }
 
     /// An integer E with p_j < 2^E for a j that `probabilityWord` leaves out (p_j < 2^-1100).
@@ -228,16 +241,18 @@ extension FastRow {
                 if i == j {
                     sign = 1
                     if let pi = p[i], let qi = complementWord(i) {
-                        a = FastApproximation(pi.P.times(qi.Q), scale: pi.scale + qi.scale,
-                                              relativeError: pi.error + qi.error + DoubleWord.errorOfTimes)
+                        a = FastApproximation(
+                            pi.P.times(qi.Q), scale: pi.scale + qi.scale,
+                            relativeError: pi.error + qi.error + DoubleWord.errorOfTimes)
                     } else {
                         a = .tiny(below: -1100)  // p_i (1 − p_i) <= min(p_i, 1 − p_i) < 2^-1100
                     }
                 } else {
                     sign = -1
                     if let pi = p[i], let pj = p[j] {
-                        a = FastApproximation(pi.P.times(pj.P).negated, scale: pi.scale + pj.scale,
-                                              relativeError: pi.error + pj.error + DoubleWord.errorOfTimes)
+                        a = FastApproximation(
+                            pi.P.times(pj.P).negated, scale: pi.scale + pj.scale,
+                            relativeError: pi.error + pj.error + DoubleWord.errorOfTimes)
                     } else {
                         a = .tiny(below: -1100)  // p_i p_j <= min(p_i, p_j) < 2^-1100
                     }
@@ -272,19 +287,23 @@ extension FastRow {
             cError += term.hi.magnitude * (2 * pj.error + 3 * u2) * boundRoundingUp + 0x1p-1070
             c = c.plus(term)
         }
-        cError = (cError + Double(n + 1) * DoubleWord.errorOfPlus * magnitude) * boundRoundingUp + Self.underflowAllowance
+        cError =
+            (cError + Double(n + 1) * DoubleWord.errorOfPlus * magnitude) * boundRoundingUp + Self.underflowAllowance
         guard c.hi.isFinite, cError.isFinite else { return nil }
         var out: [ReferenceValue] = []
         out.reserveCapacity(n)
         for i in 0..<n {
             let r = c.negated.plus(v[i])
-            let rError = (cError + DoubleWord.errorOfPlusDouble * r.hi.magnitude) * boundRoundingUp + Self.underflowAllowance
+            let rError =
+                (cError + DoubleWord.errorOfPlusDouble * r.hi.magnitude) * boundRoundingUp + Self.underflowAllowance
             let a: FastApproximation
             var sign = 0
             if let pi = p[i] {
                 let w = pi.P.times(r)
-                let error = (pi.P.hi.magnitude * rError * (1 + 2 * pi.error)
-                    + w.hi.magnitude * (2 * pi.error + DoubleWord.errorOfTimes)) * boundRoundingUp + Self.underflowAllowance
+                let error =
+                    (pi.P.hi.magnitude * rError * (1 + 2 * pi.error)
+                        + w.hi.magnitude * (2 * pi.error + DoubleWord.errorOfTimes)) * boundRoundingUp
+                    + Self.underflowAllowance
                 a = FastApproximation(w, scale: pi.scale, absoluteError: error)
             } else {
                 // p_i < 2^E: |w_i| < 2^E (|r| + error), with r's sign when the error allows.
@@ -320,8 +339,10 @@ extension FastRow {
                 let factor = pi.P.times(invS)
                 let factorError = pi.error + invSError + DoubleWord.errorOfTimes
                 let w = factor.times(A)
-                let error = (factor.hi.magnitude * aError * (1 + 2 * factorError)
-                    + w.hi.magnitude * (2 * factorError + DoubleWord.errorOfTimes)) * boundRoundingUp + Self.underflowAllowance
+                let error =
+                    (factor.hi.magnitude * aError * (1 + 2 * factorError)
+                        + w.hi.magnitude * (2 * factorError + DoubleWord.errorOfTimes)) * boundRoundingUp
+                    + Self.underflowAllowance
                 a = FastApproximation(w, scale: pi.scale + aScale, absoluteError: error)
             } else {
                 let bound = (A.hi.magnitude + aError) * 2
@@ -366,15 +387,18 @@ extension FastRow {
             }
             let term = Self.term(DoubleWord(gHi[j], gLo[j]), gExp[j])
             G[g] = G[g].plus(term)
-            GError[g] += Self.epsExp * term.hi * boundRoundingUp + DoubleWord.errorOfPlus * G[g].hi * boundRoundingUp
+            GError[g] +=
+                Self.epsExp * term.hi * boundRoundingUp + DoubleWord.errorOfPlus * G[g].hi * boundRoundingUp
                 + (gExp[j] >= -960 ? 0x1p-1070 : 0x1p-1000)
         }
         return (G, GError)
     }
 
     /// B_i = Σ_w G_w (v_i − w) over the other groups, with its absolute error.
-    private func bracketTail(_ vi: Double, _ values: [Double], _ own: Int, _ G: [DoubleWord],
-                             _ GError: [Double]) -> (DoubleWord, Double)? {
+    private func bracketTail(
+        _ vi: Double, _ values: [Double], _ own: Int, _ G: [DoubleWord],
+        _ GError: [Double]
+    ) -> (DoubleWord, Double)? {
         var B = DoubleWord(0)
         var bError = 0.0
         var bMagnitude = 0.0
@@ -384,16 +408,20 @@ extension FastRow {
             let product = G[g].times(difference)
             B = B.plus(product)
             bMagnitude += product.hi.magnitude
-            bError += GError[g] * difference.hi.magnitude * boundRoundingUp + DoubleWord.errorOfTimes * product.hi.magnitude
+            bError +=
+                GError[g] * difference.hi.magnitude * boundRoundingUp + DoubleWord.errorOfTimes * product.hi.magnitude
         }
-        bError = (bError + Double(values.count + 1) * DoubleWord.errorOfPlus * bMagnitude) * boundRoundingUp + Self.underflowAllowance
+        bError =
+            (bError + Double(values.count + 1) * DoubleWord.errorOfPlus * bMagnitude) * boundRoundingUp
+            + Self.underflowAllowance
         return (B, bError)
     }
 
     /// A_i = (v_i − v_k) + e^D B_i, at scale aScale with absolute error aError (in those units).
     private func bracket(_ v: [Double], _ i: Int, _ B: DoubleWord, _ bError: Double) -> (DoubleWord, Int, Double)? {
         let eB = eD.times(B)
-        let eBError = (bError * (1 + eDError) + (eDError + DoubleWord.errorOfTimes) * B.hi.magnitude) * eD.hi * boundRoundingUp
+        let eBError =
+            (bError * (1 + eDError) + (eDError + DoubleWord.errorOfTimes) * B.hi.magnitude) * eD.hi * boundRoundingUp
             + Self.underflowAllowance
         let head = twoSum(v[i], -v[maxIndex])
         guard head.hi.isFinite, head.lo.isFinite else { return nil }
@@ -407,7 +435,9 @@ extension FastRow {
         } else if eDExp + (eB.hi == 0 ? -2000 : eB.hi.exponent) >= -900 && eDExp <= 900 {
             let tail = Self.scaledWord(eB, eDExp)
             A = head.plus(tail)
-            aError = eBError * FastRounding.powerOfTwo(max(eDExp, -1022)) + DoubleWord.errorOfPlus * A.hi.magnitude + 0x1p-1070
+            aError =
+                eBError * FastRounding.powerOfTwo(max(eDExp, -1022)) + DoubleWord.errorOfPlus * A.hi.magnitude
+                + 0x1p-1070
             if eDExp < -1022 { aError = .infinity }
         } else {
             // e^D B_i is below 2^-899: the head decides, the rest is error.

@@ -38,7 +38,9 @@ public struct FastPathCounts: Sendable, Hashable, Codable {
 extension SoftmaxReference {
     /// Runs the fast path for a covered call (x finite, n >= 1): its answer, or nil after counting a
     /// fallback. Rows of one logit are exact.
-    func fast(_ x: [Double], single: () -> [ReferenceValue]?, _ body: (FastRow) -> [ReferenceValue]?) -> [ReferenceValue]? {
+    func fast(
+        _ x: [Double], single: () -> [ReferenceValue]?, _ body: (FastRow) -> [ReferenceValue]?
+    ) -> [ReferenceValue]? {
         guard fastPath == .auto && decimalDigits == nil else { return nil }
         if x.count == 1, let values = single() {
             fastPathCounts.fast += 1
@@ -73,7 +75,9 @@ extension SoftmaxReference {
         var magnitude = 0.0
         var positive = false
         for (x, target) in rows where x.count > 1 {
-            guard case .label(let t) = target, fastRow.evaluate(x), let (loss, e) = fastRow.crossEntropyWord(x, label: t) else {
+            guard case .label(let t) = target, fastRow.evaluate(x),
+                let (loss, e) = fastRow.crossEntropyWord(x, label: t)
+            else {
                 fastPathCounts.fallback += 1
                 return nil
             }
@@ -86,8 +90,10 @@ extension SoftmaxReference {
         if positive {
             error = (error + Double(rows.count + 1) * DoubleWord.errorOfPlus * magnitude) * boundRoundingUp
             let mean = batchSize == 1 ? sum : sum.divided(by: Double(batchSize))
-            let meanError = error / Double(batchSize) * boundRoundingUp + 2 * DoubleWord.errorOfDividedByDouble * mean.hi.magnitude
-            guard let certified = fastRow.certify(FastApproximation(mean, absoluteError: meanError), knownSign: 1) else {
+            let meanError =
+                error / Double(batchSize) * boundRoundingUp + 2 * DoubleWord.errorOfDividedByDouble * mean.hi.magnitude
+            guard let certified = fastRow.certify(FastApproximation(mean, absoluteError: meanError), knownSign: 1)
+            else {
                 fastPathCounts.fallback += 1
                 return nil
             }

@@ -46,8 +46,10 @@ enum FastRounding {
     /// `magnitudeAbove`, when given, is an exact value ℓ (same scale and sign as v) with |v| > |ℓ|
     /// strictly: log p_j = d_j − L sits strictly beyond d_j, which settles a d_j that is itself a
     /// binary64 midpoint and an L far below its ulp (the MPFR path's one-sided limit).
-    static func certify(_ a: FastApproximation, knownSign: Int, magnitudeAbove limit: DoubleWord? = nil,
-                        format: BinaryFormat = .double) -> ReferenceValue? {
+    static func certify(
+        _ a: FastApproximation, knownSign: Int, magnitudeAbove limit: DoubleWord? = nil,
+        format: BinaryFormat = .double
+    ) -> ReferenceValue? {
         let hi = a.value.hi, lo = a.value.lo
         guard hi.isFinite, lo.isFinite, a.error.isFinite, a.error >= 0 else { return nil }
         if hi == 0 {
@@ -157,7 +159,8 @@ enum FastRounding {
         if position - slack > 0 {
             let fromMax = twoSum(t, -(top - 2))  // V − greatestFiniteMagnitude, in units of u
             let offset = (fromMax.hi + (fromMax.lo + tl)) / 2
-            return .overflows(ReferenceValue(rounded: negative ? -.infinity : .infinity, ulpOffset: negative ? -offset : offset))
+            return .overflows(
+                ReferenceValue(rounded: negative ? -.infinity : .infinity, ulpOffset: negative ? -offset : offset))
         }
         return position + slack < 0 ? .finite : .undecided
     }

@@ -222,7 +222,9 @@ final class FastRow {
             eDError = 0
         } else {
             let narrow = D.hi >= -FastExponential.narrowLimit
-            guard let e = narrow ? FastExponential.narrow(D.hi, D.lo) : FastExponential.wide(D.hi, D.lo) else { return false }
+            guard let e = narrow ? FastExponential.narrow(D.hi, D.lo) : FastExponential.wide(D.hi, D.lo) else {
+                return false
+            }
             eD = e.m
             eDExp = e.e
             eDError = Self.epsExp
@@ -251,7 +253,8 @@ final class FastRow {
         let L = t.plus(correction).plus(y0)
         Lm = L
         LExp = 0
-        let absolute = (SError + Self.epsExp + DoubleWord.errorOfTimes) * (1 + 0x1p-30) + 0x1p-120
+        let absolute =
+            (SError + Self.epsExp + DoubleWord.errorOfTimes) * (1 + 0x1p-30) + 0x1p-120
             + DoubleWord.errorOfPlusDouble * L.hi * (1 + 0x1p-30)
         LError = absolute / (L.hi * (1 - 0x1p-30))
         return true

@@ -127,7 +127,7 @@ def bits_to_double(rng):
 
 
 def rows(rng, count):
-    """(name, logits) pairs: random and adversarial rows (DESIGN §6)."""
+    """(name, logits) pairs: random and adversarial rows (docs/design.md#input-classes)."""
     out = []
     def add(name, x):
         out.append((name, [float(v) for v in x]))
