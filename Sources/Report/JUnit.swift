@@ -48,8 +48,8 @@ public enum JUnit {
         return """
             <?xml version="1.0" encoding="UTF-8"?>
             <testsuites name="softmax-audit" tests="\(cases.count)" failures="\(failures)" errors="0">
-              <testsuite name="softmax-audit seed "
-                  + "\(r.seed)" tests="\(cases.count)" failures="\(failures)" errors="0" skipped="0" time="0">
+              <testsuite name="softmax-audit seed \(r.seed)" tests="\(cases.count)" failures="\(failures)" \
+            errors="0" skipped="0" time="0">
             \(cases.joined(separator: "\n"))
               </testsuite>
             </testsuites>
