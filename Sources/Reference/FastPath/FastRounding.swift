@@ -95,23 +95,16 @@ enum FastRounding {
         guard e <= 0x1p-25 else { return nil }
         var lowerDecided = f - e - 0x1p-50 > -0.5
         if let limit = limit, limit.hi != 0, (limit.hi < 0) == negative {
-            // ℓ's position P from i, in ulps: P = p.hi + p.lo exactly when `exact` (both twoSums capture
-            // their errors and nothing underflowed); otherwise within 2^-50 of p.hi + p.lo + s1.lo.
-            let s1 = twoSum(limit.hi.magnitude * toUnits, -i)
-            let c = (negative ? -limit.lo : limit.lo) * toUnits
-            let p = twoSum(s1.hi, c)
-            // (A low word that underflowed when scaled makes c inexact, even when it became 0.)
-            let exact = s1.lo == 0 && (limit.lo == 0 || c.magnitude >= 0x1p-1000)
-            func atLeast(_ t: Double) -> Bool {
-                exact ? (p.hi > t || (p.hi == t && p.lo >= 0)) : (p.hi + p.lo) + s1.lo - 0x1p-50 >= t
-            }
-            if atLeast(0.5) {
+            switch limitPosition(limit, from: i, toUnits: toUnits, negative: negative) {
+            case .aboveUpperMidpoint:
                 // |v| > ℓ >= i + 1/2: the anchor is i + 1, and |v| is above its lower midpoint.
                 i += 1
                 f -= 1
                 lowerDecided = true
-            } else if atLeast(-0.5) {
+            case .aboveLowerMidpoint:
                 lowerDecided = true  // |v| > ℓ >= i − 1/2
+            case .below:
+                break
             }
         }
         guard lowerDecided, f + e + 0x1p-50 < 0.5, i <= powerOfTwo(p) else { return nil }
@@ -127,6 +120,27 @@ enum FastRounding {
         let rounded = negative ? -magnitude : magnitude
         let offset = negative ? -f : f
         return ReferenceValue(rounded: rounded, ulpOffset: offset == 0 ? (negative ? -0.0 : 0.0) : offset)
+    }
+
+    /// Where a one-sided limit ℓ stands against the midpoints around the integer i (in ulps).
+    enum LimitPosition { case aboveUpperMidpoint, aboveLowerMidpoint, below }
+
+    /// ℓ's position P from i, in ulps: P = p.hi + p.lo exactly when `exact` (both twoSums capture their
+    /// errors and nothing underflowed); otherwise within 2^-50 of p.hi + p.lo + s1.lo.
+    private static func limitPosition(
+        _ limit: DoubleWord, from i: Double, toUnits: Double,
+        negative: Bool
+    ) -> LimitPosition {
+        let s1 = twoSum(limit.hi.magnitude * toUnits, -i)
+        let c = (negative ? -limit.lo : limit.lo) * toUnits
+        let p = twoSum(s1.hi, c)
+        // (A low word that underflowed when scaled makes c inexact, even when it became 0.)
+        let exact = s1.lo == 0 && (limit.lo == 0 || c.magnitude >= 0x1p-1000)
+        func atLeast(_ t: Double) -> Bool {
+            exact ? (p.hi > t || (p.hi == t && p.lo >= 0)) : (p.hi + p.lo) + s1.lo - 0x1p-50 >= t
+        }
+        if atLeast(0.5) { return .aboveUpperMidpoint }
+        return atLeast(-0.5) ? .aboveLowerMidpoint : .below
     }
 
     /// Where a value in the top binade stands against the overflow threshold.
