@@ -1,5 +1,5 @@
-// `softmax-audit list [--classes] [--formats]`: the kernels, or the input classes (of the binary64
-// audit, or with --formats of the precision audit).
+// `softmax-audit list [--classes | --functions] [--formats]`: the kernels, the input classes (of the
+// binary64 audit, or with --formats of the precision audit), or the catalogue's functions.
 import ArgumentParser
 import Audit
 import Kernels
@@ -7,18 +7,34 @@ import Kernels
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract:
-            "Print the kernels under test (or, with --classes, the input classes); --formats: those of the precision "
-            + "audit."
-    )
+        abstract: "Print the kernels under test, the input classes (--classes) or the functions (--functions).")
 
     @Flag(help: "List the input classes, with the failure each adversarial class comes from.")
     var classes = false
 
+    @Flag(help: "List the functions of the catalogue: formula, standard bound, and the commands that take them.")
+    var functions = false
+
     @Flag(help: "The precision audit's kernels (float, float16, bfloat16) or, with --classes, its classes.")
     var formats = false
 
+    func validate() throws {
+        if functions && (classes || formats) {
+            throw ValidationError("--functions lists the catalogue alone; give it without --classes and --formats.")
+        }
+    }
+
     func run() throws {
+        if functions {
+            for f in AuditFunction.allCases {
+                let bound = BoundFormula.standard(for: f)
+                print(f.rawValue)
+                print("    \(f.formula)")
+                print("    standard bound: \(bound.rawValue) (\(bound.identifier))")
+                if ReferenceFunction(f) != nil { print("    taken by `reference` and the process protocol") }
+            }
+            return
+        }
         if classes {
             for c in formats ? InputClass.precision : InputClass.all {
                 print(c.name + (c.isAdversarial ? "  (adversarial)" : "  (random)"))
