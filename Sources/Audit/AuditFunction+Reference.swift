@@ -1,6 +1,7 @@
 // How each function of the catalogue is asked of the certified reference, for a case as a kernel in
-// some format sees it.
-import Kernels
+// some format sees it. (Audit's API speaks of kernels, functions and cases: importing Audit brings
+// Kernels and the catalogue with it.)
+@_exported import Kernels
 import Reference
 
 extension AuditFunction {
