@@ -89,25 +89,19 @@ public final class ExternalWorker: @unchecked Sendable {
         let began = Date()
         let deadline = began.addingTimeInterval(timeout)
         defer { waiting += Date().timeIntervalSince(began) }
-        switch worker.write(Array((line + "\n").utf8), by: deadline) {
-        case .written: break
-        case .closed:
+        let answer = exchange(worker, Array((line + "\n").utf8), deadline: deadline)
+        collectStandardError(worker, line)
+        switch answer {
+        case .inputClosed:
             let status = exitDescription(worker)
             stop()
             record(.crash, line, "the worker's input is closed (\(status))")
             return .failed(.crash)
-        case .timedOut:
+        case .unread:
             stop()
-            record(
-                .timeout, line,
-                "the worker did not read the request within \(timeout) s; it was stopped and is restarted for the "
-                    + "next request"
-            )
+            record(.timeout, line, "the worker did not read the request within \(timeout) s; it was stopped and is "
+                + "restarted for the next request")
             return .failed(.timeout)
-        }
-        let answer = readLine(worker, deadline: deadline)
-        collectStandardError(worker, line)
-        switch answer {
         case .eof:
             let status = exitDescription(worker)
             stop()
@@ -115,9 +109,8 @@ public final class ExternalWorker: @unchecked Sendable {
             return .failed(.crash)
         case .timeout:
             stop()
-            record(
-                .timeout, line,
-                "no answer within \(timeout) s; the worker was stopped and is restarted for the next request")
+            record(.timeout, line, "no answer within \(timeout) s; the worker was stopped and is restarted for the "
+                + "next request")
             return .failed(.timeout)
         case .line(let text):
             return parse(text, line, expecting: count)
@@ -160,25 +153,46 @@ public final class ExternalWorker: @unchecked Sendable {
 
     // MARK: - Internals
 
-    private enum Line { case line(String), eof, timeout }
+    private enum Exchange {
+        /// The answer line.
+        case line(String)
+        /// The worker's input closed before the request was written.
+        case inputClosed
+        /// The worker did not take the whole request by the deadline.
+        case unread
+        /// The worker's output ended before a whole line.
+        case eof
+        /// No whole line by the deadline.
+        case timeout
+    }
 
-    /// The next line of the worker's output by `deadline`, collecting its standard error meanwhile.
-    private func readLine(_ worker: WorkerProcess, deadline: Date) -> Line {
+    /// Writes the request and reads the next line of the worker's output by `deadline`, reading its
+    /// output and standard error all along, so that a worker blocked on a full pipe of its own while the
+    /// request is still being written cannot stall the exchange.
+    private func exchange(_ worker: WorkerProcess, _ request: [UInt8], deadline: Date) -> Exchange {
+        var sent = 0
         var outputOpen = true, errorOpen = true
         while true {
-            if let newline = pending.firstIndex(of: 10) {
+            if sent == request.count, let newline = pending.firstIndex(of: 10) {
                 let line = String(decoding: pending[..<newline], as: UTF8.self)
                 pending.removeSubrange(...newline)
                 return .line(line)
             }
-            if !outputOpen { return .eof }
+            if sent < request.count {
+                guard let written = worker.writeSome(request, from: sent) else { return .inputClosed }
+                sent += written
+                if sent == request.count { continue }
+            } else if !outputOpen {
+                return .eof
+            }
             let remaining = deadline.timeIntervalSinceNow
-            if remaining <= 0 { return .timeout }
+            if remaining <= 0 { return sent < request.count ? .unread : .timeout }
             var descriptors = [
-                pollfd(fd: worker.output, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: outputOpen ? worker.output : -1, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: errorOpen ? worker.error : -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: sent < request.count ? worker.input : -1, events: Int16(POLLOUT), revents: 0),
             ]
-            let ready = poll(&descriptors, 2, Int32(min(remaining, 1) * 1000) + 1)
+            let ready = poll(&descriptors, 3, Int32(min(remaining, 1) * 1000) + 1)
             if ready < 0 && errno == EINTR { continue }
             if ready <= 0 { continue }
             if descriptors[1].revents != 0 && !drain(worker.error, into: &errorText) {

@@ -4,9 +4,13 @@
 //   that dies must not take the audit with it), and an ignored signal stays ignored across exec, so
 //   without the reset every worker, and every shell its launcher runs, would print "write error:
 //   Broken pipe" instead of ending quietly;
-// - no descriptor but its three pipes (all are opened close-on-exec);
+// - no descriptor but its three pipes: every other descriptor is closed in the child (glibc's
+//   posix_spawn_file_actions_addclosefrom_np, looked up at run time; without it, the pipes at least
+//   are close-on-exec);
 // - a process group of its own, so that stopping it stops whatever it started too, and no descendant
 //   holding a pipe open can keep the audit waiting.
+// The command runs through /usr/bin/env, as a shell would run it: PATH is searched, `NAME=value`
+// words set the environment, and a script without a #! line runs under /bin/sh.
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +25,18 @@ final class WorkerProcess {
     private var status: Int32? = nil
     private var stopped = false
 
-    /// Starts `command` (its first word looked up in PATH); throws a sentence when it cannot.
+    /// The launcher: env runs the command as a shell would (PATH, NAME=value, scripts without #!).
+    static let launcher = "/usr/bin/env"
+
+    /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34 and later), which Swift's Glibc module
+    /// does not declare.
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let closeFrom: CloseFrom? = {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: CloseFrom.self)
+    }()
+
+    /// Starts `command` through env; throws a sentence when it cannot.
     init(_ command: [String]) throws {
         var stdin: [Int32] = [-1, -1], stdout: [Int32] = [-1, -1], stderr: [Int32] = [-1, -1]
         // Close-on-exec at once (requests are serialized, so no other spawn runs in between).
@@ -45,6 +60,7 @@ final class WorkerProcess {
         posix_spawn_file_actions_adddup2(&actions, stdin[0], STDIN_FILENO)
         posix_spawn_file_actions_adddup2(&actions, stdout[1], STDOUT_FILENO)
         posix_spawn_file_actions_adddup2(&actions, stderr[1], STDERR_FILENO)
+        _ = Self.closeFrom?(&actions, STDERR_FILENO + 1)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -56,13 +72,13 @@ final class WorkerProcess {
         posix_spawnattr_setpgroup(&attributes, 0)
         posix_spawnattr_setflags(
             &attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
-        var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+        var argv: [UnsafeMutablePointer<CChar>?] = (["env"] + command).map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var child: pid_t = 0
-        let result = posix_spawnp(&child, command[0], &actions, &attributes, &argv, environ)
+        let result = posix_spawn(&child, Self.launcher, &actions, &attributes, &argv, environ)
         guard result == 0 else {
             for fd in [stdin[1], stdout[0], stderr[0]] { close(fd) }
-            throw WorkerProcessError.cannotStart("cannot run '\(command[0])': \(String(cString: strerror(result)))")
+            throw WorkerProcessError.cannotStart("cannot run \(Self.launcher): \(String(cString: strerror(result)))")
         }
         pid = child
         input = stdin[1]
@@ -73,27 +89,16 @@ final class WorkerProcess {
 
     deinit { stop() }
 
-    /// Writes all of `bytes` to the child's input by `deadline`; false when the child closed its input
-    /// (or died) or did not read in time.
-    func write(_ bytes: [UInt8], by deadline: Date) -> WriteOutcome {
-        var offset = 0
-        while offset < bytes.count {
+    /// Writes what the child's input takes now of `bytes[offset...]`: the count written (0 when the pipe
+    /// is full), or nil when the child closed its input (or died).
+    func writeSome(_ bytes: [UInt8], from offset: Int) -> Int? {
+        while true {
             let written = bytes.withUnsafeBytes { Glibc.write(input, $0.baseAddress! + offset, bytes.count - offset) }
-            if written > 0 {
-                offset += written
-                continue
-            }
-            if written < 0 && errno == EINTR { continue }
-            guard written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) else { return .closed }
-            let remaining = deadline.timeIntervalSinceNow
-            if remaining <= 0 { return .timedOut }
-            var descriptor = pollfd(fd: input, events: Int16(POLLOUT), revents: 0)
-            _ = poll(&descriptor, 1, Int32(min(remaining, 1) * 1000) + 1)
+            if written >= 0 { return written }
+            if errno == EINTR { continue }
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : nil
         }
-        return .written
     }
-
-    enum WriteOutcome { case written, closed, timedOut }
 
     /// Closes the child's input, so that a well-behaved worker exits by itself.
     func closeInput() {

@@ -141,17 +141,23 @@ public struct Implementation: Sendable {
         /// Any function, from the whole case, flattened as the reference is (an external worker).
         case general(@Sendable (AuditCase) -> [Double])
 
-        /// Whether the body has this shape.
-        func fits(_ shape: FunctionShape) -> Bool {
-            switch (self, shape) {
-            case (.perLogit, .perLogit), (.scalar, .scalar), (.labeledScalar, .labeledScalar),
-                (.labeledPerLogit, .labeledPerLogit), (.batchScalar, .batchScalar), (.batchPerLogit, .batchPerLogit),
-                (.perPair, .perPair), (.perLogitWithVector, .perLogitWithVector), (.general, _):
-                return true
-            default:
-                return false
+        /// The shape of the function the body computes (nil for `general`, which fits any).
+        var shape: FunctionShape? {
+            switch self {
+            case .perLogit: return .perLogit
+            case .scalar: return .scalar
+            case .labeledScalar: return .labeledScalar
+            case .labeledPerLogit: return .labeledPerLogit
+            case .batchScalar: return .batchScalar
+            case .batchPerLogit: return .batchPerLogit
+            case .perPair: return .perPair
+            case .perLogitWithVector: return .perLogitWithVector
+            case .general: return nil
             }
         }
+
+        /// Whether the body has this shape.
+        func fits(_ shape: FunctionShape) -> Bool { self.shape.map { $0 == shape } ?? true }
 
         /// The body's output on a case, flattened row-major.
         func evaluate(_ c: AuditCase) -> [Double] {

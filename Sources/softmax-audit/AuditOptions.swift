@@ -84,6 +84,9 @@ struct AuditOptions: ParsableArguments {
         listing: String
     ) throws -> [T] {
         guard let names else { return all }
+        if let repeated = names.enumerated().first(where: { names[..<$0.offset].contains($0.element) })?.element {
+            throw ValidationError("\(option): '\(repeated)' is named twice; name each \(what) once.")
+        }
         return try names.map { wanted in
             guard let item = all.first(where: { name($0) == wanted }) else {
                 throw ValidationError(

@@ -92,6 +92,55 @@ struct ExternalTests {
         #expect(status == 1 && stderr.contains("it answered unsupported to every function"), "\(stdout) \(stderr)")
     }
 
+    @Test("a worker that fills its standard error while a long request is written is not taken for a hung one",
+          .timeLimit(.minutes(2)))
+    func noisyOnLongRows() throws {
+        // Rows of up to 8,192 logits make requests of about 180 kB, beyond a pipe's 64 kB; after each answer
+        // the worker writes 200 kB to standard error, and blocks there until the audit reads it.
+        let (_, log, report) = try external(
+            "noisy", ["--functions", "softmax", "--classes", "long-rows", "--cases", "2", "--max-length", "8192"])
+        #expect(report.contains("| wrote to standard error |"), "\(report.suffix(800)) \(log)")
+        #expect(!report.contains("timed out") && !report.contains("did not read"), "\(report.suffix(800))")
+    }
+
+    @Test("a worker inherits no descriptor beyond its three pipes; commands run as a shell runs them")
+    func descriptorsAndCommands() throws {
+        // The audit itself holds descriptor 7 (opened by the shell that starts it, not close-on-exec).
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-fds-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let binary = productsDirectory.appendingPathComponent("softmax-audit").path
+        let script = """
+            exec 7>/dev/null; exec "$0" external --name fds --quick --cases 1 --classes normal --output "$1" \
+            -- WORKER_SETTING=1 python3 "$2" descriptors
+            """
+        let (status, stdout, stderr) = try run(["sh", "-c", script, binary, out.path, Self.worker])
+        let report = (try? String(contentsOf: out.appendingPathComponent("external-fds.md"), encoding: .utf8)) ?? ""
+        #expect(status == 0 && report.contains("No worker problems"), "\(stdout) \(stderr) \(report.suffix(600))")
+        // A script without a #! line runs under /bin/sh, as a shell would run it.
+        let bare = out.appendingPathComponent("bare-worker")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try "exec python3 '\(Self.worker)' good\n".write(to: bare, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bare.path)
+        let (s2, o2, e2) = try softmaxAudit(["external", "--name", "bare", "--quick", "--cases", "1", "--classes", "normal",
+                                             "--output", out.path, "--", bare.path])
+        #expect(s2 == 0, "\(o2) \(e2)")
+    }
+
+    /// Runs a command; returns (status, stdout, stderr).
+    func run(_ command: [String]) throws -> (Int32, String, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = command
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        let out = stdout.fileHandleForReading.readDataToEndOfFile()
+        let err = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
     @Test("an exact worker (the reference itself) passes with every element correctly rounded")
     func exact() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent(

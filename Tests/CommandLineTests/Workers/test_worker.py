@@ -4,13 +4,19 @@
     python3 test_worker.py MODE
 MODE: good (an accurate shifted softmax), unshifted (exp(x) / sum: overflows), crash (exits on a
 logit above 100), hang (sleeps on a logit above 100), garbage, wrong-count, unsupported, stderr,
-late-unsupported (answers, then says unsupported from the fifth request on).
+late-unsupported (answers, then says unsupported from the fifth request on), noisy (answers, then
+writes 200 kB to standard error), descriptors (says on standard error which descriptors beyond the
+three standard ones it was started with).
 """
 import math
+import os
 import sys
 import time
 
 mode = sys.argv[1]
+inherited = sorted(int(fd) for fd in os.listdir("/proc/self/fd") if int(fd) > 2)
+# (listdir's own descriptor is closed again by now)
+inherited = [fd for fd in inherited if os.path.exists(f"/proc/self/fd/{fd}")]
 
 
 def softmax(x, shift=True):
@@ -40,7 +46,12 @@ for line in sys.stdin:
         continue
     if mode == "stderr":
         print("warning: something", file=sys.stderr, flush=True)
+    if mode == "descriptors" and inherited:
+        print(f"started with descriptors {inherited}", file=sys.stderr, flush=True)
     p = softmax(x, shift=(mode != "unshifted"))
     if mode == "wrong-count":
         p = p[:1] + p
     print(" ".join(v.hex() for v in p), flush=True)
+    if mode == "noisy":
+        sys.stderr.write("x" * 200_000 + "\n")
+        sys.stderr.flush()
