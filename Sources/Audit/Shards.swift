@@ -28,9 +28,20 @@ public struct ShardFile: Codable, Sendable {
         let outcomes: [ItemOutcome]
     }
 
-    var configurationKey: String {
-        "\(command)|\(seed)|\(casesPerClass)|\(maxLength)|\(shrinkBudget)|\(kernels)|\(classes)|\(shards)|"
-            + "\(isPrecisionAudit)"
+    /// What makes two shards parts of one run.
+    struct Configuration: Equatable {
+        let command: String
+        let seed: UInt64
+        let casesPerClass, maxLength, shrinkBudget, shards: Int
+        let kernels, classes: [String]
+        let precision: Bool
+    }
+
+    var configuration: Configuration {
+        Configuration(
+            command: command, seed: seed, casesPerClass: casesPerClass, maxLength: maxLength,
+            shrinkBudget: shrinkBudget, shards: shards, kernels: kernels, classes: classes,
+            precision: isPrecisionAudit)
     }
 
     public func encoded() throws -> String { try JSONFiles.text(self, pretty: false) }
@@ -81,7 +92,7 @@ extension AuditEngine {
         _ shards: [(path: String, file: ShardFile)], jobs: Int
     ) throws -> (AuditResult, command: String) {
         guard let first = shards.first?.file else { throw ShardError.incomplete(missing: [1], of: 1) }
-        for (path, file) in shards where file.configurationKey != first.configurationKey {
+        for (path, file) in shards where file.configuration != first.configuration {
             throw ShardError.mixed(path)
         }
         let present = Set(shards.map(\.file.shard))

@@ -92,8 +92,9 @@ struct ExternalTests {
         #expect(status == 1 && stderr.contains("it answered unsupported to every function"), "\(stdout) \(stderr)")
     }
 
-    @Test("a worker that fills its standard error while a long request is written is not taken for a hung one",
-          .timeLimit(.minutes(2)))
+    @Test(
+        "a worker that fills its standard error while a long request is written is not taken for a hung one",
+        .timeLimit(.minutes(2)))
     func noisyOnLongRows() throws {
         // Rows of up to 8,192 logits make requests of about 180 kB, beyond a pipe's 64 kB; after each answer
         // the worker writes 200 kB to standard error, and blocks there until the audit reads it.
@@ -106,7 +107,8 @@ struct ExternalTests {
     @Test("a worker inherits no descriptor beyond its three pipes; commands run as a shell runs them")
     func descriptorsAndCommands() throws {
         // The audit itself holds descriptor 7 (opened by the shell that starts it, not close-on-exec).
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-fds-\(UUID().uuidString)")
+        let out = FileManager.default.temporaryDirectory
+            .appendingPathComponent("softmax-audit-fds-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
         let binary = productsDirectory.appendingPathComponent("softmax-audit").path
         let script = """
@@ -121,8 +123,10 @@ struct ExternalTests {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         try "exec python3 '\(Self.worker)' good\n".write(to: bare, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bare.path)
-        let (s2, o2, e2) = try softmaxAudit(["external", "--name", "bare", "--quick", "--cases", "1", "--classes", "normal",
-                                             "--output", out.path, "--", bare.path])
+        let (s2, o2, e2) = try softmaxAudit([
+            "external", "--name", "bare", "--quick", "--cases", "1", "--classes", "normal", "--output", out.path, "--",
+            bare.path,
+        ])
         #expect(s2 == 0, "\(o2) \(e2)")
     }
 
