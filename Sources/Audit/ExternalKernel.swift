@@ -51,9 +51,10 @@ public enum ExternalKernel {
         var unsupported: [ReferenceFunction] = []
         for f in functions {
             let row = probe(f)
-            if worker.request(requestLine(f, row, format: format), expecting: f.isScalar ? 1 : row.logits.count)
-                == .unsupported
-            {
+            // A worker that says `unsupported`, or that cannot be started at all, does not get the function.
+            let answer = worker.request(
+                requestLine(f, row, format: format), expecting: f.isScalar ? 1 : row.logits.count)
+            if answer == .unsupported || answer == .failed(.cannotStart) {
                 unsupported.append(f)
                 continue
             }

@@ -41,7 +41,9 @@ public final class ExternalWorker: @unchecked Sendable {
     private let lock = NSLock()
     private var process: WorkerProcess?
     private var pending: [UInt8] = []
+    /// The start of what the worker wrote to standard error since the last request, and how much more.
     private var errorText: [UInt8] = []
+    private var errorDropped = 0
     public private(set) var problems: [WorkerProblem] = []
     public private(set) var requests = 0
     public private(set) var starts = 0
@@ -56,7 +58,7 @@ public final class ExternalWorker: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)  // a worker that dies must not take us with it (workers start with SIG_DFL)
     }
 
-    deinit { stop() }
+    deinit { stopWorker() }
 
     /// Sends one request line and returns its answer, expecting `count` values.
     public func request(_ line: String, expecting count: Int) -> WorkerAnswer {
@@ -94,24 +96,35 @@ public final class ExternalWorker: @unchecked Sendable {
         switch answer {
         case .inputClosed:
             let status = exitDescription(worker)
-            stop()
+            stopWorker()
             record(.crash, line, "the worker's input is closed (\(status))")
             return .failed(.crash)
         case .unread:
-            stop()
-            record(.timeout, line, "the worker did not read the request within \(timeout) s; it was stopped and is "
-                + "restarted for the next request")
+            stopWorker()
+            record(
+                .timeout, line,
+                "the worker did not read the request within \(timeout) s; it was stopped and is "
+                    + "restarted for the next request")
             return .failed(.timeout)
         case .eof:
             let status = exitDescription(worker)
-            stop()
+            stopWorker()
             record(.crash, line, "no answer: the worker \(status)")
             return .failed(.crash)
         case .timeout:
-            stop()
-            record(.timeout, line, "no answer within \(timeout) s; the worker was stopped and is restarted for the "
-                + "next request")
+            stopWorker()
+            record(
+                .timeout, line,
+                "no answer within \(timeout) s; the worker was stopped and is restarted for the "
+                    + "next request")
             return .failed(.timeout)
+        case .overlong:
+            stopWorker()
+            record(
+                .unparseable, line,
+                "more than \(Self.maximumAnswerBytes) bytes without a newline; the worker was "
+                    + "stopped and is restarted for the next request")
+            return .failed(.unparseable)
         case .line(let text):
             return parse(text, line, expecting: count)
         }
@@ -124,8 +137,9 @@ public final class ExternalWorker: @unchecked Sendable {
         var values: [Double] = []
         for token in trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
             guard let v = Double(token) else {
-                record(
-                    .unparseable, line, "'\(shorten(String(token), 40))' in '\(shorten(trimmed, 120))' is not a number")
+                let shownToken = Self.printable(shorten(String(token), 40)),
+                    shown = Self.printable(shorten(trimmed, 120))
+                record(.unparseable, line, "'\(shownToken)' in '\(shown)' is not a number")
                 return .failed(.unparseable)
             }
             values.append(v)
@@ -146,16 +160,37 @@ public final class ExternalWorker: @unchecked Sendable {
 
     /// Stops the worker and whatever it started (closing its input first, then killing its process group).
     public func stop() {
+        lock.lock()
+        defer { lock.unlock() }
+        stopWorker()
+    }
+
+    private func stopWorker() {
         process?.stop()
         process = nil
         pending = []
     }
+
+    // MARK: - Limits
+
+    /// Bytes of a worker's standard error kept per request (the rest is read, counted and dropped).
+    static let standardErrorKept = 1 << 12
+    /// Bytes of standard error read after an answer before the next request (a worker that floods it
+    /// cannot hold the audit).
+    static let standardErrorAfterAnswer = 1 << 20
+    /// The longest answer line (a row of a million values in hexadecimal is about 23 MB).
+    static let maximumAnswerBytes = 1 << 26
+    /// How often a worker whose output is still open is checked for having exited (a descendant can
+    /// hold the output open after the worker died).
+    static let exitCheckInterval = 0.1
 
     // MARK: - Internals
 
     private enum Exchange {
         /// The answer line.
         case line(String)
+        /// More than `maximumAnswerBytes` without a newline.
+        case overlong
         /// The worker's input closed before the request was written.
         case inputClosed
         /// The worker did not take the whole request by the deadline.
@@ -185,6 +220,7 @@ public final class ExternalWorker: @unchecked Sendable {
             } else if !outputOpen {
                 return .eof
             }
+            if pending.count > Self.maximumAnswerBytes { return .overlong }
             let remaining = deadline.timeIntervalSinceNow
             if remaining <= 0 { return sent < request.count ? .unread : .timeout }
             var descriptors = [
@@ -192,10 +228,15 @@ public final class ExternalWorker: @unchecked Sendable {
                 pollfd(fd: errorOpen ? worker.error : -1, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: sent < request.count ? worker.input : -1, events: Int16(POLLOUT), revents: 0),
             ]
-            let ready = poll(&descriptors, 3, Int32(min(remaining, 1) * 1000) + 1)
+            let ready = poll(&descriptors, 3, Int32(min(remaining, Self.exitCheckInterval) * 1000) + 1)
             if ready < 0 && errno == EINTR { continue }
+            if ready == 0 && worker.exitStatus() != nil {
+                // The worker is gone; a descendant may hold its output open, but no answer is coming.
+                outputOpen = false
+                continue
+            }
             if ready <= 0 { continue }
-            if descriptors[1].revents != 0 && !drain(worker.error, into: &errorText) {
+            if descriptors[1].revents != 0 && !drainStandardError(worker) {
                 errorOpen = false  // standard error closed: keep reading the output
             }
             if descriptors[0].revents != 0 && !drain(worker.output, into: &pending) { outputOpen = false }
@@ -212,18 +253,43 @@ public final class ExternalWorker: @unchecked Sendable {
         return true
     }
 
-    /// Records what the worker wrote to standard error while answering `line` (what is already there).
+    /// Reads one chunk of standard error, keeping the first `standardErrorKept` bytes; false at its end.
+    private func drainStandardError(_ worker: WorkerProcess) -> Bool {
+        var chunk: [UInt8] = []
+        guard drain(worker.error, into: &chunk) else { return false }
+        let kept = min(chunk.count, max(0, Self.standardErrorKept - errorText.count))
+        errorText.append(contentsOf: chunk[..<kept])
+        errorDropped += chunk.count - kept
+        return true
+    }
+
+    /// Records what the worker wrote to standard error while answering `line`: what is there already, up
+    /// to `standardErrorAfterAnswer` bytes more.
     private func collectStandardError(_ worker: WorkerProcess, _ line: String) {
         var descriptor = pollfd(fd: worker.error, events: Int16(POLLIN), revents: 0)
-        while poll(&descriptor, 1, 0) > 0 && descriptor.revents & Int16(POLLIN) != 0
-            && drain(worker.error, into: &errorText)
+        let limit = errorText.count + errorDropped + Self.standardErrorAfterAnswer
+        while errorText.count + errorDropped < limit && poll(&descriptor, 1, 0) > 0
+            && descriptor.revents & Int16(POLLIN) != 0 && drainStandardError(worker)
         {}
-        let text = String(decoding: errorText, as: UTF8.self)
+        let total = errorText.count + errorDropped
+        let text = Self.printable(String(decoding: errorText, as: UTF8.self))
         errorText = []
+        errorDropped = 0
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if !trimmed.isEmpty {
-            record(.standardError, line, shorten(trimmed.replacingOccurrences(of: "\n", with: " ⏎ "), 200))
-        }
+        guard !trimmed.isEmpty else { return }
+        let size = total > Self.standardErrorKept ? " (\(total) bytes in all)" : ""
+        record(.standardError, line, shorten(trimmed.replacingOccurrences(of: "\n", with: " ⏎ "), 200) + size)
+    }
+
+    /// Text fit for a report: control characters but newlines shown as U+FFFD, tabs as spaces.
+    static func printable(_ text: String) -> String {
+        String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.map { scalar -> Unicode.Scalar in
+                    if scalar == "\n" { return scalar }
+                    if scalar == "\t" { return " " }
+                    return scalar.properties.generalCategory == .control ? "\u{FFFD}" : scalar
+                }))
     }
 
     /// How the worker ended, waiting a moment for a worker that closed its output to exit.

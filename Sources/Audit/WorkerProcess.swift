@@ -1,16 +1,17 @@
 // A child process with its standard streams on pipes, started with posix_spawn so that it inherits
 // nothing it should not:
-// - every signal at its default disposition and none blocked: this process ignores SIGPIPE (a worker
-//   that dies must not take the audit with it), and an ignored signal stays ignored across exec, so
-//   without the reset every worker, and every shell its launcher runs, would print "write error:
-//   Broken pipe" instead of ending quietly;
+// - every standard signal at its default disposition and none blocked: this process ignores SIGPIPE
+//   (a worker that dies must not take the audit with it), and an ignored signal stays ignored across
+//   exec, so without the reset every worker, and every shell its launcher runs, would print "write
+//   error: Broken pipe" instead of ending quietly (glibc's posix_spawn itself leaves its two internal
+//   real-time signals, 32 and 33, ignored);
 // - no descriptor but its three pipes: every other descriptor is closed in the child (glibc's
 //   posix_spawn_file_actions_addclosefrom_np, looked up at run time; without it, the pipes at least
 //   are close-on-exec);
 // - a process group of its own, so that stopping it stops whatever it started too, and no descendant
-//   holding a pipe open can keep the audit waiting.
-// The command runs through /usr/bin/env, as a shell would run it: PATH is searched, `NAME=value`
-// words set the environment, and a script without a #! line runs under /bin/sh.
+//   holding a pipe open can keep the audit waiting; the group is stopped too when the audit is
+//   interrupted (WorkerGroups.swift).
+// The command runs as a shell runs a simple command (WorkerCommand.swift).
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -25,9 +26,6 @@ final class WorkerProcess {
     private var status: Int32? = nil
     private var stopped = false
 
-    /// The launcher: env runs the command as a shell would (PATH, NAME=value, scripts without #!).
-    static let launcher = "/usr/bin/env"
-
     /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34 and later), which Swift's Glibc module
     /// does not declare.
     private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
@@ -36,8 +34,9 @@ final class WorkerProcess {
         return unsafeBitCast(symbol, to: CloseFrom.self)
     }()
 
-    /// Starts `command` through env; throws a sentence when it cannot.
+    /// Starts `command`; throws a sentence when it cannot.
     init(_ command: [String]) throws {
+        let program = try WorkerCommand(command)
         var stdin: [Int32] = [-1, -1], stdout: [Int32] = [-1, -1], stderr: [Int32] = [-1, -1]
         // Close-on-exec at once (requests are serialized, so no other spawn runs in between).
         func makePipe(_ fds: inout [Int32]) -> Bool {
@@ -72,15 +71,19 @@ final class WorkerProcess {
         posix_spawnattr_setpgroup(&attributes, 0)
         posix_spawnattr_setflags(
             &attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
-        var argv: [UnsafeMutablePointer<CChar>?] = (["env"] + command).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
         var child: pid_t = 0
-        let result = posix_spawn(&child, Self.launcher, &actions, &attributes, &argv, environ)
+        var result = Self.spawn(&child, program.path, program.arguments, program.environment, &actions, &attributes)
+        if result == ENOEXEC {
+            // Not an executable format: a script without #!, which a shell runs under sh.
+            let arguments = ["sh", program.path] + program.arguments.dropFirst()
+            result = Self.spawn(&child, WorkerCommand.shell, arguments, program.environment, &actions, &attributes)
+        }
         guard result == 0 else {
             for fd in [stdin[1], stdout[0], stderr[0]] { close(fd) }
-            throw WorkerProcessError.cannotStart("cannot run \(Self.launcher): \(String(cString: strerror(result)))")
+            throw WorkerProcessError.cannotStart("cannot run '\(program.path)': \(String(cString: strerror(result)))")
         }
         pid = child
+        WorkerGroups.add(child)
         input = stdin[1]
         output = stdout[0]
         error = stderr[0]
@@ -88,6 +91,21 @@ final class WorkerProcess {
     }
 
     deinit { stop() }
+
+    /// posix_spawn with C strings made from Swift ones.
+    private static func spawn(
+        _ child: inout pid_t, _ path: String, _ arguments: [String], _ environment: [String],
+        _ actions: inout posix_spawn_file_actions_t,
+        _ attributes: inout posix_spawnattr_t
+    ) -> Int32 {
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        return posix_spawn(&child, path, &actions, &attributes, &argv, &envp)
+    }
 
     /// Writes what the child's input takes now of `bytes[offset...]`: the count written (0 when the pipe
     /// is full), or nil when the child closed its input (or died).
@@ -135,6 +153,7 @@ final class WorkerProcess {
         } else {
             kill(-pid, SIGKILL)  // descendants left in the group
         }
+        WorkerGroups.remove(pid)
         close(output)
         close(error)
         output = -1

@@ -130,6 +130,60 @@ struct ExternalTests {
         #expect(s2 == 0, "\(o2) \(e2)")
     }
 
+    @Test(
+        "stopping the audit (SIGTERM) stops its worker's process group, which the terminal's signals miss",
+        .timeLimit(.minutes(1)))
+    func terminationStopsTheWorker() throws {
+        // A worker that leaves a process behind: it ends when its input closes, the sleeper would not.
+        let marker = "sleeper-\(UUID().uuidString)"
+        let worker = "python3 -c 'import time; time.sleep(600)' \(marker) & exec python3 '\(Self.worker)' good"
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-term-\(marker)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        // Started with no signal blocked, as from a shell (a test runner's threads block most signals, and
+        // a child inherits the mask).
+        let audit = Process()
+        audit.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let unblocked =
+            "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
+            + "os.execv(sys.argv[1], sys.argv[1:])"
+        audit.arguments = [
+            "python3", "-c", unblocked, productsDirectory.appendingPathComponent("softmax-audit").path,
+            "external", "--name", "term", "--functions", "softmax", "--quick", "--classes", "exp-overflow-edge",
+            "--timeout", "600", "--output", out.path, "--", "sh", "-c", worker,
+        ]
+        audit.standardOutput = FileHandle.nullDevice
+        audit.standardError = FileHandle.nullDevice
+        try audit.run()
+        // Wait until the sleeper runs (the audit's and the shell's command lines hold the whole worker
+        // command, its own starts with python3 -c).
+        let sleeperLine = "time.sleep(600)\u{0}" + marker
+        var sleeper: Int32? = nil
+        for _ in 0..<600 where sleeper == nil {
+            sleeper = Self.process(containing: sleeperLine, excluding: audit.processIdentifier)
+            if sleeper == nil { usleep(50_000) }
+        }
+        #expect(sleeper != nil, "the worker never started")
+        kill(audit.processIdentifier, SIGTERM)
+        audit.waitUntilExit()
+        usleep(200_000)
+        let left = Self.process(containing: sleeperLine, excluding: audit.processIdentifier)
+        if let left { kill(left, SIGKILL) }
+        #expect(left == nil, "the worker's process outlived the audit")
+    }
+
+    /// The pid of a live process other than `excluded` whose command line (NUL-separated) contains
+    /// `marker`, if any.
+    static func process(containing marker: String, excluding excluded: Int32) -> Int32? {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let pid = Int32(entry), pid != excluded,
+                let line = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !line.isEmpty
+            else { continue }
+            if String(decoding: line, as: UTF8.self).contains(marker) { return pid }
+        }
+        return nil
+    }
+
     /// Runs a command; returns (status, stdout, stderr).
     func run(_ command: [String]) throws -> (Int32, String, String) {
         let process = Process()
