@@ -171,6 +171,32 @@ struct ExternalTests {
         #expect(left == nil, "the worker's process outlived the audit")
     }
 
+    @Test("a worker that cannot start, floods standard error or dies leaving a child", .timeLimit(.minutes(1)))
+    func hostileWorkers() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "softmax-audit-hostile-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let common = ["--functions", "softmax", "--quick", "--cases", "1", "--classes", "normal", "--output", out.path]
+        let (s1, _, e1) = try softmaxAudit(
+            ["external", "--name", "missing"] + common + ["--", "no-such-worker-\(getpid())"])
+        #expect(
+            s1 == 1 && e1.contains("could not start: 'no-such-worker-\(getpid())' is not a program in PATH"), "\(e1)")
+        // Standard error without end, and a worker that never answers: one timeout, a bounded report.
+        let start = Date()
+        _ = try softmaxAudit(
+            ["external", "--name", "flood", "--timeout", "2", "--restarts", "0"] + common
+                + ["--", "sh", "-c", "cat /dev/zero >&2 & exec sleep 600"])
+        let flood = try Data(contentsOf: out.appendingPathComponent("external-flood.md"))
+        #expect(Date().timeIntervalSince(start) < 30 && flood.count < 100_000, "\(flood.count) bytes")
+        #expect(!flood.contains(0), "a NUL byte reached the report")
+        // Dies at once but leaves a child holding its output: a crash, not a timeout.
+        _ = try softmaxAudit(
+            ["external", "--name", "orphan", "--timeout", "30", "--restarts", "0"] + common
+                + ["--", "sh", "-c", "sleep 600 & read line; exit 3"])
+        let orphan = try String(contentsOf: out.appendingPathComponent("external-orphan.md"), encoding: .utf8)
+        #expect(orphan.contains("exited with status 3") && !orphan.contains("timed out"), "\(orphan.suffix(600))")
+    }
+
     /// The pid of a live process other than `excluded` whose command line (NUL-separated) contains
     /// `marker`, if any.
     static func process(containing marker: String, excluding excluded: Int32) -> Int32? {
