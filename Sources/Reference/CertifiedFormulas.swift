@@ -10,7 +10,8 @@
 //     CE, q         Σ q_i (L − d_i), terms >= 0    rel <= 8η + η + η           -> 24η |V|
 //     1 − p_t       (S − e_t)/S; S − e_t >= S/2 for t ≠ k (e_t <= 1 <= S − e_t), s for t = k
 //                                                  rel <= 2(6η + 2η) + η + 6η + η -> 40η |V|
-//     p_j − q_j     not sign-definite: abs <= 9η p_j + η|V|                      -> 16η p̃_j + 2η |V|
+//     p_j Σq − q_j  the derivative of CE with q; not sign-definite: abs <= 10η p_j Σq + 2η|V|
+//                                                                                -> 16η p̃_j Σq + 3η |V|
 //     J_ij          −p_i p_j, and p_i (1 − p_i) on the diagonal                  -> 48η |V|
 //     Jᵀv           p_i (v_i − c), c = Σ p_j v_j: see certifiedVectorJacobianProduct
 //
@@ -23,10 +24,6 @@ extension SoftmaxReference {
     /// bound of the anchor always, and the anchor itself whenever it fits in P + 192 bits (a label's
     /// −d_t always does).
     static let anchorExtraBits = 192
-
-    /// Bits beyond P at which 1 − q_j is exact for any double q_j: the difference spans at most 2^0 down
-    /// to 2^-1074 (1075 bits), or 2^1024 down to 2^0 (1025 bits).
-    static let exactDifferenceBits = 1200
 
     func certifiedSoftmax(_ x: [Double]) throws -> [ReferenceValue] {
         if let values = fast(x, single: { [.exactly(1)] }, { $0.softmax() }) { return values }
@@ -190,7 +187,10 @@ extension SoftmaxReference {
         }[0]
     }
 
-    func certifiedGradient(_ x: [Double], _ target: CrossEntropyTarget, batchSize: Int) throws -> [ReferenceValue] {
+    /// The gradient p·Σw − w of the finite row x, divided by B; `total` is Σw over the whole row (1 for a
+    /// label), exact.
+    func certifiedGradient(_ x: [Double], _ target: CrossEntropyTarget, batchSize: Int,
+                           total: MPFRFloat) throws -> [ReferenceValue] {
         if case .label(let t) = target {
             if let values = fast(x, single: { [.exactly(0)] }, { $0.gradient(label: t, batchSize: batchSize) }) {
                 return values
@@ -213,35 +213,52 @@ extension SoftmaxReference {
                     v.negate(v)
                     exact = v.divide(v, batchSize) == 0 && exact
                     c.record(j, exact: exact, sign: n > 1 ? -1 : 0, (40, v))
-                case .distribution(let q) where q[j] != 0:
-                    let p = space.probability
-                    p.precision = c.precision
-                    var exact = p.divide(row.e[j], row.S) == 0 && row.eExact[j] && row.SExact
-                    exact = v.subtract(p, q[j]) == 0 && exact
-                    exact = v.divide(v, batchSize) == 0 && exact
-                    // For n > 1, 0 < p_j < 1: the result is below (1 − q_j)/B and above −q_j/B, negative
-                    // when q_j >= 1. Those limits decide results whose value sits on a midpoint's
-                    // doorstep (a one-hot or 1/3 target with a dominant logit).
-                    c.record(j, exact: exact, sign: n > 1 && q[j] >= 1 ? -1 : 0, (16, p), (3, v))
-                    if n > 1 {
-                        let limit = space.limits.value(j, precision: c.precision + Self.exactDifferenceBits)
-                        if p.compare(0.5) >= 0 {
-                            limit.set(1)
-                            limit.subtract(limit, q[j])  // exact (exactDifferenceBits)
-                            limit.divide(limit, batchSize, .up)
-                            c.limit(j, limit, upper: true)
-                        } else {
-                            limit.set(-q[j])
-                            limit.divide(limit, batchSize, .down)
-                            c.limit(j, limit, upper: false)
-                        }
-                    }
+                case .distribution(let q):
+                    distributionGradient(j, q, total, batchSize, c)
                 default:
                     var exact = v.divide(row.e[j], row.S) == 0 && row.eExact[j] && row.SExact
                     exact = v.divide(v, batchSize) == 0 && exact
                     c.record(j, exact: exact, sign: 1, (16, v))
                 }
             }
+        }
+    }
+
+    /// (p_j Σq − q_j) / B into candidate j. p_j carries 9η relatively and the product one rounding, so the
+    /// error is at most 10η p̃_j Σq + 2η|ṽ| (the subtraction and the division): not sign-definite, so
+    /// absolute. For n > 1, 0 < p_j < 1 puts the result strictly between −q_j/B and (Σq − q_j)/B; those
+    /// limits decide results on a midpoint's doorstep (a one-hot or 1/3 target with a dominant logit).
+    private func distributionGradient(_ j: Int, _ q: [Double], _ total: MPFRFloat, _ batchSize: Int, _ c: Candidates) {
+        let space = workspaces.gradient
+        let v = c.values[j]
+        let n = q.count
+        let p = space.probability
+        p.precision = c.precision
+        var exact = p.divide(row.e[j], row.S) == 0 && row.eExact[j] && row.SExact
+        let product = space.product
+        product.precision = c.precision
+        // (With no weight at all, p_j Σq = 0 exactly, however p_j was rounded.)
+        exact = product.multiply(p, total) == 0 && (exact || total.isZero)
+        exact = v.subtract(product, q[j]) == 0 && exact
+        exact = v.divide(v, batchSize) == 0 && exact
+        // Known signs: −q_j when nothing else weighs (Σq = q_j, so p_j Σq − q_j = q_j (p_j − 1) < 0), and
+        // p_j Σq > 0 when q_j = 0 < Σq.
+        var sign = 0
+        if n > 1 && total.sign > 0 {
+            if q[j] == 0 { sign = 1 } else if total.compare(q[j]) <= 0 { sign = -1 }
+        }
+        c.record(j, exact: exact, sign: sign, (16, product), (3, v))
+        guard n > 1 && total.sign > 0 else { return }
+        let limit = space.limits.value(j, precision: Self.exactSumBits + 1)
+        if p.compare(0.5) >= 0 {
+            limit.set(total)
+            limit.subtract(limit, q[j])  // exact: a sum of doubles at exactSumBits + 1
+            limit.divide(limit, batchSize, .up)
+            c.limit(j, limit, upper: true)
+        } else {
+            limit.set(-q[j])
+            limit.divide(limit, batchSize, .down)
+            c.limit(j, limit, upper: false)
         }
     }
 

@@ -99,9 +99,12 @@ func validate(_ target: CrossEntropyTarget, count: Int) throws {
 }
 
 extension SoftmaxReference {
-    /// The gradient p − onehot(t) (or p − q), divided by `batchSize`, under the convention.
+    /// The gradient of the loss −Σ_i w_i log p_i with respect to the logits, p·Σw − w (w = onehot(t),
+    /// whose sum is 1, or a probability target q, whose sum need not be), divided by `batchSize`, under
+    /// the convention.
     func gradient(_ x: [Double], _ target: CrossEntropyTarget, batchSize: Int) throws -> [ReferenceValue] {
         try validate(target, count: x.count)
+        let total = targetTotal(target)
         // The one-hot or q entry of element j: what the gradient subtracts there.
         func subtracted(_ j: Int) -> Double {
             switch target {
@@ -115,13 +118,15 @@ extension SoftmaxReference {
         case .containsNaN, .allMinusInfinity:
             return Array(repeating: .undefined, count: x.count)
         case .plusInfinities(let a):
+            // p is one-hot on a single +inf entry: (Σw · [j = a] − w_j) / B.
             return try x.indices.map { j in
                 if a.contains(j) {
-                    return a.count == 1 ? try exactDifference(1, subtracted(j), dividedBy: batchSize) : .undefined
+                    return a.count == 1 ? try exactDifference(total, subtracted(j), dividedBy: batchSize) : .undefined
                 }
-                return try exactDifference(0, subtracted(j), dividedBy: batchSize)
+                return try exactDifference(nil, subtracted(j), dividedBy: batchSize)
             }
         case .finite(let kept):
+            // p_j = 0 on the −inf entries; Σw counts every entry, a label on a −inf entry included.
             let subTarget: CrossEntropyTarget
             switch target {
             case .label(let t):
@@ -129,21 +134,36 @@ extension SoftmaxReference {
                     kept.firstIndex(of: t).map { .label($0) } ?? .distribution(Array(repeating: 0, count: kept.count))
             case .distribution(let q): subTarget = .distribution(q.selecting(kept))
             }
-            let values = try certifiedGradient(x.selecting(kept), subTarget, batchSize: batchSize)
+            let values = try certifiedGradient(x.selecting(kept), subTarget, batchSize: batchSize, total: total)
             if kept.count == x.count { return values }
-            var out = try x.indices.map { try exactDifference(0, subtracted($0), dividedBy: batchSize) }
+            var out = try x.indices.map { try exactDifference(nil, subtracted($0), dividedBy: batchSize) }
             for (value, index) in zip(values, kept) { out[index] = value }
             return out
         }
     }
 
-    /// (a − b) / batchSize correctly rounded, for binary64 a and b (an exact zero difference is +0).
-    func exactDifference(_ a: Double, _ b: Double, dividedBy batchSize: Int) throws -> ReferenceValue {
+    /// Σ_i w_i of a target, exactly: 1 for a label, the sum of q's doubles otherwise (in the gradient's
+    /// workspace, which keeps it for the call).
+    func targetTotal(_ target: CrossEntropyTarget) -> MPFRFloat {
+        let total = workspaces.gradient.total
+        switch target {
+        case .label:
+            total.precision = 2
+            total.set(1)
+        case .distribution(let q):
+            total.precision = Self.exactSumBits
+            total.sum(q.map { MPFRFloat($0, precision: 53) })
+        }
+        return total
+    }
+
+    /// (a − b) / batchSize correctly rounded, for an exact a (nil for 0) and a double b (an exact zero is +0).
+    func exactDifference(_ a: MPFRFloat?, _ b: Double, dividedBy batchSize: Int) throws -> ReferenceValue {
         let difference = workspaces.gradient.difference
         return try certified(batchSize == 1 ? .crossEntropyGradient : .batchCrossEntropyGradient, count: 1) { c in
             let v = c.values[0]
-            difference.precision = Self.exactDoubleSumBits
-            difference.set(a)
+            difference.precision = Self.exactSumBits + 1
+            if let a { difference.set(a) } else { difference.setZero() }
             difference.subtract(difference, b)
             let ternary = v.divide(difference, batchSize)
             c.record(0, exact: ternary == 0, sign: difference.sign, (1, v))

@@ -43,10 +43,14 @@ final class MeanCrossEntropyWorkspace {
     let anchorSum = MPFRFloat(precision: 64)
 }
 
-/// The gradient: 1 − p_t's numerator, p_j for a probability target, and per element the one-sided limit.
+/// The gradient: the target's sum, 1 − p_t's numerator, p_j and p_j Σq for a probability target, and
+/// per element the one-sided limit.
 final class GradientWorkspace {
     let complement = MPFRFloat(precision: 64)
     let probability = MPFRFloat(precision: 64)
+    let product = MPFRFloat(precision: 64)
+    /// Σw of the target, exact.
+    let total = MPFRFloat(precision: 64)
     let limits = MPFRValues()
     /// The exact difference a − b of two doubles (rows settled by the special-value convention).
     let difference = MPFRFloat(precision: 64)

@@ -144,6 +144,27 @@ struct ClosedFormTests {
         #expect(bits(mirrored) == bits([0.0, -0.0, 0.0]), "observed \(mirrored)")
     }
 
+    @Test("a probability target's gradient is the derivative of its loss, p·Σq − q, whatever Σq")
+    func distributionGradient() throws {
+        // mpmath at 3,000 bits (p_j anchored at each logit), rounded to nearest: with Σq = 2 the derivative
+        // is 2p − q, not p − q (−1.2689); and q = [0.9, 0.05, 0.05], whose doubles sum to 1 + 2^-55, gives
+        // exactly fl(0.1) at the dominant logit, where p − q gives 0.09999999999999998.
+        let cases: [([Double], [Double], [Double])] = [
+            ([2, 1], [2, 0], [-0x1.136561454ba86p-1, 0x1.136561454ba86p-1]),
+            ([0, -60, -70], [0.9, 0.05, 0.05], [0x1.999999999999ap-4, -0x1.999999999999ap-5, -0x1.999999999999ap-5]),
+        ]
+        for (x, q, expected) in cases {
+            let g = try reference.crossEntropyGradient(x, target: .distribution(q))
+            #expect(bits(g) == bits(expected), "\(describe(x, expected, g)), q \(q)")
+        }
+        // A label is the target onehot(t), whose sum is 1: on a −inf logit, the finite ones get p_j.
+        let label = try reference.crossEntropyGradient([0, -.infinity, 0], target: .label(1))
+        #expect(bits(label) == bits([0.5, -1, 0.5]), "\(label)")
+        // Σq = 1/2 on a row whose +inf entry takes all the mass: (Σq·[j = a] − q_j).
+        let limit = try reference.crossEntropyGradient([.infinity, 0, 1], target: .distribution([0.25, 0.25, 0]))
+        #expect(bits(limit) == bits([0.25, -0.25, 0]), "\(limit)")
+    }
+
     @Test("results on a midpoint's doorstep are decided by one-sided limits, not left to spin")
     func midpointDoorsteps() throws {
         // log p_1 = d_1 − L with d_1 = −100000 − 2^-37 exactly, a binary64 midpoint; L ≈ e^-100000 > 0
@@ -159,9 +180,11 @@ struct ClosedFormTests {
         // Gradient p − q with a one-hot q on a dominant logit: p_0 − 1 = −e^-100000/(1 + …) is −0.
         let g = try reference.crossEntropyGradient([0, -100000], target: .distribution([1, 0]))
         #expect(bits(g) == bits([-0.0, 0.0]), "observed \(g)")
-        // q_0 = fl(1/3): 1 − q_0 is a midpoint and p_0 < 1 puts the exact value just below it.
+        // q = [fl(1/3), 1/2, 1/2 − fl(1/3)] sums to 1 exactly: the derivative p_0 Σq − q_0 is just below
+        // 1 − q_0, a midpoint (54 bits), since p_0 < 1.
         let third = 0x1.5555555555555p-2
-        let h = try reference.crossEntropyGradient([0, -100000], target: .distribution([third, 1 - third]))
+        let h = try reference.crossEntropyGradient(
+            [0, -100000, -100000], target: .distribution([third, 0.5, 0.5 - third]))
         #expect(h[0].rounded == 0x1.5555555555555p-1, "observed \(h[0])")
         // No weight at all: the loss is exactly 0, even with terms below MPFR's range.
         #expect(

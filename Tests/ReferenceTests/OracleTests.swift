@@ -85,6 +85,63 @@ struct OracleTests {
     }
 }
 
+/// A probability target's row of the fixture: q, the logits, the loss −Σ q_i log p_i and its gradient.
+struct TargetCase: Sendable {
+    let line: Int
+    let q: [Double]
+    let row: [Double]
+    let loss: Double
+    let gradient: [Double]
+
+    static let all: [TargetCase] = {
+        guard
+            let url = Bundle.module.url(forResource: "oracle-targets", withExtension: "txt", subdirectory: "Fixtures"),
+            let text = try? String(contentsOf: url, encoding: .utf8)
+        else { return [] }
+        func values(_ field: String) -> [Double] { field.split(separator: " ").map { Double(String($0))! } }
+        return text.split(separator: "\n").enumerated().compactMap { index, line in
+            guard !line.hasPrefix("#") else { return nil }
+            let fields = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            return TargetCase(
+                line: index + 1, q: values(fields[0]), row: values(fields[1]),
+                loss: Double(fields[2])!, gradient: values(fields[3]))
+        }
+    }()
+}
+
+@Suite("Reference: probability targets against the oracle")
+struct TargetOracleTests {
+    @Test("the loss −Σ q_i log p_i and its derivative p·Σq − q agree bit for bit with mpmath at 3,000 bits")
+    func agreement() throws {
+        #expect(TargetCase.all.count >= 100, "Fixtures/oracle-targets.txt holds \(TargetCase.all.count) cases")
+        let reference = SoftmaxReference()
+        var mismatches: [String] = []
+        for c in TargetCase.all {
+            let loss = try reference.crossEntropy(c.row, target: .distribution(c.q))
+            if loss.rounded.bitPattern != c.loss.bitPattern {
+                mismatches.append("line \(c.line) loss: expected \(c.loss.hex), observed \(loss)")
+            }
+            let g: [ReferenceValue]
+            do {
+                g = try reference.crossEntropyGradient(c.row, target: .distribution(c.q))
+            } catch {
+                mismatches.append("line \(c.line) gradient: q \(c.q.map(\.hex)), row \(c.row.map(\.hex)): \(error)")
+                continue
+            }
+            for (i, (o, e)) in zip(g, c.gradient).enumerated() where o.rounded.bitPattern != e.bitPattern {
+                mismatches.append(
+                    "line \(c.line) gradient[\(i)]: q \(c.q.map(\.hex)), expected \(e.hex), observed \(o)")
+            }
+        }
+        let shown = mismatches.prefix(10).joined(separator: "\n")
+        #expect(mismatches.isEmpty, "\(mismatches.count) mismatches:\n\(shown)")
+    }
+}
+
+extension Double {
+    fileprivate var hex: String { Binary64.hexString(self) }
+}
+
 @Suite("Reference: resources")
 struct ResourceTests {
     @Test("no MPFR memory leaks: the same 20,000 rows again allocate nothing more")
