@@ -26,4 +26,8 @@ serve({
     "logsumexp": lambda x, t: [np.max(x) + np.log(np.sum(np.exp(x - np.max(x))))],
     "cross-entropy": lambda x, t: [-np.log(softmax(x)[t])],
     "cross-entropy-gradient": lambda x, t: softmax(x) - np.eye(len(x), dtype=x.dtype)[t],
+    # The binary family as tutorials write it: 1 / (1 + exp(-x)), its log, log(1 + exp(x)).
+    "sigmoid": lambda x, t: 1 / (1 + np.exp(-x)),
+    "log-sigmoid": lambda x, t: np.log(1 / (1 + np.exp(-x))),
+    "softplus": lambda x, t: np.log(1 + np.exp(x)),
 }, formats=("double", "float", "float16"))

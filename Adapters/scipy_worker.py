@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A softmax-audit worker for SciPy: scipy.special.softmax, log_softmax and logsumexp, with the
-cross-entropy and its gradient formed the way users do with them (-log_softmax(x)[t], softmax(x) - onehot).
+cross-entropy and its gradient formed the way users do with them (-log_softmax(x)[t], softmax(x) - onehot),
+and the binary family: scipy.special.expit, log_expit and softplus.
 
     softmax-audit external --name scipy -- python3 Adapters/scipy_worker.py
 """
@@ -28,4 +29,7 @@ serve({
     "logsumexp": lambda x, t: [special.logsumexp(x)],
     "cross-entropy": cross_entropy,
     "cross-entropy-gradient": gradient,
+    "sigmoid": lambda x, t: special.expit(x),
+    "log-sigmoid": lambda x, t: special.log_expit(x),
+    "softplus": lambda x, t: special.softplus(x),
 })

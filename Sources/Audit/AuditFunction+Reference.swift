@@ -18,6 +18,9 @@ extension AuditFunction {
             return try r.batchCrossEntropyGradient(c.rows, targets: c.labels.map { .label($0) }).flatMap { $0 }
         case .jacobian: return try r.jacobian(c.row).flatMap { $0 }
         case .vectorJacobianProduct: return try r.vectorJacobianProduct(c.row, Self.vjpVector(c.row.count))
+        case .sigmoid: return try r.sigmoid(c.row)
+        case .logSigmoid: return try r.logSigmoid(c.row)
+        case .softplus: return try r.softplus(c.row)
         }
     }
 

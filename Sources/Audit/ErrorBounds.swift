@@ -135,6 +135,10 @@ enum ErrorBounds {
     /// The Jacobian: a product of two softmax-accurate values and one rounding.
     static let jacobian = BoundPolynomial(length: 2, constant: 10, spread: 4)
 
+    /// The binary family by sign (sigmoid, log-sigmoid, softplus): exp 2u, 1 + t or log1p 2u, the last
+    /// step u, whatever the row (docs/bounds.md).
+    static let elementwise = 5.0
+
     /// The VJP's factor ε_p + (n + 2)u, in units of u: the softmax bound, the n roundings of ⟨p, v⟩ and
     /// two more (v_i − ⟨p, v⟩ and the product); the absolute bound is p_i times it times (max|v| + |r_i|).
     static func vectorJacobianProductFactor(n: Double, w: Double) -> Double {
@@ -204,6 +208,7 @@ enum ErrorBounds {
             }
         case .jacobian: return repeated(jacobian.units(n: n, w: w), x.count * x.count)
         case .vectorJacobianProduct: return try vectorJacobianProductBounds(x, facts, reference: r, units: units)
+        case .stableSigmoid, .log1pLogSigmoid, .log1pSoftplus: return repeated(elementwise)
         }
     }
 

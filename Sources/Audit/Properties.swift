@@ -15,6 +15,7 @@ public enum Property: String, CaseIterable, Sendable, Codable {
     case lossMatchesLogSoftmax = "cross-entropy = -log-softmax at the label"
     case gradientSumsToZero = "gradient rows sum to zero"
     case vjpMatchesJacobian = "VJP = Jᵀv"
+    case range = "sigmoid in [0, 1], log-sigmoid <= 0, softplus >= 0"
 }
 
 /// A property that failed, with what was observed.
@@ -77,6 +78,7 @@ enum Properties {
         case .crossEntropy: return crossEntropyFailures(c.row, output[0], tolerances)
         case .crossEntropyGradient, .batchCrossEntropyGradient: return gradientFailures(c, output, tolerances)
         case .vectorJacobianProduct: return vectorJacobianProductFailures(k, c.row, output, tolerances)
+        case .sigmoid, .logSigmoid, .softplus: return rangeFailures(f, output)
         case .logSumExp, .batchCrossEntropy, .jacobian: return []
         }
     }
@@ -196,6 +198,19 @@ enum Properties {
             }
         }
         return []
+    }
+
+    /// The binary family's ranges, exact by construction (1/(1 + t) <= 1, −log1p(t) <= 0, log1p(t) >= 0):
+    /// no tolerance.
+    private static func rangeFailures(_ f: AuditFunction, _ output: [Double]) -> [PropertyFailure] {
+        let inRange: (Double) -> Bool
+        switch f {
+        case .sigmoid: inRange = { $0 >= 0 && $0 <= 1 }
+        case .logSigmoid: inRange = { $0 <= 0 }
+        default: inRange = { $0 >= 0 }
+        }
+        guard let i = output.firstIndex(where: { !inRange($0) }) else { return [] }
+        return [PropertyFailure(property: .range, detail: "\(f.rawValue)[\(i)] = \(output[i])")]
     }
 
     /// Properties that compare the kernel with itself on a transformed case.

@@ -74,7 +74,9 @@ struct PropertyTolerances {
         case .logSoftmax: return 2 * units.relative(ErrorBounds.logSoftmax.units(n: n, w: w))
         case .crossEntropy: return 2 * units.relative(ErrorBounds.crossEntropy.units(n: n, w: w))
         case .crossEntropyGradient: return 2 * units.relative(ErrorBounds.gradientAtLabel.units(n: n, w: w))
-        case .logSumExp, .batchCrossEntropy, .batchCrossEntropyGradient, .jacobian, .vectorJacobianProduct: return nil
+        case .logSumExp, .batchCrossEntropy, .batchCrossEntropyGradient, .jacobian, .vectorJacobianProduct, .sigmoid,
+            .logSigmoid, .softplus:
+            return nil
         }
     }
 

@@ -16,6 +16,9 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     case batchCrossEntropyGradient = "batch-cross-entropy-gradient"
     case jacobian
     case vectorJacobianProduct = "vector-jacobian-product"
+    case sigmoid
+    case logSigmoid = "log-sigmoid"
+    case softplus
 
     public static func < (a: Self, b: Self) -> Bool { a.order < b.order }
 
@@ -32,6 +35,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         case .batchCrossEntropyGradient: return .batchPerLogit
         case .jacobian: return .perPair
         case .vectorJacobianProduct: return .perLogitWithVector
+        case .sigmoid, .logSigmoid, .softplus: return .perLogit
         }
     }
 
@@ -47,6 +51,9 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         case .batchCrossEntropyGradient: return "(p - onehot(t)) / B per row of a batch of B rows"
         case .jacobian: return "J_ij = p_i (delta_ij - p_j), row-major"
         case .vectorJacobianProduct: return "J^T v = p * (v - <p, v>)"
+        case .sigmoid: return "sigma(x) = 1 / (1 + exp(-x)), elementwise"
+        case .logSigmoid: return "log sigma(x) = -log1p(exp(-x)), elementwise"
+        case .softplus: return "log1p(exp(x)) = -log sigma(-x), elementwise"
         }
     }
 
@@ -56,12 +63,27 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     /// Rows longer than this skip the Jacobian (n² outputs).
     public static let jacobianMaxLength = 64
 
+    /// Rows longer than this skip the elementwise functions: their accuracy does not depend on the row's
+    /// length, so longer rows would add time, not coverage.
+    public static let elementwiseMaxLength = 1024
+
+    /// Whether the function acts on each logit alone (the binary family).
+    public var isElementwise: Bool {
+        switch self {
+        case .sigmoid, .logSigmoid, .softplus: return true
+        case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
+            .batchCrossEntropyGradient, .jacobian, .vectorJacobianProduct:
+            return false
+        }
+    }
+
     /// Whether the function is measured on this case.
     public func applies(to c: AuditCase) -> Bool {
         if isBatch != c.isBatch { return false }
         switch self {
         case .jacobian: return c.row.count <= Self.jacobianMaxLength && c.isFinite
         case .vectorJacobianProduct: return c.isFinite
+        case .sigmoid, .logSigmoid, .softplus: return c.row.count <= Self.elementwiseMaxLength
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
             .batchCrossEntropyGradient:
             return true

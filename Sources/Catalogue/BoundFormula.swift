@@ -18,6 +18,9 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
     case batchGradient = "batch gradient"
     case jacobian = "Jacobian"
     case vectorJacobianProduct = "vector-Jacobian product"
+    case stableSigmoid = "sigmoid, 1/(1 + exp(-x)) or exp(x)/(1 + exp(x)) by sign"
+    case log1pLogSigmoid = "log-sigmoid, -log1p(exp(-x)) or x - log1p(exp(x)) by sign"
+    case log1pSoftplus = "softplus, log1p(exp(x)) or x + log1p(exp(-x)) by sign"
 
     /// The standard stable algorithm's bound for a function.
     public static func standard(for f: AuditFunction) -> BoundFormula {
@@ -31,6 +34,9 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .batchCrossEntropyGradient: return .batchGradient
         case .jacobian: return .jacobian
         case .vectorJacobianProduct: return .vectorJacobianProduct
+        case .sigmoid: return .stableSigmoid
+        case .logSigmoid: return .log1pLogSigmoid
+        case .softplus: return .log1pSoftplus
         }
     }
 
@@ -47,6 +53,9 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .batchGradient: return .batchCrossEntropyGradient
         case .jacobian: return .jacobian
         case .vectorJacobianProduct: return .vectorJacobianProduct
+        case .stableSigmoid: return .sigmoid
+        case .log1pLogSigmoid: return .logSigmoid
+        case .log1pSoftplus: return .softplus
         }
     }
 
@@ -66,6 +75,9 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .batchGradient: return "batch-gradient"
         case .jacobian: return "jacobian"
         case .vectorJacobianProduct: return "vector-jacobian-product"
+        case .stableSigmoid: return "stable-sigmoid"
+        case .log1pLogSigmoid: return "log1p-log-sigmoid"
+        case .log1pSoftplus: return "log1p-softplus"
         }
     }
 

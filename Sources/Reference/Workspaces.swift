@@ -71,8 +71,18 @@ final class VectorJacobianProductWorkspace {
     let difference = MPFRFloat(precision: 64)
 }
 
+/// The binary family: the argument −|x|, t = e^−|x|, 1 + t or log1p(t), and per element the one-sided
+/// limit x.
+final class BinaryFamilyWorkspace {
+    let argument = MPFRFloat(precision: 64)
+    let exponential = MPFRFloat(precision: 64)
+    let logarithm = MPFRFloat(precision: 64)
+    let limits = MPFRValues()
+}
+
 /// One workspace per formula.
 final class Workspaces {
+    let binary = BinaryFamilyWorkspace()
     let logSumExp = LogSumExpWorkspace()
     let crossEntropy = CrossEntropyWorkspace()
     let meanCrossEntropy = MeanCrossEntropyWorkspace()

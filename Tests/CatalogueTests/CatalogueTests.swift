@@ -25,6 +25,7 @@ struct CatalogueTests {
         let expected: [AuditFunction: Int] = [
             .softmax: 3, .logSoftmax: 3, .logSumExp: 1, .crossEntropy: 1, .crossEntropyGradient: 3,
             .batchCrossEntropy: 1, .batchCrossEntropyGradient: 6, .jacobian: 9, .vectorJacobianProduct: 3,
+            .sigmoid: 3, .logSigmoid: 3, .softplus: 3,
         ]
         for f in AuditFunction.allCases {
             let c = f.isBatch ? batch : row
@@ -39,7 +40,11 @@ struct CatalogueTests {
     @Test("the command line's functions are the row functions, in catalogue order")
     func rowFunctions() {
         let rowFunctions = AuditFunction.allCases.filter(\.shape.isRowFunction).map(\.rawValue)
-        #expect(rowFunctions == ["softmax", "log-softmax", "logsumexp", "cross-entropy", "cross-entropy-gradient"])
+        #expect(
+            rowFunctions == [
+                "softmax", "log-softmax", "logsumexp", "cross-entropy", "cross-entropy-gradient", "sigmoid",
+                "log-sigmoid", "softplus",
+            ])
     }
 
     @Test("every built-in kernel's output has the length the catalogue gives, and its bound is about the function")

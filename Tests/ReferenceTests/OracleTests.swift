@@ -17,9 +17,18 @@ struct OracleCase: Sendable, CustomTestStringConvertible {
 
 enum OracleFixture {
     static let cases: [OracleCase] = {
-        guard let url = Bundle.module.url(forResource: "oracle-cases", withExtension: "txt", subdirectory: "Fixtures"),
-            let text = try? String(contentsOf: url, encoding: .utf8)
-        else { return [] }
+        // The softmax family's fixture and the binary family's (`oracle.py fixture`, `oracle.py binary`).
+        var cases: [OracleCase] = []
+        for name in ["oracle-cases", "oracle-binary"] {
+            guard let url = Bundle.module.url(forResource: name, withExtension: "txt", subdirectory: "Fixtures"),
+                let text = try? String(contentsOf: url, encoding: .utf8)
+            else { continue }
+            cases += parse(text)
+        }
+        return cases
+    }()
+
+    static func parse(_ text: String) -> [OracleCase] {
         var cases: [OracleCase] = []
         for (index, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") {
             let fields = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -36,7 +45,7 @@ enum OracleFixture {
                     expected: fields[2].split(separator: " ").map { Double(String($0))! }))
         }
         return cases
-    }()
+    }
 }
 
 @Suite("Reference: against an independent high-precision oracle")
@@ -45,6 +54,8 @@ struct OracleTests {
     func fixturePresent() {
         #expect(OracleFixture.cases.count >= 500, "Fixtures/oracle-cases.txt holds \(OracleFixture.cases.count) cases")
         #expect(OracleFixture.cases.contains { $0.row.count >= 10_000 }, "a row of 10,000+ logits")
+        let binary = OracleFixture.cases.filter { ["sigmoid", "log-sigmoid", "softplus"].contains($0.function) }
+        #expect(binary.count >= 900, "Fixtures/oracle-binary.txt holds \(binary.count) cases")
     }
 
     @Test("bit-for-bit agreement on every oracle case, fast path first and MPFR only", arguments: FastPathMode.allCases)
@@ -59,6 +70,9 @@ struct OracleTests {
             case "log-softmax": observed = try reference.logSoftmax(c.row)
             case "logsumexp": observed = [try reference.logSumExp(c.row)]
             case "cross-entropy": observed = [try reference.crossEntropy(c.row, target: .label(c.label!))]
+            case "sigmoid": observed = try reference.sigmoid(c.row)
+            case "log-sigmoid": observed = try reference.logSigmoid(c.row)
+            case "softplus": observed = try reference.softplus(c.row)
             case "cross-entropy-gradient":
                 observed = try reference.crossEntropyGradient(c.row, target: .label(c.label!))
             default: Issue.record("unknown function \(c.function) on line \(c.line)"); continue

@@ -1,0 +1,120 @@
+// The binary family, elementwise: sigmoid σ(x) = 1/(1 + e^−x), log-sigmoid log σ(x), and softplus
+// log1p(e^x) = −log σ(−x). Each element is certified on its own, from formulas without cancellation
+// (η = 2^−P; t = e^−|x| <= 1 is never above 1, so nothing overflows):
+//
+//     σ(x),  x >= 0   1/(1 + t)               t: η, 1 + t: 2η, the quotient: 3η     -> 8η |V|
+//            x < 0    t/(1 + t)               4η                                    -> 8η |V|
+//     log σ, x >= 0   −log1p(t)               log1p is 1-conditioned: 2η            -> 4η |V|, V < 0
+//            x < 0    x − log1p(t)            both terms <= 0: 3η                    -> 8η |V|, V < x
+//     softplus, x <= 0  log1p(t)              2η                                    -> 4η |V|, V > 0
+//            x > 0    x + log1p(t)            both terms >= 0: 3η                    -> 8η |V|, V > x
+//
+// A t below MPFR's range (|x| beyond about 3e18) is 0 with the underflow allowance U in every bound;
+// the strict inequalities (one-sided limits) then decide the rounding, as for log-softmax: x − L with
+// x a midpoint of a narrower format and L far below any precision. Special values: NaN gives NaN;
+// σ(+inf) = 1, σ(−inf) = 0; log σ(+inf) = 0, log σ(−inf) = −inf; softplus(+inf) = +inf,
+// softplus(−inf) = 0 — the limits.
+import Catalogue
+import MPFR
+
+extension SoftmaxReference {
+    /// σ(x_j) = 1/(1 + e^−x_j) for each element, correctly rounded.
+    public func sigmoid(_ x: [Double]) throws -> [ReferenceValue] {
+        try tagged(elementwise(.sigmoid, x) { v in v > 0 ? .exactly(1) : .exactly(0) })
+    }
+
+    /// log σ(x_j) = −log1p(e^−x_j) for each element, correctly rounded.
+    public func logSigmoid(_ x: [Double]) throws -> [ReferenceValue] {
+        try tagged(elementwise(.logSigmoid, x) { v in v > 0 ? .exactly(0) : .infinity(negative: true) })
+    }
+
+    /// softplus(x_j) = log1p(e^x_j) for each element, correctly rounded.
+    public func softplus(_ x: [Double]) throws -> [ReferenceValue] {
+        try tagged(elementwise(.softplus, x) { v in v > 0 ? .infinity(negative: false) : .exactly(0) })
+    }
+
+    /// The function on every element: NaN gives NaN, ±inf the limit `infinite`, the finite elements
+    /// their certified values.
+    private func elementwise(_ f: AuditFunction, _ x: [Double],
+                             infinite: (Double) -> ReferenceValue) throws -> [ReferenceValue] {
+        var out = [ReferenceValue](repeating: .undefined, count: x.count)
+        let finite = x.indices.filter { x[$0].isFinite }
+        for j in x.indices where x[j].isInfinite { out[j] = infinite(x[j]) }
+        guard !finite.isEmpty else { return out }
+        uncoveredCall()
+        let values = try certifiedElementwise(f, finite.map { x[$0] })
+        for (value, j) in zip(values, finite) { out[j] = value }
+        return out
+    }
+
+    private func certifiedElementwise(_ f: AuditFunction, _ x: [Double]) throws -> [ReferenceValue] {
+        let space = workspaces.binary
+        return try certified(f, count: x.count) { c in
+            let p = c.precision
+            space.argument.precision = p + 1
+            space.exponential.precision = p
+            space.logarithm.precision = p
+            var underflow = false
+            for j in 0..<x.count {
+                // t = e^−|x_j|, exact only at x_j = 0.
+                space.argument.set(-x[j].magnitude)
+                MPFREnvironment.clearUnderflow()
+                var exact = space.exponential.exp(space.argument) == 0
+                if MPFREnvironment.underflowed {
+                    space.exponential.setZero()
+                    exact = false
+                    underflow = true
+                }
+                record(f, j, x[j], exact, c)
+            }
+            if underflow { c.underflowExponent = ShiftedExponentials.underflowAllowanceExponent }
+        }
+    }
+
+    /// Candidate j from t = e^−|x| (in the workspace), with its bound, sign and one-sided limit.
+    private func record(_ f: AuditFunction, _ j: Int, _ x: Double, _ exactT: Bool, _ c: Candidates) {
+        let space = workspaces.binary
+        let v = c.values[j], t = space.exponential, l = space.logarithm
+        switch f {
+        case .sigmoid:
+            var exact = l.add(t, 1.0) == 0 && exactT
+            exact = (x >= 0 ? v.divide(1.0, l) : v.divide(t, l)) == 0 && exact
+            c.record(j, exact: exact, sign: 1, (8, v))
+        case .logSigmoid where x >= 0:
+            let exact = v.log(onePlus: t) == 0 && exactT
+            v.negate(v)
+            c.record(j, exact: exact, sign: -1, (4, v))
+        case .logSigmoid:
+            var exact = l.log(onePlus: t) == 0 && exactT
+            exact = v.subtract(x, l) == 0 && exact
+            c.record(j, exact: exact, sign: -1, (8, v))
+            c.limit(j, limitValue(j, x), upper: true)
+        case .softplus where x <= 0:
+            let exact = v.log(onePlus: t) == 0 && exactT
+            c.record(j, exact: exact, sign: 1, (4, v))
+        case .softplus:
+            var exact = l.log(onePlus: t) == 0 && exactT
+            exact = v.add(l, x) == 0 && exact
+            c.record(j, exact: exact, sign: 1, (8, v))
+            c.limit(j, limitValue(j, x), upper: false)
+        default:
+            preconditionFailure("\(f.rawValue) is not of the binary family")
+        }
+    }
+
+    /// x as an exact MPFR value that stays put until the element is certified.
+    private func limitValue(_ j: Int, _ x: Double) -> MPFRFloat {
+        let limit = workspaces.binary.limits.value(j, precision: 53)
+        limit.set(x)
+        return limit
+    }
+}
+
+extension MPFRFloat {
+    /// self = a / b for a double a.
+    @discardableResult
+    func divide(_ a: Double, _ b: MPFRFloat) -> Int {
+        set(a)
+        return divide(self, b)
+    }
+}
