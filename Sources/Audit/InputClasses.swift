@@ -282,6 +282,19 @@ extension InputClass {
         ) { rng, max in
             (0..<rng.int(Swift.max(1, max / 2)...max)).map { _ in rng.normal() * 3 }
         },
+        rows(
+            "sigmoid-saturation",
+            "Logits where the binary family saturates in binary64: around ±36.7 (sigma rounds to 1), -709.78 (e^-x "
+                + "overflows) and -745.13 (sigma underflows), and beyond.",
+            source: "pytorch#1835: logsigmoid(-300) gave -inf; sigma(x) rounds to 1 above 36.7, e^-x overflows below "
+                + "-709.78"
+        ) { rng, max in
+            let centers: [Double] = [36.7, -36.7, -709.78, -745.13, 20, -740]
+            return (0..<rng.logUniformLength(min(max, 64))).map { _ in
+                let center = centers[rng.int(0...(centers.count - 1))]
+                return center + rng.uniform(-4, 4)
+            }
+        },
         InputClass(
             name: "batches", summary: "Two to eight rows of one length, a label each; one row may lead by hundreds.",
             source: "the tutorial normalizes over the whole matrix instead of per row"

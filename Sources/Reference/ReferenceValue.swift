@@ -110,7 +110,7 @@ public struct ReferenceValue: Sendable, Hashable, CustomStringConvertible {
         switch kind {
         case .undefined: return "nan"
         case .infinity: return rounded < 0 ? "-inf" : "inf"
-        case .real: return "\(Binary64.hexString(rounded)) (\(ulpOffset >= 0 ? "+" : "")\(ulpOffset) ulp)"
+        case .real: return "\(Binary64.hexString(rounded)) (\(ulpOffset.sign == .plus ? "+" : "")\(ulpOffset) ulp)"
         }
     }
 }

@@ -102,6 +102,31 @@ struct KernelTests {
     }
 }
 
+@Suite("The binary family's kernels")
+struct BinaryKernelTests {
+    func value(_ kernel: String, _ f: AuditFunction, _ x: Double) -> Double {
+        Kernel.named(kernel)!.output(f, row: [x])![0]
+    }
+
+    @Test("the stable forms keep what the naive ones lose, at the inputs each flaw names")
+    func flaws() {
+        // sigma(-720) = e^-720 (1 - e^-720), a subnormal 0x0.0000993b4dc95p-1022 (mpmath); within libm's ulp.
+        #expect(abs(value("sigmoid-stable", .sigmoid, -720) - 0x0.0000993b4dc95p-1022) <= 0x1p-1074)
+        #expect(value("sigmoid-naive", .sigmoid, -720) == 0, "1/(1 + inf)")
+        // log sigma(40) = -log1p(e^-40) = -4.248354255291589e-18; log(sigma(40)) = log(1) = 0.
+        #expect(value("log-sigmoid-log1p", .logSigmoid, 40) == -4.248354255291589e-18)
+        #expect(value("log-of-sigmoid", .logSigmoid, 40) == 0)
+        #expect(value("log-of-sigmoid", .logSigmoid, -800) == -.infinity, "sigma(-800) underflows to 0")
+        // softplus(-40) = log1p(e^-40) = 4.248354255291589e-18; log(1 + e^-40) = 0; exp(710) overflows.
+        #expect(value("softplus-log1p", .softplus, -40) == 4.248354255291589e-18)
+        #expect(value("softplus-naive", .softplus, -40) == 0)
+        #expect(value("softplus-naive", .softplus, 710) == .infinity)
+        // Above the threshold 20, PyTorch's default returns x: 21, where softplus(21) = 21 + 7.58e-10.
+        #expect(value("softplus-threshold", .softplus, 21) == 21)
+        #expect(value("softplus-log1p", .softplus, 21) == 21.000000000758256)
+    }
+}
+
 @Suite("Kernels in float, float16 and bfloat16")
 struct FormatKernelTests {
     func kernel(_ name: String) -> Kernel { Kernel.named(name)! }
