@@ -373,6 +373,18 @@ extension InputClass {
         ) { rng, max in
             (0..<rng.int(Swift.max(1, max / 2)...max)).map { _ in rng.normal() * 3 }
         },
+        rows(
+            "sigmoid-saturation",
+            "Logits where the binary family saturates in the formats: sigma rounds to 1 above 6.2 (bfloat16), 8.3 "
+                + "(float16) and 17.3 (float); e^-x overflows below -11.09 (float16) and -88.72; sigma underflows "
+                + "below -17.3 (float16) and -103.97.",
+            source: "pytorch#1835: logsigmoid gave -inf; the formats' thresholds (docs/design.md#input-classes)"
+        ) { rng, max in
+            let centers: [Double] = [6.2, 8.3, 17.3, -11.09, -17.3, -88.72, -103.97]
+            return (0..<rng.logUniformLength(min(max, 64))).map { _ in
+                centers[rng.int(0...(centers.count - 1))] + rng.uniform(-2, 2)
+            }
+        },
     ]
 
     /// The same rows with the label `label(x)` instead of the default policy.

@@ -108,9 +108,12 @@ extension Kernel {
         KernelPrecision(storage: .bfloat16, accumulator: .float),
     ]
 
-    /// The accurate algorithms in float, float16 and bfloat16 (see FormatKernels.swift). Judged, like
-    /// every kernel, against the standard algorithm in its storage format with a float accumulator.
-    public static let formatKernels: [Kernel] = formatPrecisions.flatMap { precision -> [Kernel] in
+    /// The kernels of the precision audit: the softmax family's and the binary family's. Judged, like every
+    /// kernel, against the standard algorithm in its storage format with a float accumulator.
+    public static let formatKernels: [Kernel] = softmaxFormatKernels + formatBinaryKernels
+
+    /// The accurate algorithms of the softmax family in float, float16 and bfloat16.
+    static let softmaxFormatKernels: [Kernel] = formatPrecisions.flatMap { precision -> [Kernel] in
         let f = FormatShifted(precision)
         let narrowSum = precision.accumulator == .float16 || precision.accumulator == .bfloat16
         let sticks = precision.accumulator == .float16 ? "2048" : "256"

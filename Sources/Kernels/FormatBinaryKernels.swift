@@ -1,0 +1,82 @@
+// The binary family in the formats ML kernels run in: inputs and outputs stored in float, float16 or
+// bfloat16, every operation computed in the compute format (the same, or float) and rounded to it, as
+// FormatKernels.swift does for the softmax family. The stable forms branch on the sign of x (BinaryKernels.swift);
+// the naive forms are what code writes without thinking of the format's range.
+
+/// The binary family with storage S and compute format A.
+struct FormatBinary: Sendable {
+    let s: FormatArithmetic
+    let a: FormatArithmetic
+
+    init(_ precision: KernelPrecision) {
+        s = FormatArithmetic(format: precision.storage)
+        a = FormatArithmetic(format: precision.accumulator)
+    }
+
+    func sigmoid(_ x: Double) -> Double {
+        if x >= 0 { return s.round(a.div(1, a.add(1, a.exp(-x)))) }
+        let t = a.exp(x)
+        return s.round(a.div(t, a.add(1, t)))
+    }
+
+    func logSigmoid(_ x: Double) -> Double {
+        x >= 0 ? s.round(-a.log1p(a.exp(-x))) : s.round(a.sub(x, a.log1p(a.exp(x))))
+    }
+
+    func softplus(_ x: Double) -> Double {
+        x > 0 ? s.round(a.add(x, a.log1p(a.exp(-x)))) : s.round(a.log1p(a.exp(x)))
+    }
+
+    func naiveSigmoid(_ x: Double) -> Double { s.round(a.div(1, a.add(1, a.exp(-x)))) }
+
+    /// log of the stored sigmoid.
+    func logOfSigmoid(_ x: Double) -> Double { s.round(a.log(sigmoid(x))) }
+
+    func naiveSoftplus(_ x: Double) -> Double { s.round(a.log(a.add(1, a.exp(x)))) }
+}
+
+extension Kernel {
+    /// The binary family in every storage and compute format of the precision audit.
+    static let formatBinaryKernels: [Kernel] = formatPrecisions.flatMap { precision -> [Kernel] in
+        let f = FormatBinary(precision)
+        let compute = precision.accumulator.name, storage = precision.storage.name
+        let narrow = precision.accumulator == .float16 || precision.accumulator == .bfloat16
+        func kernel(_ family: String, _ summary: String, _ flaw: String?) -> Kernel {
+            var k = Kernel(
+                name: "\(family)@\(precision.suffix)", summary: summary,
+                expectation: flaw.map { .flawed($0) } ?? .accurate, algorithm: family)
+            k.precision = precision
+            return k
+        }
+        func elementwise(_ g: @escaping @Sendable (Double) -> Double) -> Implementation.Body {
+            .perLogit { x in x.map(g) }
+        }
+        // Computed in the storage's own 11 or 8 bits, each of the three steps rounds there: several of its
+        // ulps where the float-computed form is within one.
+        let computeFlaw = narrow ? "computes in \(compute): each step rounds to its precision, a few of its ulps" : nil
+
+        var sigmoid = kernel("sigmoid-stable", "The stable sigmoid in \(compute), stored in \(storage).", computeFlaw)
+        sigmoid.implement(.sigmoid, elementwise(f.sigmoid))
+        var logSigmoid = kernel(
+            "log-sigmoid-log1p", "The stable log-sigmoid in \(compute), stored in \(storage).", computeFlaw)
+        logSigmoid.implement(.logSigmoid, elementwise(f.logSigmoid))
+        var softplus = kernel("softplus-log1p", "The stable softplus in \(compute), stored in \(storage).", computeFlaw)
+        softplus.implement(.softplus, elementwise(f.softplus))
+
+        var logOfSigmoid = kernel(
+            "log-of-sigmoid", "log(sigmoid(x)) with the sigmoid stored in \(storage).",
+            "the stored sigmoid rounds to 1 (log gives 0) where log sigma(x) = -e^-x is still representable, and "
+                + "log of an underflowed sigmoid is -inf")
+        logOfSigmoid.implement(.logSigmoid, elementwise(f.logOfSigmoid))
+        // Where 1 + e^x rounds to 1 in float (x < -17.3), e^x is below float16's smallest subnormal: in float16
+        // storage only the overflow shows.
+        let lostTail =
+            precision.storage == .float16 && precision.accumulator == .float
+            ? "" : "1 + e^x rounds to 1 in \(compute) (0 where softplus(x) = e^x is representable), and "
+        var naiveSoftplus = kernel(
+            "softplus-naive", "log(1 + exp(x)) in \(compute).",
+            lostTail + "exp overflows \(compute): inf where softplus(x) = x is finite in \(storage)")
+        naiveSoftplus.implement(.softplus, elementwise(f.naiveSoftplus))
+        return [sigmoid, logSigmoid, softplus, logOfSigmoid, naiveSoftplus]
+    }
+}
