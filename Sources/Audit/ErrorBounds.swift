@@ -139,6 +139,12 @@ enum ErrorBounds {
     /// step u, whatever the row (docs/bounds.md).
     static let elementwise = 5.0
 
+    /// An element of the binary family: `elementwise` units, and the floor of one element's few
+    /// operations (not the row's: each element is computed alone).
+    static func elementwiseBound(_ units: Units) -> ElementBound {
+        ElementBound(relative: units.relative(elementwise), absolute: units.floor(1))
+    }
+
     /// The VJP's factor ε_p + (n + 2)u, in units of u: the softmax bound, the n roundings of ⟨p, v⟩ and
     /// two more (v_i − ⟨p, v⟩ and the product); the absolute bound is p_i times it times (max|v| + |r_i|).
     static func vectorJacobianProductFactor(n: Double, w: Double) -> Double {
@@ -208,7 +214,8 @@ enum ErrorBounds {
             }
         case .jacobian: return repeated(jacobian.units(n: n, w: w), x.count * x.count)
         case .vectorJacobianProduct: return try vectorJacobianProductBounds(x, facts, reference: r, units: units)
-        case .stableSigmoid, .log1pLogSigmoid, .log1pSoftplus: return repeated(elementwise)
+        case .stableSigmoid, .log1pLogSigmoid, .log1pSoftplus:
+            return Array(repeating: elementwiseBound(units), count: x.count)
         }
     }
 

@@ -141,3 +141,35 @@ struct PrecisionAuditTests {
                 .allSatisfy { $0.maxULPs > 100 }, "a uniform row of 2,049 to 4,096 logits is off by the ratio n/2048")
     }
 }
+
+@Suite("Exhaustive sweeps")
+struct SweepTests {
+    @Test("every float16 and bfloat16 value, in order, both zeros and infinities, one NaN")
+    func values() {
+        let half = Sweep.values(of: .float16)
+        // 2^16 patterns, less the 2 · (2^10 − 1) NaNs, plus one NaN.
+        #expect(half.count == 65_536 - 2 * 1023 + 1)
+        let ordered = half.dropLast()
+        #expect(zip(ordered, ordered.dropFirst()).allSatisfy { $0 < $1 || ($0 == 0 && $1 == 0) })
+        #expect(ordered.first == -.infinity && ordered.last == .infinity && half.last!.isNaN)
+        #expect(Sweep.values(of: .bfloat16).count == 65_536 - 2 * 127 + 1)
+    }
+
+    @Test("log(1 + exp(x)) computed in float fails exactly from the first float16 above 88.72 to the largest")
+    func naiveSoftplusRange() throws {
+        // exp overflows float above log(FLT_MAX) = 88.7228; float16 values there are multiples of 1/16.
+        let k = try #require(Kernel.formatKernels.first { $0.name == "softplus-naive@float16+float" })
+        let r = try #require(Sweep.run([k], jobs: 2).first)
+        // From 88.75 to 65504: (128 − 88.75) · 16 = 628 values of spacing 1/16 below 128, then the 9 whole
+        // binades [2^7, 2^8) … [2^15, 2^16) of 1,024 values each.
+        let expected = 628 + 9 * 1024
+        #expect(r.failingRanges == [SweepRange(lower: 88.75, upper: 65504, count: expected)], "\(r.failingRanges)")
+        #expect(r.failing == expected)
+        let stable = try #require(Kernel.formatKernels.first { $0.name == "sigmoid-stable@float16+float" })
+        let s = try #require(Sweep.run([stable], jobs: 2).first)
+        // Computed in float (5 float ulps, 5 · 2^-13 of a float16 ulp at most) and rounded once to float16:
+        // within half a float16 ulp and that much, though a few outputs round the other way.
+        #expect(s.failing == 0 && s.maxULPs <= 0.5 + 5 * 0x1p-13, "\(s.maxULPs) ulps")
+        #expect(s.misrounded > 0 && s.misrounded < 100, "\(s.misrounded) misrounded")
+    }
+}

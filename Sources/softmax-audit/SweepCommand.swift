@@ -1,0 +1,75 @@
+// `softmax-audit sweep [--kernels LIST] [--output DIR]`: the binary family's format kernels on every
+// float16 and bfloat16 input, written to Reports/sweeps.
+import ArgumentParser
+import Audit
+import Foundation
+import Kernels
+import Reference
+import Report
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run the binary family's kernels on every float16 and bfloat16 input and write Reports/sweeps.",
+        discussion: """
+            For each kernel of the precision audit that stores float16 or bfloat16 and computes an elementwise \
+            function (sigmoid, log-sigmoid, softplus), every value of its storage format goes through the kernel \
+            and the reference correctly rounded in that format. The report gives the wrong count, the largest \
+            error and where, and the ranges of inputs that fail.
+            """)
+
+    @Option(help: "Comma-separated kernels to sweep (default: every 16-bit kernel of the binary family).")
+    var kernels: NameList<KernelName>?
+
+    @Option(help: "Directory for sweeps.md and sweeps.json.")
+    var output: String = "Reports/sweeps"
+
+    @Option(help: "Worker threads for the reference (default: every core). Results do not depend on it.")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    /// The kernels a sweep covers by default.
+    static var sweepable: [Kernel] {
+        Kernel.formatKernels.filter { k in
+            Sweep.formats.contains(k.precision.storage) && k.functions.contains(where: \.isElementwise)
+        }
+    }
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (got \(jobs)).") }
+        for name in kernels?.names ?? [] where !Self.sweepable.contains(where: { $0.name == name }) {
+            throw ValidationError(
+                "--kernels: '\(name)' is not a 16-bit kernel of the binary family; `softmax-audit list --formats` "
+                    + "prints the kernels (those @float16 and @bfloat16 of sigmoid, log-sigmoid and softplus sweep).")
+        }
+    }
+
+    func run() throws {
+        let chosen = kernels.map { names in names.names.map { name in Self.sweepable.first { $0.name == name }! } }
+        let command = ["softmax-audit sweep", kernels.map { "--kernels \($0.text)" }].compactMap { $0 }
+            .joined(separator: " ")
+        let start = ContinuousClock.now
+        let results = Sweep.run(chosen ?? Self.sweepable, jobs: jobs)
+        let elapsed = ContinuousClock.now - start
+        let mpfr = SoftmaxReference.mpfrVersion
+        let files = [
+            (
+                "sweeps.md",
+                SweepReport.markdown(results, command: command, toolVersion: softmaxAuditVersion, mpfrVersion: mpfr)
+            ),
+            (
+                "sweeps.json",
+                try SweepReport.json(results, command: command, toolVersion: softmaxAuditVersion, mpfrVersion: mpfr)
+            ),
+        ]
+        do {
+            for (name, text) in files { try writeAtomically(text, to: output + "/" + name) }
+        } catch {
+            throw failure(1, "sweep: cannot write the reports under '\(output)': \(error.localizedDescription)")
+        }
+        let inputs = results.map(\.inputs).reduce(0, +)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        print(
+            "Wrote \(output)/sweeps.md: \(results.count) kernel × function sweeps, \(inputs) inputs in "
+                + "\(String(format: "%.1f", seconds)) s.")
+    }
+}
