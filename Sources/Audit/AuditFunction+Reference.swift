@@ -21,6 +21,9 @@ extension AuditFunction {
         case .sigmoid: return try r.sigmoid(c.row)
         case .logSigmoid: return try r.logSigmoid(c.row)
         case .softplus: return try r.softplus(c.row)
+        case .sigmoidGradient: return try r.sigmoidGradient(c.row)
+        case .logSigmoidGradient: return try r.logSigmoidGradient(c.row)
+        case .softplusGradient: return try r.softplusGradient(c.row)
         }
     }
 

@@ -139,10 +139,13 @@ enum ErrorBounds {
     /// step u, whatever the row (docs/bounds.md).
     static let elementwise = 5.0
 
+    /// σ'(x) = t/(1 + t)^2: exp 2u, 1 + t 2u, the square 5u, the quotient 8u (docs/bounds.md).
+    static let sigmoidGradient = 8.0
+
     /// An element of the binary family: `elementwise` units, and the floor of one element's few
     /// operations (not the row's: each element is computed alone).
-    static func elementwiseBound(_ units: Units) -> ElementBound {
-        ElementBound(relative: units.relative(elementwise), absolute: units.floor(1))
+    static func elementwiseBound(_ units: Units, units k: Double = elementwise) -> ElementBound {
+        ElementBound(relative: units.relative(k), absolute: units.floor(1))
     }
 
     /// The VJP's factor ε_p + (n + 2)u, in units of u: the softmax bound, the n roundings of ⟨p, v⟩ and
@@ -214,8 +217,10 @@ enum ErrorBounds {
             }
         case .jacobian: return repeated(jacobian.units(n: n, w: w), x.count * x.count)
         case .vectorJacobianProduct: return try vectorJacobianProductBounds(x, facts, reference: r, units: units)
-        case .stableSigmoid, .log1pLogSigmoid, .log1pSoftplus:
+        case .stableSigmoid, .log1pLogSigmoid, .log1pSoftplus, .complementLogSigmoidGradient, .sigmoidSoftplusGradient:
             return Array(repeating: elementwiseBound(units), count: x.count)
+        case .stableSigmoidGradient:
+            return Array(repeating: elementwiseBound(units, units: sigmoidGradient), count: x.count)
         }
     }
 

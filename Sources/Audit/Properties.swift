@@ -15,7 +15,7 @@ public enum Property: String, CaseIterable, Sendable, Codable {
     case lossMatchesLogSoftmax = "cross-entropy = -log-softmax at the label"
     case gradientSumsToZero = "gradient rows sum to zero"
     case vjpMatchesJacobian = "VJP = Jᵀv"
-    case range = "sigmoid in [0, 1], log-sigmoid <= 0, softplus >= 0"
+    case range = "sigmoid and the log-sigmoid and softplus gradients in [0, 1]; sigma', softplus >= 0; log-sigmoid <= 0"
 }
 
 /// A property that failed, with what was observed.
@@ -78,7 +78,8 @@ enum Properties {
         case .crossEntropy: return crossEntropyFailures(c.row, output[0], tolerances)
         case .crossEntropyGradient, .batchCrossEntropyGradient: return gradientFailures(c, output, tolerances)
         case .vectorJacobianProduct: return vectorJacobianProductFailures(k, c.row, output, tolerances)
-        case .sigmoid, .logSigmoid, .softplus: return rangeFailures(f, output)
+        case .sigmoid, .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient:
+            return rangeFailures(f, output)
         case .logSumExp, .batchCrossEntropy, .jacobian: return []
         }
     }
@@ -205,7 +206,8 @@ enum Properties {
     private static func rangeFailures(_ f: AuditFunction, _ output: [Double]) -> [PropertyFailure] {
         let inRange: (Double) -> Bool
         switch f {
-        case .sigmoid: inRange = { $0 >= 0 && $0 <= 1 }
+        case .sigmoid, .logSigmoidGradient, .softplusGradient: inRange = { $0 >= 0 && $0 <= 1 }
+        case .sigmoidGradient: inRange = { $0 >= 0 }  // (<= 1/4 holds only up to rounding at t = 1)
         case .logSigmoid: inRange = { $0 <= 0 }
         default: inRange = { $0 >= 0 }
         }

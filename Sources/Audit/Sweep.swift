@@ -22,11 +22,11 @@ public struct SweepResult: Sendable {
     public let format: BinaryFormat
     /// Inputs swept: every value but NaN's payloads (one NaN), both zeros and both infinities.
     public let inputs: Int
-    /// Outputs that are not the correctly rounded value (a zero of the wrong sign included).
+    /// Outputs of finite inputs that are not the correctly rounded value (a zero of the wrong sign included).
     public let misrounded: Int
     /// Inputs whose error exceeds the bound, or whose output is NaN or ±inf where the result is finite.
     public let failing: Int
-    /// Outputs of the infinite inputs that differ from the reference's limits.
+    /// Outputs of ±inf and NaN that differ from the reference's conventions (the sign of a zero included).
     public let conventionDifferences: Int
     public let maxULPs: Double
     public let worst: (input: Double, output: Double, reference: ReferenceValue)?
@@ -113,9 +113,17 @@ public enum Sweep {
         var failed = [Bool](repeating: false, count: inputs.count)
         for i in inputs.indices {
             let e = ElementError(computed: output[i], reference: expected[i])
-            if !(e.isCorrectlyRounded || (output[i].isNaN && expected[i].kind == .undefined)) { misrounded += 1 }
+            guard inputs[i].isFinite else {
+                // ±inf and NaN: the reference's limits are a convention; any other output, a difference from it.
+                let same =
+                    output[i].bitPattern == expected[i].rounded.bitPattern
+                    || (output[i].isNaN && expected[i].kind == .undefined)
+                if !same { conventions += 1 }
+                continue
+            }
+            if !e.isCorrectlyRounded { misrounded += 1 }
             if let special = e.special, special != .wrongSignOfZero {
-                if inputs[i].isFinite { failed[i] = true } else { conventions += 1 }
+                failed[i] = true
                 continue
             }
             if e.ulps.isFinite && (e.ulps > maxULPs || worst == nil) {

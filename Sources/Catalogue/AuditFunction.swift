@@ -19,6 +19,9 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     case sigmoid
     case logSigmoid = "log-sigmoid"
     case softplus
+    case sigmoidGradient = "sigmoid-gradient"
+    case logSigmoidGradient = "log-sigmoid-gradient"
+    case softplusGradient = "softplus-gradient"
 
     public static func < (a: Self, b: Self) -> Bool { a.order < b.order }
 
@@ -35,7 +38,8 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         case .batchCrossEntropyGradient: return .batchPerLogit
         case .jacobian: return .perPair
         case .vectorJacobianProduct: return .perLogitWithVector
-        case .sigmoid, .logSigmoid, .softplus: return .perLogit
+        case .sigmoid, .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient:
+            return .perLogit
         }
     }
 
@@ -54,6 +58,9 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         case .sigmoid: return "sigma(x) = 1 / (1 + exp(-x)), elementwise"
         case .logSigmoid: return "log sigma(x) = -log1p(exp(-x)), elementwise"
         case .softplus: return "log1p(exp(x)) = -log sigma(-x), elementwise"
+        case .sigmoidGradient: return "sigma'(x) = sigma(x) sigma(-x), elementwise"
+        case .logSigmoidGradient: return "(log sigma)'(x) = sigma(-x) = 1 - sigma(x), elementwise"
+        case .softplusGradient: return "softplus'(x) = sigma(x), elementwise"
         }
     }
 
@@ -70,7 +77,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     /// Whether the function acts on each logit alone (the binary family).
     public var isElementwise: Bool {
         switch self {
-        case .sigmoid, .logSigmoid, .softplus: return true
+        case .sigmoid, .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient: return true
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
             .batchCrossEntropyGradient, .jacobian, .vectorJacobianProduct:
             return false
@@ -83,7 +90,8 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         switch self {
         case .jacobian: return c.row.count <= Self.jacobianMaxLength && c.isFinite
         case .vectorJacobianProduct: return c.isFinite
-        case .sigmoid, .logSigmoid, .softplus: return c.row.count <= Self.elementwiseMaxLength
+        case .sigmoid, .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient:
+            return c.row.count <= Self.elementwiseMaxLength
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
             .batchCrossEntropyGradient:
             return true

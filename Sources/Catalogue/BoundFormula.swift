@@ -21,6 +21,9 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
     case stableSigmoid = "sigmoid, 1/(1 + exp(-x)) or exp(x)/(1 + exp(x)) by sign"
     case log1pLogSigmoid = "log-sigmoid, -log1p(exp(-x)) or x - log1p(exp(x)) by sign"
     case log1pSoftplus = "softplus, log1p(exp(x)) or x + log1p(exp(-x)) by sign"
+    case stableSigmoidGradient = "sigmoid gradient, t/(1 + t)^2 with t = exp(-|x|)"
+    case complementLogSigmoidGradient = "log-sigmoid gradient, sigmoid(-x) by sign"
+    case sigmoidSoftplusGradient = "softplus gradient, sigmoid(x) by sign"
 
     /// The standard stable algorithm's bound for a function.
     public static func standard(for f: AuditFunction) -> BoundFormula {
@@ -37,6 +40,9 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .sigmoid: return .stableSigmoid
         case .logSigmoid: return .log1pLogSigmoid
         case .softplus: return .log1pSoftplus
+        case .sigmoidGradient: return .stableSigmoidGradient
+        case .logSigmoidGradient: return .complementLogSigmoidGradient
+        case .softplusGradient: return .sigmoidSoftplusGradient
         }
     }
 
@@ -56,6 +62,9 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .stableSigmoid: return .sigmoid
         case .log1pLogSigmoid: return .logSigmoid
         case .log1pSoftplus: return .softplus
+        case .stableSigmoidGradient: return .sigmoidGradient
+        case .complementLogSigmoidGradient: return .logSigmoidGradient
+        case .sigmoidSoftplusGradient: return .softplusGradient
         }
     }
 
@@ -78,6 +87,9 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .stableSigmoid: return "stable-sigmoid"
         case .log1pLogSigmoid: return "log1p-log-sigmoid"
         case .log1pSoftplus: return "log1p-softplus"
+        case .stableSigmoidGradient: return "stable-sigmoid-gradient"
+        case .complementLogSigmoidGradient: return "complement-log-sigmoid-gradient"
+        case .sigmoidSoftplusGradient: return "sigmoid-softplus-gradient"
         }
     }
 

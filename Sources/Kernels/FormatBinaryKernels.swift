@@ -68,8 +68,8 @@ extension Kernel {
             "the stored sigmoid rounds to 1 (log gives 0) where log sigma(x) = -e^-x is still representable, and "
                 + "log of an underflowed sigmoid is -inf")
         logOfSigmoid.implement(.logSigmoid, elementwise(f.logOfSigmoid))
-        // Where 1 + e^x rounds to 1 in float (x < -17.3), e^x is below float16's smallest subnormal: in float16
-        // storage only the overflow shows.
+        // Where 1 + e^x rounds to 1 in float (from x = -16.64, e^x <= 2^-24), e^x is at most float16's smallest
+        // subnormal, within the bound's absolute floor: in float16 storage only the overflow shows.
         let lostTail =
             precision.storage == .float16 && precision.accumulator == .float
             ? "" : "1 + e^x rounds to 1 in \(compute) (0 where softplus(x) = e^x is representable), and "

@@ -8,6 +8,9 @@
 //            x < 0    x − log1p(t)            both terms <= 0: 3η                    -> 8η |V|, V < x
 //     softplus, x <= 0  log1p(t)              2η                                    -> 4η |V|, V > 0
 //            x > 0    x + log1p(t)            both terms >= 0: 3η                    -> 8η |V|, V > x
+//     σ'(x)           t/(1 + t)^2             t: η, 1 + t: 2η, squared 5η, quotient 7η -> 16η |V|, V > 0
+//
+// The other gradients are sigmoids: (log σ)'(x) = σ(−x) and softplus'(x) = σ(x), the negation exact.
 //
 // A t below MPFR's range (|x| beyond about 3e18) is 0 with the underflow allowance U in every bound;
 // the strict inequalities (one-sided limits) then decide the rounding, as for log-softmax: x − L with
@@ -25,13 +28,25 @@ extension SoftmaxReference {
 
     /// log σ(x_j) = −log1p(e^−x_j) for each element, correctly rounded.
     public func logSigmoid(_ x: [Double]) throws -> [ReferenceValue] {
-        try tagged(elementwise(.logSigmoid, x) { v in v > 0 ? .exactly(0) : .infinity(negative: true) })
+        // log σ(+inf) is the limit of negative values: −0, as a negative value that rounds to zero is.
+        try tagged(elementwise(.logSigmoid, x) { v in v > 0 ? .exactly(-0.0) : .infinity(negative: true) })
     }
 
     /// softplus(x_j) = log1p(e^x_j) for each element, correctly rounded.
     public func softplus(_ x: [Double]) throws -> [ReferenceValue] {
         try tagged(elementwise(.softplus, x) { v in v > 0 ? .infinity(negative: false) : .exactly(0) })
     }
+
+    /// σ'(x_j) = σ(x_j) σ(−x_j) for each element, correctly rounded (0 at ±inf).
+    public func sigmoidGradient(_ x: [Double]) throws -> [ReferenceValue] {
+        try tagged(elementwise(.sigmoidGradient, x) { _ in .exactly(0) })
+    }
+
+    /// (log σ)'(x_j) = σ(−x_j) for each element.
+    public func logSigmoidGradient(_ x: [Double]) throws -> [ReferenceValue] { try sigmoid(x.map { -$0 }) }
+
+    /// softplus'(x_j) = σ(x_j) for each element.
+    public func softplusGradient(_ x: [Double]) throws -> [ReferenceValue] { try sigmoid(x) }
 
     /// The function on every element: NaN gives NaN, ±inf the limit `infinite`, the finite elements
     /// their certified values.
@@ -54,20 +69,19 @@ extension SoftmaxReference {
             space.argument.precision = p + 1
             space.exponential.precision = p
             space.logarithm.precision = p
-            var underflow = false
             for j in 0..<x.count {
                 // t = e^−|x_j|, exact only at x_j = 0.
                 space.argument.set(-x[j].magnitude)
                 MPFREnvironment.clearUnderflow()
                 var exact = space.exponential.exp(space.argument) == 0
                 if MPFREnvironment.underflowed {
+                    // Below MPFR's range: 0, with the allowance U in this and the later elements' bounds.
                     space.exponential.setZero()
                     exact = false
-                    underflow = true
+                    c.underflowExponent = ShiftedExponentials.underflowAllowanceExponent
                 }
                 record(f, j, x[j], exact, c)
             }
-            if underflow { c.underflowExponent = ShiftedExponentials.underflowAllowanceExponent }
         }
     }
 
@@ -89,6 +103,11 @@ extension SoftmaxReference {
             exact = v.subtract(x, l) == 0 && exact
             c.record(j, exact: exact, sign: -1, (8, v))
             c.limit(j, limitValue(j, x), upper: true)
+        case .sigmoidGradient:
+            var exact = l.add(t, 1.0) == 0 && exactT
+            exact = l.multiply(l, l) == 0 && exact
+            exact = v.divide(t, l) == 0 && exact
+            c.record(j, exact: exact, sign: 1, (16, v))
         case .softplus where x <= 0:
             let exact = v.log(onePlus: t) == 0 && exactT
             c.record(j, exact: exact, sign: 1, (4, v))

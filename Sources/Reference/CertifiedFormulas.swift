@@ -199,6 +199,7 @@ extension SoftmaxReference {
             uncoveredCall()
         }
         let space = workspaces.gradient
+        let ties = tiedMaxima(x)
         return try certified(batchSize == 1 ? .crossEntropyGradient : .batchCrossEntropyGradient, count: x.count) { c in
             row.evaluate(x, precision: c.precision)
             c.underflowExponent = row.underflowErrorExponent
@@ -213,8 +214,17 @@ extension SoftmaxReference {
                     v.negate(v)
                     exact = v.divide(v, batchSize) == 0 && exact
                     c.record(j, exact: exact, sign: n > 1 ? -1 : 0, (40, v))
+                    // On one of k tied maxima with other logits, p_t < 1/k: the result is below −(k − 1)/(kB),
+                    // which can be a midpoint of a narrow format (511/512 in bfloat16) that p_t's distance to
+                    // 1/k, beyond any precision, would never decide.
+                    if x[t] == row.maxValue && ties.count > 1 && ties.count < n {
+                        let limit = space.limits.value(j, precision: Self.exactSumBits)
+                        limit.set(-(ties.count - 1))
+                        limit.divide(limit, ties.count * batchSize, .up)
+                        c.limit(j, limit, upper: true)
+                    }
                 case .distribution(let q):
-                    distributionGradient(j, q, total, batchSize, c)
+                    distributionGradient(j, q, total, batchSize, c, maximum: x[j] == row.maxValue ? ties.count : nil)
                 default:
                     var exact = v.divide(row.e[j], row.S) == 0 && row.eExact[j] && row.SExact
                     exact = v.divide(v, batchSize) == 0 && exact
@@ -226,9 +236,11 @@ extension SoftmaxReference {
 
     /// (p_j Σq − q_j) / B into candidate j. p_j carries 9η relatively and the product one rounding, so the
     /// error is at most 10η p̃_j Σq + 2η|ṽ| (the subtraction and the division): not sign-definite, so
-    /// absolute. For n > 1, 0 < p_j < 1 puts the result strictly between −q_j/B and (Σq − q_j)/B; those
-    /// limits decide results on a midpoint's doorstep (a one-hot or 1/3 target with a dominant logit).
-    private func distributionGradient(_ j: Int, _ q: [Double], _ total: MPFRFloat, _ batchSize: Int, _ c: Candidates) {
+    /// absolute. For n > 1, 0 < p_j puts the result strictly above −q_j/B, and on one of k maxima (`maximum`
+    /// = k) p_j < 1/k puts it strictly below (Σq/k − q_j)/B; those limits decide results on a midpoint's
+    /// doorstep (a one-hot or 1/3 target with a dominant logit, two tied maxima and a far logit).
+    private func distributionGradient(_ j: Int, _ q: [Double], _ total: MPFRFloat, _ batchSize: Int, _ c: Candidates,
+                                      maximum ties: Int?) {
         let space = workspaces.gradient
         let v = c.values[j]
         let n = q.count
@@ -249,10 +261,11 @@ extension SoftmaxReference {
         }
         c.record(j, exact: exact, sign: sign, (16, product), (3, v))
         guard n > 1 && total.sign > 0 else { return }
-        let limit = space.limits.value(j, precision: Self.exactSumBits + 1)
-        if p.compare(0.5) >= 0 {
-            limit.set(total)
-            limit.subtract(limit, q[j])  // exact: a sum of doubles at exactSumBits + 1
+        let limit = space.limits.value(j, precision: Self.exactSumBits + 2 * Int.bitWidth)
+        if let ties, ties < n {
+            // Σq/k − q_j, rounded up (exact for k a power of two), then divided by B rounded up: still above.
+            limit.divide(total, ties, .up)
+            limit.subtract(limit, q[j], .up)
             limit.divide(limit, batchSize, .up)
             c.limit(j, limit, upper: true)
         } else {
@@ -260,6 +273,12 @@ extension SoftmaxReference {
             limit.divide(limit, batchSize, .down)
             c.limit(j, limit, upper: false)
         }
+    }
+
+    /// The indices of the row's maximum (more than one when it is tied).
+    func tiedMaxima(_ x: [Double]) -> [Int] {
+        guard let m = x.max() else { return [] }
+        return x.indices.filter { x[$0] == m }
     }
 
     /// S − e_i = Σ_{j≠i} e_j into `out` (s itself for the max's index; otherwise S − e_i, which loses at

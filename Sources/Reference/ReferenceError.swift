@@ -44,6 +44,6 @@ public enum CrossEntropyTarget: Sendable, Hashable {
     /// A 0-based class index t: loss −log p_t, gradient p − onehot(t).
     case label(Int)
     /// A probability vector q (entries finite and >= 0, taken as given, not renormalized):
-    /// loss −Σ q_i log p_i, gradient p − q.
+    /// loss −Σ q_i log p_i, gradient p·Σq − q (its derivative; p − q only when the doubles sum to 1).
     case distribution([Double])
 }

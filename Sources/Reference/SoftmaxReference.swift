@@ -103,7 +103,7 @@ extension SoftmaxReference {
         }
     }
 
-    /// The cross-entropy gradient with respect to the logits, p − onehot(t) or p − q, correctly
+    /// The cross-entropy gradient with respect to the logits, p − onehot(t) or p·Σq − q, correctly
     /// rounded per element.
     func crossEntropyGradientValues(_ x: [Double], target: CrossEntropyTarget) throws -> [ReferenceValue] {
         try gradient(x, target, batchSize: 1)
@@ -146,7 +146,7 @@ extension SoftmaxReference {
         return try certifiedMeanCrossEntropy(finite, batchSize: rows.count)
     }
 
-    /// The tutorial's batch gradient done right: per-row p − onehot(t) (or p − q) divided by the
+    /// The tutorial's batch gradient done right: per-row p − onehot(t) (or p·Σq − q) divided by the
     /// batch size B, correctly rounded per element.
     func batchCrossEntropyGradientValues(_ rows: [[Double]], targets: [CrossEntropyTarget]) throws -> [[ReferenceValue]]
     {
@@ -190,7 +190,7 @@ extension SoftmaxReference {
         try crossEntropyValues(x, target: target).tagged(format)
     }
 
-    /// The cross-entropy gradient p − onehot(t) or p − q, correctly rounded per element.
+    /// The cross-entropy gradient p − onehot(t) or p·Σq − q, correctly rounded per element.
     public func crossEntropyGradient(_ x: [Double], target: CrossEntropyTarget) throws -> [ReferenceValue] {
         try tagged(crossEntropyGradientValues(x, target: target))
     }
@@ -208,7 +208,7 @@ extension SoftmaxReference {
         try meanCrossEntropyValues(rows, targets: targets).tagged(format)
     }
 
-    /// Per-row p − onehot(t) (or p − q) divided by the batch size B, correctly rounded per element.
+    /// Per-row p − onehot(t) (or p·Σq − q) divided by the batch size B, correctly rounded per element.
     public func batchCrossEntropyGradient(
         _ rows: [[Double]], targets: [CrossEntropyTarget]
     ) throws -> [[ReferenceValue]] { try batchCrossEntropyGradientValues(rows, targets: targets).map(tagged) }

@@ -25,7 +25,8 @@ struct CatalogueTests {
         let expected: [AuditFunction: Int] = [
             .softmax: 3, .logSoftmax: 3, .logSumExp: 1, .crossEntropy: 1, .crossEntropyGradient: 3,
             .batchCrossEntropy: 1, .batchCrossEntropyGradient: 6, .jacobian: 9, .vectorJacobianProduct: 3,
-            .sigmoid: 3, .logSigmoid: 3, .softplus: 3,
+            .sigmoid: 3, .logSigmoid: 3, .softplus: 3, .sigmoidGradient: 3, .logSigmoidGradient: 3,
+            .softplusGradient: 3,
         ]
         for f in AuditFunction.allCases {
             let c = f.isBatch ? batch : row
@@ -43,7 +44,7 @@ struct CatalogueTests {
         #expect(
             rowFunctions == [
                 "softmax", "log-softmax", "logsumexp", "cross-entropy", "cross-entropy-gradient", "sigmoid",
-                "log-sigmoid", "softplus",
+                "log-sigmoid", "softplus", "sigmoid-gradient", "log-sigmoid-gradient", "softplus-gradient",
             ])
     }
 

@@ -193,4 +193,35 @@ struct ClosedFormTests {
         #expect(
             try reference.crossEntropy([0, -40], target: .distribution([0, 0])).rounded.bitPattern == (0.0).bitPattern)
     }
+
+    @Test("tied maxima with a logit below MPFR's range: each maximum's p is just below 1/k, and that decides")
+    func tiedMaximaDoorsteps() throws {
+        // p_0 = p_1 = 1/(2 + e^-100000) < 1/2. Σq = 0.8 + 0.1 + 0.1 in doubles: Σq/2 − q_0 is a binary64 midpoint
+        // (worked out in exact rationals), and the exact value lies below it: round away from zero.
+        let q = [0.8, 0.1, 0.1]
+        let g = try reference.crossEntropyGradient([0, 0, -100000], target: .distribution(q))
+        let expected = [-0x1.3333333333334p-2, 0x1.999999999999ap-2, -0x1.999999999999ap-4]
+        #expect(bits(g) == bits(expected), "row [0, 0, -1e5], q \(q): expected \(expected), observed \(g)")
+        // 512 tied zeros and −1e5, label 0, in bfloat16: p_0 − 1 = −511/512 − ε, just below the midpoint of
+        // −(1 − 2^-8) and −1, so −1; the other maxima give 2^-9 − ε/512, which rounds to 2^-9.
+        var bfloat = SoftmaxReference()
+        bfloat.format = .bfloat16
+        let h = try bfloat.crossEntropyGradient(Array(repeating: 0, count: 512) + [-100000], target: .label(0))
+        #expect(h[0].rounded == -1 && h[1].rounded == 0x1p-9 && h[511].rounded == 0x1p-9, "observed \(h[0...1])")
+        #expect(h[512].rounded.bitPattern == (0.0).bitPattern, "e^-100000 / 512 rounds to +0: \(h[512])")
+    }
+
+    @Test("the binary family at ±inf: log σ(+inf) = −0 (the limit of negative values), σ'(±inf) = +0")
+    func binaryLimits() throws {
+        let inf = Double.infinity
+        #expect(bits(try reference.logSigmoid([inf, -inf])) == bits([-0.0, -inf]))
+        #expect(bits(try reference.sigmoid([inf, -inf])) == bits([1, 0]))
+        #expect(bits(try reference.softplus([inf, -inf])) == bits([inf, 0]))
+        #expect(bits(try reference.sigmoidGradient([inf, -inf])) == bits([0, 0]))
+        #expect(bits(try reference.logSigmoidGradient([inf, -inf])) == bits([0, 1]))
+        #expect(bits(try reference.softplusGradient([inf, -inf])) == bits([1, 0]))
+        // Beyond MPFR's range, log σ(1e300) is −e^-1e300: a negative value that rounds to −0.
+        #expect(bits(try reference.logSigmoid([1e300])) == bits([-0.0]))
+        #expect(bits(try reference.sigmoidGradient([1e300, -1e300])) == bits([0, 0]))
+    }
 }
