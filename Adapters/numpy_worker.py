@@ -20,6 +20,23 @@ def log_softmax(x, t=None):
     return x - m - np.log(np.sum(np.exp(x - m)))
 
 
+def binary_cross_entropy(x, y, options):
+    w = options.get("pos_weight", 1)
+    s = 1 / (1 + np.exp(-x))
+    return -(w * y * np.log(s) + (1 - y) * np.log(1 - s))
+
+
+def binary_cross_entropy_gradient(x, y, options):
+    w = options.get("pos_weight", 1)
+    return (1 + (w - 1) * y) / (1 + np.exp(-x)) - w * y
+
+
+def weighted_logsumexp(x, b, options):
+    m = np.max(x)
+    s = np.sum(b * np.exp(x - m))
+    return [m + np.log(np.abs(s)), np.sign(s)]
+
+
 serve({
     "softmax": softmax,
     "log-softmax": log_softmax,
@@ -30,4 +47,11 @@ serve({
     "sigmoid": lambda x, t: 1 / (1 + np.exp(-x)),
     "log-sigmoid": lambda x, t: np.log(1 / (1 + np.exp(-x))),
     "softplus": lambda x, t: np.log(1 + np.exp(x)),
+    # KL as sum(q * log(q / softmax(x))) (0 * log 0 is NaN here), binary cross-entropy from the sigmoid and
+    # its autograd-style gradient, logsumexp with weights taking the maximum over every x.
+    "kl-divergence": lambda x, q, o: [np.sum(q * np.log(q / softmax(x)))],
+    "kl-divergence-gradient": lambda x, q, o: softmax(x) * np.sum(q) - q,
+    "binary-cross-entropy": binary_cross_entropy,
+    "binary-cross-entropy-gradient": binary_cross_entropy_gradient,
+    "weighted-logsumexp": weighted_logsumexp,
 }, formats=("double", "float", "float16"))

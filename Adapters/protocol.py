@@ -2,7 +2,9 @@
 
 Each request is one line, `FUNCTION ROW`: ROW is whitespace-separated values (hexadecimal floats as
 float.hex() writes them, or inf, -inf, nan), preceded by `LABEL:` for cross-entropy and
-cross-entropy-gradient. FUNCTION may name a format, `softmax@float16`: the values are then that
+cross-entropy-gradient; for the paired functions (kl-divergence, binary-cross-entropy, the weighted
+logsumexp and their gradients) followed by ` | ` and the paired vector, then options as NAME=VALUE
+(`pos_weight=0x1.0p+1`). FUNCTION may name a format, `softmax@float16`: the values are then that
 format's (sent as the hexadecimal floats of their exact binary64 value) and the answers must be too.
 Answer each with one line of values (float.hex() keeps them exact) or the word `unsupported`. Flush
 after every answer: the audit waits for it.
@@ -13,34 +15,50 @@ import warnings
 import numpy as np
 
 
+def values(text):
+    return np.array([float.fromhex(v) for v in text.split()], dtype=np.float64)
+
+
 def parse(line):
+    """(function, label, x, pair, options): label None without a colon, pair None without a bar."""
     function, _, row = line.strip().partition(" ")
     label = None
     if ":" in row:
         head, _, row = row.partition(":")
         label = int(head)
-    return function, label, np.array([float.fromhex(v) for v in row.split()], dtype=np.float64)
+    pair, options = None, {}
+    if "|" in row:
+        row, _, tail = row.partition("|")
+        tokens = tail.split()
+        options = {k: float.fromhex(v) for k, _, v in (t.partition("=") for t in tokens if "=" in t)}
+        pair = values(" ".join(t for t in tokens if "=" not in t))
+    return function, label, values(row), pair, options
 
 
 DTYPES = {"double": np.float64, "float": np.float32, "float16": np.float16}
 
 
 def serve(functions, formats=("double",)):
-    """Answers requests on standard input with `functions[name](x, label)` until end of input. With a
-    format (`softmax@float16`) in `formats`, x arrives as that NumPy dtype and the answers are cast to it;
-    other formats are unsupported."""
+    """Answers requests on standard input with `functions[name](x, label)`, or for a paired function
+    `functions[name](x, pair, options)`, until end of input. With a format (`softmax@float16`) in
+    `formats`, x and the pair arrive as that NumPy dtype and the answers are cast to it; other formats
+    are unsupported."""
     warnings.simplefilter("ignore")  # overflow warnings would go to standard error and be reported
     np.seterr(all="ignore")
     for line in sys.stdin:
         if not line.strip():
             continue
-        function, label, x = parse(line)
-        function, _, fmt = function.partition("@")
+        name, _, fmt = line.partition(" ")[0].partition("@")
         fmt = fmt or "double"
-        f = functions.get(function)
+        f = functions.get(name)
         if f is None or fmt not in formats or fmt not in DTYPES:
             print("unsupported", flush=True)
             continue
+        _, label, x, pair, options = parse(line)
         dtype = DTYPES[fmt]
-        values = np.atleast_1d(np.asarray(f(x.astype(dtype), label), dtype=dtype)).astype(np.float64)
-        print(" ".join(float(v).hex() for v in values), flush=True)
+        if pair is None:
+            answer = f(x.astype(dtype), label)
+        else:
+            answer = f(x.astype(dtype), pair.astype(dtype), {k: dtype(v) for k, v in options.items()})
+        out = np.atleast_1d(np.asarray(answer, dtype=dtype)).astype(np.float64)
+        print(" ".join(float(v).hex() for v in out), flush=True)

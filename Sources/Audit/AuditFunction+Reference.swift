@@ -24,6 +24,13 @@ extension AuditFunction {
         case .sigmoidGradient: return try r.sigmoidGradient(c.row)
         case .logSigmoidGradient: return try r.logSigmoidGradient(c.row)
         case .softplusGradient: return try r.softplusGradient(c.row)
+        case .klDivergence: return [try r.klDivergence(c.row, target: pair(c))]
+        case .klDivergenceGradient: return try r.klDivergenceGradient(c.row, target: pair(c))
+        case .binaryCrossEntropy:
+            return try r.binaryCrossEntropy(c.row, targets: pair(c), posWeight: c.options.posWeight)
+        case .binaryCrossEntropyGradient:
+            return try r.binaryCrossEntropyGradient(c.row, targets: pair(c), posWeight: c.options.posWeight)
+        case .weightedLogSumExp: return try r.weightedLogSumExp(c.row, weights: pair(c))
         }
     }
 

@@ -221,7 +221,94 @@ enum ErrorBounds {
             return Array(repeating: elementwiseBound(units), count: x.count)
         case .stableSigmoidGradient:
             return Array(repeating: elementwiseBound(units, units: sigmoidGradient), count: x.count)
+        case .logSoftmaxKLDivergence: return [try klDivergenceBound(c, facts, reference: r, units: units)]
+        case .distributionGradient: return try distributionGradientBounds(c, facts, reference: r, units: units)
+        case .softplusBinaryCrossEntropy:
+            // A softplus or sigmoid in the subnormal range is off by up to the floor, times its weight 1 − y or w y.
+            let bound = elementwiseBound(units, units: binaryCrossEntropy)
+            return Array(
+                repeating: ElementBound(relative: bound.relative, absolute: bound.absolute * (1 + c.options.posWeight)),
+                count: x.count)
+        case .sigmoidBinaryCrossEntropyGradient: return binaryCrossEntropyGradientBounds(c, units: units)
+        case .weightedLogSumExp: return weightedLogSumExpBounds(c, units: units)
         }
+    }
+
+    /// Binary cross-entropy (a + b) log1p(t) + a|x|: a = 1 − y and b = w y one rounding each, their sum one,
+    /// log1p(t) 4u as in the binary family, the products and the sum one each (docs/bounds.md).
+    static let binaryCrossEntropy = 8.0
+
+    /// How far the bounds' own binary64 evaluations (magnitudes from rounded references) may fall short.
+    static let magnitudeSlack = 1.01
+
+    /// KL = Σ q_i (log q_i − ℓ_i) with ℓ the log1p log-softmax: each term carries 2u|log q_i| + k u|ℓ_i| and
+    /// two roundings, and the sum (n − 1)u of Σ|terms|: (k + n + 3)u Σ q_i (|log q_i| + |ℓ_i|), absolutely.
+    private static func klDivergenceBound(
+        _ c: AuditCase, _ facts: RowFacts, reference r: SoftmaxReference, units: Units
+    ) throws -> ElementBound {
+        let q = AuditFunction.klDivergence.pair(c)
+        let l = try r.logSoftmax(c.row).map(\.rounded)
+        var magnitude = 0.0
+        for i in q.indices where q[i] > 0 { magnitude += q[i] * (Foundation.log(q[i]).magnitude + l[i].magnitude) }
+        let k = logSoftmax.units(n: facts.n, w: facts.spread) + facts.n + 3
+        return ElementBound(
+            relative: finalRounding(units),
+            absolute: units.relative(k) * magnitude * magnitudeSlack + units.floor(facts.n))
+    }
+
+    /// p_j Σq − q_j: p_j the shifted softmax's, Σq a recursive sum, the product and the difference one
+    /// rounding each: (k + n + 1)u p_j Σq, absolutely, and the result's rounding.
+    private static func distributionGradientBounds(
+        _ c: AuditCase, _ facts: RowFacts, reference r: SoftmaxReference, units: Units
+    ) throws -> [ElementBound] {
+        let total = AuditFunction.klDivergenceGradient.pair(c).reduce(0, +)
+        let p = try r.softmax(c.row).map(\.rounded)
+        let factor = units.relative(shiftedSoftmax.units(n: facts.n, w: facts.spread) + facts.n + 1)
+        return p.map { pj in
+            ElementBound(
+                relative: finalRounding(units),
+                absolute: product(factor * pj * magnitudeSlack, total) + units.floor(facts.n))
+        }
+    }
+
+    /// (1 − y) σ(x) − w y σ(−x): each σ 5u, each weight and product one rounding, the difference one:
+    /// 7u (|A| + |B|) for the terms A and B, absolutely, and the result's rounding.
+    private static func binaryCrossEntropyGradientBounds(_ c: AuditCase, units: Units) -> [ElementBound] {
+        let y = AuditFunction.binaryCrossEntropyGradient.pair(c)
+        let w = c.options.posWeight
+        return c.row.indices.map { j in
+            let x = c.row[j]
+            let s = 1 / (1 + Foundation.exp(-x)), t = 1 / (1 + Foundation.exp(x))
+            let terms = (1 - y[j]) * s + w * y[j] * t
+            return ElementBound(
+                relative: finalRounding(units),
+                absolute: units.relative(elementwise + 2) * terms * magnitudeSlack + units.floor(1) * (1 + w))
+        }
+    }
+
+    /// m + log|T| with T = Σ b_i e^(x_i − m) and m the largest x_i with b_i ≠ 0: each term carries the
+    /// argument's u|x_i − m|, exp's 2u and the product's u, the sum (n − 1)u, so T is within (n + 3 + w)u
+    /// Σ|b_i| e^(x_i − m), and log|T| within that over |T| (the conditioning κ, 1 when b >= 0) plus 2u of
+    /// log's own. The sign is exact unless that error reaches |T|.
+    private static func weightedLogSumExpBounds(_ c: AuditCase, units: Units) -> [ElementBound] {
+        let x = c.row, b = AuditFunction.weightedLogSumExp.pair(c)
+        let live = x.indices.filter { b[$0] != 0 && x[$0].isFinite }
+        guard let m = live.map({ x[$0] }).max(), let low = live.map({ x[$0] }).min() else {
+            return [ElementBound(relative: 0, absolute: units.floor(1)), ElementBound(relative: 0, absolute: 0)]
+        }
+        var total = 0.0, magnitude = 0.0
+        for i in live {
+            let e = Foundation.exp(x[i] - m)
+            total += b[i] * e
+            magnitude += b[i].magnitude * e
+        }
+        let k = units.relative(Double(live.count) + 3 + (m - low))
+        let relativeT = total == 0 ? Double.infinity : k * magnitude / total.magnitude * magnitudeSlack
+        let logT = total == 0 ? 0 : Foundation.log(total.magnitude).magnitude
+        let value = ElementBound(
+            relative: finalRounding(units),
+            absolute: relativeT + units.relative(2) * logT * magnitudeSlack + units.floor(Double(live.count)))
+        return [value, ElementBound(relative: 0, absolute: relativeT >= 1 ? 2 : 0)]
     }
 
     /// The result's own rounding: u, or with a narrower store, the accumulator's and the store's.

@@ -1,12 +1,15 @@
 // A kernel whose functions are answered by an external worker process (the process protocol).
 //
 // Request:  FUNCTION ROW       FUNCTION and ROW exactly as `softmax-audit reference` takes them (a label
-//                              and a colon first for cross-entropy and cross-entropy-gradient); the
-//                              values as hexadecimal floats (C's %a, Python's float.hex()), inf, -inf, nan.
+//                              and a colon first for cross-entropy and cross-entropy-gradient; a bar and
+//                              the paired vector, then options, for the paired functions); the values as
+//                              hexadecimal floats (C's %a, Python's float.hex()), inf, -inf, nan.
 // Answer:   VALUES | unsupported
-//                              one line: n values for softmax, log-softmax and the gradient, one for
-//                              logsumexp and cross-entropy, in any notation that parses exactly as a
-//                              Double; or the word `unsupported`, after which the function is not sent again.
+//                              one line: n values for softmax, log-softmax, the gradients and the
+//                              elementwise functions, one for logsumexp, cross-entropy and KL, two (the
+//                              value and its sign) for the weighted logsumexp, in any notation that parses
+//                              exactly as a Double; or the word `unsupported`, after which the function is
+//                              not sent again.
 import Foundation
 import Formats
 import Kernels
@@ -29,7 +32,7 @@ final class DroppedFlag: @unchecked Sendable {
 public enum ExternalKernel {
     /// A small row per function, sent first: a worker that answers `unsupported` loses the function.
     static func probe(_ f: ReferenceFunction) -> LabeledRow {
-        LabeledRow(label: f.takesLabel ? 1 : nil, logits: [0, 1, -2])
+        LabeledRow(AuditCase([0, 1, -2], label: 1), for: f.function)
     }
 
     /// The request line for function f on a row (`softmax@float16 ROW` for a worker in another format).
@@ -53,7 +56,7 @@ public enum ExternalKernel {
             let row = probe(f)
             // A worker that says `unsupported`, or that cannot be started at all, does not get the function.
             let answer = worker.request(
-                requestLine(f, row, format: format), expecting: f.isScalar ? 1 : row.logits.count)
+                requestLine(f, row, format: format), expecting: f.outputCount(row.logits.count))
             if answer == .unsupported || answer == .failed(.cannotStart) {
                 unsupported.append(f)
                 continue
@@ -66,8 +69,7 @@ public enum ExternalKernel {
                     let count = shape.outputCount(c)
                     // After a late `unsupported` the function is not sent again; its answers count as NaN.
                     if dropped.isSet { return Array(repeating: .nan, count: count) }
-                    let row = LabeledRow(label: shape.takesLabel ? c.label : nil, logits: c.row)
-                    let line = requestLine(f, row, format: format)
+                    let line = requestLine(f, LabeledRow(c, for: f.function), format: format)
                     switch worker.request(line, expecting: count) {
                     case .values(let v): return v
                     case .unsupported:

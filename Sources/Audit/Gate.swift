@@ -41,7 +41,7 @@ extension AuditResult {
                 for kind in cell.failureCounts.keys.sorted() where failOn.contains(where: { $0.covers(kind) }) {
                     var line = "\(cell.key): " + cell.failureSummary(kind)
                     if let s = shrunkByKey[FailureKey(kernel: k.name, function: cell.function, kind: kind)]?.first {
-                        line += "; minimal row: \(s.minimal.decimalText)"
+                        line += "; minimal row: \(s.minimal.decimalText(for: s.function))"
                     }
                     lines.append(line)
                 }

@@ -19,6 +19,18 @@ extension AuditCase {
     public var decimalText: String {
         zip(rows, labels).map { LabeledRow(label: $1, logits: $0).decimalText }.joined(separator: " ; ")
     }
+
+    /// The case as function f takes it: with the paired vector and options of a paired function.
+    public func text(for f: AuditFunction) -> String {
+        guard f.shape.takesPair else { return text }
+        return rows.indices.map { LabeledRow(self, row: $0, for: f).text }.joined(separator: "\n")
+    }
+
+    /// The same with shortest round-trip decimals.
+    public func decimalText(for f: AuditFunction) -> String {
+        guard f.shape.takesPair else { return decimalText }
+        return rows.indices.map { LabeledRow(self, row: $0, for: f).decimalText }.joined(separator: " ; ")
+    }
 }
 
 /// A named family of inputs.
@@ -294,6 +306,67 @@ extension InputClass {
                 let center = centers[rng.int(0...(centers.count - 1))]
                 return center + rng.uniform(-4, 4)
             }
+        },
+        InputClass(
+            name: "zero-weight-on-max",
+            summary: "A paired vector (logsumexp's b, KL's q, BCE's y) that is 0 on the maximum, which leads the "
+                + "other logits by 750 to 2000; the other entries in (0, 1].",
+            source: "jax#5370: logsumexp([-1000, -2], b=[1, 0]) gave -inf instead of -1000"
+        ) { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 64)))
+            let top = rng.uniform(-5, 5)
+            var x = (0..<n).map { _ in top - rng.uniform(750, 2000) }
+            let k = rng.int(0...(n - 1))
+            x[k] = top
+            var b: [Double] = (0..<n).map { _ in [1, 0.5, 0.25, rng.unit()][rng.int(0...3)] }
+            b[k] = 0
+            return AuditCase(x, label: k, pair: b)
+        },
+        InputClass(
+            name: "masked-targets",
+            summary: "Rows with -inf logits (masked classes) and a paired vector in [0, 1]: zero on most masked "
+                + "entries, and on every other row 0.9 on one of them.",
+            source: "optax#896: [-inf, 0] with target [0, 1] gave NaN from 0 * -inf; pytorch#135359: a logit of "
+                + "-inf with target 0.9 gave NaN instead of inf"
+        ) { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 64)))
+            var x = (0..<n).map { _ in rng.normal() * 3 }
+            var q = (0..<n).map { _ in rng.unit() }
+            let masked = (0..<n).filter { _ in rng.unit() < 0.4 }.filter { $0 != 0 }
+            for i in masked {
+                x[i] = -.infinity
+                q[i] = 0
+            }
+            if let i = masked.first, rng.unit() < 0.5 { q[i] = 0.9 }
+            return AuditCase(x, label: 0, pair: q)
+        },
+        InputClass(
+            name: "pos-weight",
+            summary: "Binary cross-entropy's pos_weight (2, 10, 100 or 1/4) with logits around +-120 and up to "
+                + "+-800, targets 0, 1 or uniform.",
+            source: "pytorch#13773: binary_cross_entropy_with_logits with pos_weight gave NaN at a logit of -120"
+        ) { rng, max in
+            let n = rng.logUniformLength(min(max, 64))
+            let x = (0..<n).map { _ in
+                rng.unit() < 0.5 ? (rng.unit() < 0.5 ? 120 : -120) + rng.uniform(-1, 1) : rng.uniform(-800, 800)
+            }
+            let y: [Double] = (0..<n).map { _ in [0, 1, rng.unit()][rng.int(0...2)] }
+            let w = [2, 10, 100, 0.25][rng.int(0...3)]
+            return AuditCase(x, label: 0, pair: y, options: LossOptions(posWeight: w))
+        },
+        InputClass(
+            name: "self-target",
+            summary:
+                "KL(q || softmax(x)) with q = softmax(x) rounded to doubles: the exact KL is tiny, of either sign.",
+            source: "pytorch#32520: kl_div(log_softmax(a), softmax(a)) gave a negative KL"
+        ) { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 256)))
+            let scale = Double.exp10(rng.uniform(-1, 1.5))
+            let x = (0..<n).map { _ in rng.normal() * scale }
+            let top = x.max()!
+            let e = x.map { exp($0 - top) }
+            let total = e.reduce(0, +)
+            return AuditCase(x, label: 0, pair: e.map { $0 / total })
         },
         InputClass(
             name: "batches", summary: "Two to eight rows of one length, a label each; one row may lead by hundreds.",

@@ -75,7 +75,8 @@ struct PropertyTolerances {
         case .crossEntropy: return 2 * units.relative(ErrorBounds.crossEntropy.units(n: n, w: w))
         case .crossEntropyGradient: return 2 * units.relative(ErrorBounds.gradientAtLabel.units(n: n, w: w))
         case .logSumExp, .batchCrossEntropy, .batchCrossEntropyGradient, .jacobian, .vectorJacobianProduct, .sigmoid,
-            .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient:
+            .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient, .klDivergence,
+            .klDivergenceGradient, .binaryCrossEntropy, .binaryCrossEntropyGradient, .weightedLogSumExp:
             return nil
         }
     }

@@ -27,11 +27,21 @@ public struct ReferenceFunction: Hashable, Sendable, CaseIterable, RawRepresenta
     /// Whether a row of this function starts with a class label and a colon (`2: 0.5 1 -3`).
     public var takesLabel: Bool { function.shape.takesLabel }
 
-    /// Whether the function gives one value per row (otherwise one per logit).
+    /// Whether the function gives one value per row (otherwise one per logit, or a value and its sign).
     public var isScalar: Bool { function.shape.isScalar }
+
+    /// How many values the function gives for a row of n logits.
+    public func outputCount(_ n: Int) -> Int {
+        function.shape.outputCount(AuditCase(Array(repeating: 0, count: n), label: 0))
+    }
+
+    /// Parses one line of this function's input.
+    public func parse(_ line: Substring) throws(RowSyntaxError) -> LabeledRow {
+        try RowSyntax.parse(line, for: function)
+    }
 
     /// The certified values for one parsed row.
     public func evaluate(_ row: LabeledRow, with reference: SoftmaxReference) throws -> [ReferenceValue] {
-        try function.reference(reference, on: AuditCase(row.logits, label: row.label ?? 0))
+        try function.reference(reference, on: row.auditCase(for: function))
     }
 }

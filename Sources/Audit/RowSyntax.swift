@@ -1,16 +1,38 @@
 // The row syntax of the command-line contract: whitespace-separated numbers in any notation
 // Swift's Double(String) reads (decimal, hexadecimal floats such as 0x1.8p+1, inf, -inf, nan),
-// preceded by a 0-based class label and a colon for the cross-entropy functions: `2: 0.5 1 -3`.
+// preceded by a 0-based class label and a colon for the cross-entropy functions: `2: 0.5 1 -3`. The
+// paired functions follow the logits with a bar and the paired vector, of the same length, then their
+// options as name=value: `0.5 -120 | 1 0.9 pos_weight=3` (binary cross-entropy), `0 1 2 | 0.2 0 0.8`
+// (KL's target q), `-1000 -2 | 1 0` (logsumexp's weights b).
 import Reference
 
-/// One input row: the logits and, for the cross-entropy functions, the label.
+/// One input row: the logits and, for the cross-entropy functions, the label; for the paired functions
+/// the paired vector and the options.
 public struct LabeledRow: Sendable, Equatable {
     public var label: Int?
     public var logits: [Double]
+    public var pair: [Double]?
+    public var options: LossOptions
 
-    public init(label: Int? = nil, logits: [Double]) {
+    public init(label: Int? = nil, logits: [Double], pair: [Double]? = nil, options: LossOptions = LossOptions()) {
         self.label = label
         self.logits = logits
+        self.pair = pair
+        self.options = options
+    }
+
+    /// The row of case c that function f takes: its label if f takes one, its paired vector (the case's
+    /// own or the derived one) and options if f is paired.
+    public init(_ c: AuditCase, row j: Int = 0, for f: AuditFunction) {
+        let shape = f.shape
+        self.init(
+            label: shape.takesLabel ? c.labels[j] : nil, logits: c.rows[j],
+            pair: shape.takesPair ? f.pair(c, row: j) : nil, options: shape.takesPair ? c.options : LossOptions())
+    }
+
+    /// The case this row is for function f (label 0 when it has none).
+    public func auditCase(for f: AuditFunction) -> AuditCase {
+        AuditCase(logits, label: label ?? 0, pair: pair, options: options)
     }
 
     /// The row in the contract's syntax, every value in exact hexadecimal notation.
@@ -21,7 +43,13 @@ public struct LabeledRow: Sendable, Equatable {
     public var decimalText: String { render(RowSyntax.decimal) }
 
     private func render(_ format: (Double) -> String) -> String {
-        let values = logits.map(format).joined(separator: " ")
+        var values = logits.map(format).joined(separator: " ")
+        if let pair {
+            values += " | " + pair.map(format).joined(separator: " ")
+            if options.posWeight != LossOptions.defaultPosWeight {
+                values += " \(RowSyntax.posWeightName)=\(format(options.posWeight))"
+            }
+        }
         guard let label else { return values }
         return "\(label): " + values
     }
@@ -33,6 +61,10 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
     case missingLabel
     case badLabel(String)
     case unexpectedLabel
+    case missingPair(String)
+    case unexpectedPair
+    case pairLength(pair: Int, row: Int, name: String)
+    case badOption(String)
 
     public var description: String {
         switch self {
@@ -46,6 +78,14 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
             return "the label '\(token)' is not a non-negative integer"
         case .unexpectedLabel:
             return "this function takes no label, but the row has a colon"
+        case .missingPair(let name):
+            return "the row must end with a bar and the \(name), one per logit, as in '0 1 2 | 0.2 0 0.8'"
+        case .unexpectedPair:
+            return "this function takes no paired vector, but the row has a bar"
+        case .pairLength(let pair, let row, let name):
+            return "the \(name) has \(pair) values but the row has \(row) logits"
+        case .badOption(let token):
+            return "'\(token)' is not an option of this function (binary cross-entropy takes pos_weight=W)"
         }
     }
 }
@@ -57,6 +97,41 @@ public enum RowSyntax {
         if s.hasSuffix(".0") { s.removeLast(2) }
         return s
     }
+
+    /// The option names, as PyTorch spells them.
+    public static let posWeightName = "pos_weight"
+
+    /// Parses one line for function f: its label, its logits, and for a paired function the paired
+    /// vector and options.
+    public static func parse(_ line: Substring, for f: AuditFunction) throws(RowSyntaxError) -> LabeledRow {
+        guard let name = f.pairName else {
+            if line.contains("|") { throw .unexpectedPair }
+            return try parse(line, labeled: f.shape.takesLabel)
+        }
+        guard let bar = line.firstIndex(of: "|") else { throw .missingPair(name) }
+        var row = try parse(line[..<bar], labeled: f.shape.takesLabel)
+        var pair: [Double] = []
+        for (position, token) in line[line.index(after: bar)...].split(whereSeparator: isBlank).enumerated() {
+            if let equals = token.firstIndex(of: "=") {
+                guard f == .binaryCrossEntropy || f == .binaryCrossEntropyGradient,
+                    token[..<equals] == posWeightName, let value = Double(token[token.index(after: equals)...])
+                else { throw .badOption(String(token)) }
+                row.options.posWeight = value
+                continue
+            }
+            guard let value = Double(token) else {
+                throw .notANumber(String(token), position: row.logits.count + position + 1)
+            }
+            pair.append(value)
+        }
+        guard pair.count == row.logits.count else {
+            throw .pairLength(pair: pair.count, row: row.logits.count, name: name)
+        }
+        row.pair = pair
+        return row
+    }
+
+    static func isBlank(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\r" }
 
     /// Parses one line (a trailing carriage return and surrounding blanks are ignored).
     public static func parse(_ line: Substring, labeled: Bool) throws(RowSyntaxError) -> LabeledRow {

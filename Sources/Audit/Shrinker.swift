@@ -44,6 +44,7 @@ public struct Shrinker {
                     var candidate = best
                     candidate.rows.remove(at: b)
                     candidate.labels.remove(at: b)
+                    candidate.pairs?.remove(at: b)
                     if tryCandidate(candidate) { improved = true }
                 }
             }
@@ -83,11 +84,12 @@ public struct Shrinker {
         return ShrinkResult(original: c, minimal: best, evaluations: evaluations)
     }
 
-    /// The case without the columns in `range`, labels moved with their columns.
+    /// The case without the columns in `range`, labels and paired values moved with their columns.
     static func removing(_ range: Range<Int>, from c: AuditCase) -> AuditCase {
         var out = c
         for b in out.rows.indices {
             out.rows[b].removeSubrange(range)
+            out.pairs?[b].removeSubrange(range)
             let t = c.labels[b]
             // A removed label moves to 0 (the check decides whether the failure survives).
             out.labels[b] = range.contains(t) ? 0 : (t >= range.upperBound ? t - range.count : t)

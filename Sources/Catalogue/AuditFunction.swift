@@ -22,6 +22,11 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     case sigmoidGradient = "sigmoid-gradient"
     case logSigmoidGradient = "log-sigmoid-gradient"
     case softplusGradient = "softplus-gradient"
+    case klDivergence = "kl-divergence"
+    case klDivergenceGradient = "kl-divergence-gradient"
+    case binaryCrossEntropy = "binary-cross-entropy"
+    case binaryCrossEntropyGradient = "binary-cross-entropy-gradient"
+    case weightedLogSumExp = "weighted-logsumexp"
 
     public static func < (a: Self, b: Self) -> Bool { a.order < b.order }
 
@@ -40,6 +45,9 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         case .vectorJacobianProduct: return .perLogitWithVector
         case .sigmoid, .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient:
             return .perLogit
+        case .klDivergence: return .pairedScalar
+        case .klDivergenceGradient, .binaryCrossEntropy, .binaryCrossEntropyGradient: return .pairedPerLogit
+        case .weightedLogSumExp: return .pairedValueAndSign
         }
     }
 
@@ -61,6 +69,12 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         case .sigmoidGradient: return "sigma'(x) = sigma(x) sigma(-x), elementwise"
         case .logSigmoidGradient: return "(log sigma)'(x) = sigma(-x) = 1 - sigma(x), elementwise"
         case .softplusGradient: return "softplus'(x) = sigma(x), elementwise"
+        case .klDivergence: return "KL(q || p) = sum_i q_i (log q_i - log p_i), 0 log 0 = 0, for a target q"
+        case .klDivergenceGradient: return "p * sum(q) - q, the derivative of KL(q || softmax(x))"
+        case .binaryCrossEntropy:
+            return "w y softplus(-x) + (1 - y) softplus(x) for targets y in [0, 1], w = pos_weight, elementwise"
+        case .binaryCrossEntropyGradient: return "(1 - y) sigma(x) - w y sigma(-x), elementwise"
+        case .weightedLogSumExp: return "log|sum_i b_i exp(x_i)| and its sign (+1, -1, or 0 for a zero sum)"
         }
     }
 
@@ -77,24 +91,64 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     /// Whether the function acts on each logit alone (the binary family).
     public var isElementwise: Bool {
         switch self {
-        case .sigmoid, .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient: return true
+        case .sigmoid, .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient,
+            .binaryCrossEntropy, .binaryCrossEntropyGradient:
+            return true
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
-            .batchCrossEntropyGradient, .jacobian, .vectorJacobianProduct:
+            .batchCrossEntropyGradient, .jacobian, .vectorJacobianProduct, .klDivergence, .klDivergenceGradient,
+            .weightedLogSumExp:
             return false
         }
     }
 
     /// Whether the function is measured on this case.
     public func applies(to c: AuditCase) -> Bool {
-        if isBatch != c.isBatch { return false }
+        // A case that carries paired vectors is made for the paired functions.
+        if isBatch != c.isBatch || (c.pairs != nil && !shape.takesPair) { return false }
         switch self {
         case .jacobian: return c.row.count <= Self.jacobianMaxLength && c.isFinite
         case .vectorJacobianProduct: return c.isFinite
-        case .sigmoid, .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient:
+        case .sigmoid, .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient,
+            .binaryCrossEntropy, .binaryCrossEntropyGradient:
             return c.row.count <= Self.elementwiseMaxLength
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
-            .batchCrossEntropyGradient:
+            .batchCrossEntropyGradient, .klDivergence, .klDivergenceGradient, .weightedLogSumExp:
             return true
+        }
+    }
+
+    /// What the paired vector is to this function, for messages and listings (nil for unpaired functions).
+    public var pairName: String? {
+        switch self {
+        case .klDivergence, .klDivergenceGradient: return "target q"
+        case .binaryCrossEntropy, .binaryCrossEntropyGradient: return "targets y"
+        case .weightedLogSumExp: return "weights b"
+        default: return nil
+        }
+    }
+
+    /// The paired vector of row j of a case: the case's own, or one derived from the row's length, so
+    /// that every input class reaches the paired functions and reproduces.
+    public func pair(_ c: AuditCase, row j: Int = 0) -> [Double] {
+        if let pairs = c.pairs { return pairs[j] }
+        return Self.derivedPair(for: self, count: c.rows[j].count)
+    }
+
+    /// The derived vector: for KL a target from the weights 1, 0, 3, 2 by position over their sum (zeros
+    /// included, for the 0 · log 0 rule); for binary cross-entropy the targets 0, 3/4, 1/4, 1, 1/2 by
+    /// position; for logsumexp the weights 1, 1/2, 2, 0 by position (b >= 0, the common case, with zeros).
+    public static func derivedPair(for f: AuditFunction, count n: Int) -> [Double] {
+        switch f {
+        case .klDivergence, .klDivergenceGradient:
+            let w = (0..<n).map { Double((3 * $0 + 1) % 4) }
+            let total = w.reduce(0, +)
+            return w.map { $0 / total }
+        case .binaryCrossEntropy, .binaryCrossEntropyGradient:
+            return (0..<n).map { Double((3 * $0) % 5) / 4 }
+        case .weightedLogSumExp:
+            return (0..<n).map { [1, 0.5, 2, 0][$0 % 4] }
+        default:
+            return []
         }
     }
 
@@ -121,11 +175,29 @@ public enum FunctionShape: Sendable, Hashable {
     case perPair
     /// One row and the vector `AuditFunction.vjpVector` to one value per logit.
     case perLogitWithVector
+    /// One row and its paired vector (`AuditFunction.pair`) to one value.
+    case pairedScalar
+    /// One row and its paired vector to one value per logit.
+    case pairedPerLogit
+    /// One row and its paired vector to a value and its sign (+1, −1 or 0).
+    case pairedValueAndSign
 
     public var isBatch: Bool {
         switch self {
         case .batchScalar, .batchPerLogit: return true
-        case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .perPair, .perLogitWithVector: return false
+        case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .perPair, .perLogitWithVector, .pairedScalar,
+            .pairedPerLogit, .pairedValueAndSign:
+            return false
+        }
+    }
+
+    /// Whether a row of this shape carries a paired vector after a bar (`0.5 1 -3 | 0.2 0.3 0.5`).
+    public var takesPair: Bool {
+        switch self {
+        case .pairedScalar, .pairedPerLogit, .pairedValueAndSign: return true
+        case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .batchScalar, .batchPerLogit, .perPair,
+            .perLogitWithVector:
+            return false
         }
     }
 
@@ -133,23 +205,29 @@ public enum FunctionShape: Sendable, Hashable {
     public var takesLabel: Bool {
         switch self {
         case .labeledScalar, .labeledPerLogit, .batchScalar, .batchPerLogit: return true
-        case .perLogit, .scalar, .perPair, .perLogitWithVector: return false
+        case .perLogit, .scalar, .perPair, .perLogitWithVector, .pairedScalar, .pairedPerLogit, .pairedValueAndSign:
+            return false
         }
     }
 
     /// Whether the output is one value.
     public var isScalar: Bool {
         switch self {
-        case .scalar, .labeledScalar, .batchScalar: return true
-        case .perLogit, .labeledPerLogit, .batchPerLogit, .perPair, .perLogitWithVector: return false
+        case .scalar, .labeledScalar, .batchScalar, .pairedScalar: return true
+        case .perLogit, .labeledPerLogit, .batchPerLogit, .perPair, .perLogitWithVector, .pairedPerLogit,
+            .pairedValueAndSign:
+            return false
         }
     }
 
-    /// Whether the input is one row, with a label or not, and the output one value or one per logit:
-    /// the functions `softmax-audit reference` and the process protocol take, one row per line.
+    /// Whether the input is one row (with a label or a paired vector) and the output one value, one per
+    /// logit, or a value and its sign: the functions `softmax-audit reference` and the process protocol
+    /// take, one row per line.
     public var isRowFunction: Bool {
         switch self {
-        case .perLogit, .scalar, .labeledScalar, .labeledPerLogit: return true
+        case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .pairedScalar, .pairedPerLogit,
+            .pairedValueAndSign:
+            return true
         case .batchScalar, .batchPerLogit, .perPair, .perLogitWithVector: return false
         }
     }
@@ -157,8 +235,9 @@ public enum FunctionShape: Sendable, Hashable {
     /// How many values the function gives for a case.
     public func outputCount(_ c: AuditCase) -> Int {
         switch self {
-        case .scalar, .labeledScalar, .batchScalar: return 1
-        case .perLogit, .labeledPerLogit, .perLogitWithVector: return c.row.count
+        case .scalar, .labeledScalar, .batchScalar, .pairedScalar: return 1
+        case .pairedValueAndSign: return 2
+        case .perLogit, .labeledPerLogit, .perLogitWithVector, .pairedPerLogit: return c.row.count
         case .batchPerLogit: return c.rows.count * c.row.count
         case .perPair: return c.row.count * c.row.count
         }

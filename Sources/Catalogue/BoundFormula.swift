@@ -24,6 +24,11 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
     case stableSigmoidGradient = "sigmoid gradient, t/(1 + t)^2 with t = exp(-|x|)"
     case complementLogSigmoidGradient = "log-sigmoid gradient, sigmoid(-x) by sign"
     case sigmoidSoftplusGradient = "softplus gradient, sigmoid(x) by sign"
+    case logSoftmaxKLDivergence = "KL divergence, sum of q (log q - log-softmax)"
+    case distributionGradient = "KL gradient, p sum(q) - q"
+    case softplusBinaryCrossEntropy = "binary cross-entropy, w y softplus(-x) + (1 - y) softplus(x)"
+    case sigmoidBinaryCrossEntropyGradient = "binary cross-entropy gradient, (1 - y) sigma(x) - w y sigma(-x)"
+    case weightedLogSumExp = "weighted logsumexp, m + log|sum b exp(x - m)| with m the max where b != 0"
 
     /// The standard stable algorithm's bound for a function.
     public static func standard(for f: AuditFunction) -> BoundFormula {
@@ -43,6 +48,11 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .sigmoidGradient: return .stableSigmoidGradient
         case .logSigmoidGradient: return .complementLogSigmoidGradient
         case .softplusGradient: return .sigmoidSoftplusGradient
+        case .klDivergence: return .logSoftmaxKLDivergence
+        case .klDivergenceGradient: return .distributionGradient
+        case .binaryCrossEntropy: return .softplusBinaryCrossEntropy
+        case .binaryCrossEntropyGradient: return .sigmoidBinaryCrossEntropyGradient
+        case .weightedLogSumExp: return .weightedLogSumExp
         }
     }
 
@@ -65,6 +75,11 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .stableSigmoidGradient: return .sigmoidGradient
         case .complementLogSigmoidGradient: return .logSigmoidGradient
         case .sigmoidSoftplusGradient: return .softplusGradient
+        case .logSoftmaxKLDivergence: return .klDivergence
+        case .distributionGradient: return .klDivergenceGradient
+        case .softplusBinaryCrossEntropy: return .binaryCrossEntropy
+        case .sigmoidBinaryCrossEntropyGradient: return .binaryCrossEntropyGradient
+        case .weightedLogSumExp: return .weightedLogSumExp
         }
     }
 
@@ -90,6 +105,11 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .stableSigmoidGradient: return "stable-sigmoid-gradient"
         case .complementLogSigmoidGradient: return "complement-log-sigmoid-gradient"
         case .sigmoidSoftplusGradient: return "sigmoid-softplus-gradient"
+        case .logSoftmaxKLDivergence: return "log-softmax-kl-divergence"
+        case .distributionGradient: return "distribution-gradient"
+        case .softplusBinaryCrossEntropy: return "softplus-binary-cross-entropy"
+        case .sigmoidBinaryCrossEntropyGradient: return "sigmoid-binary-cross-entropy-gradient"
+        case .weightedLogSumExp: return "weighted-logsumexp"
         }
     }
 

@@ -106,7 +106,7 @@ public struct Kernel: Sendable, Identifiable {
     /// The kernel's output for `function` on a case, flattened row-major (nil when it does not
     /// implement the function).
     public func output(_ function: AuditFunction, on c: AuditCase) -> [Double]? {
-        implementations[function]?.body.evaluate(c)
+        implementations[function]?.body.evaluate(c, function)
     }
 
     /// The output for a one-row case.
@@ -138,6 +138,12 @@ public struct Implementation: Sendable {
         case perPair(@Sendable ([Double]) -> [[Double]])
         /// One row and a vector of its length to one value per logit (the vector-Jacobian product).
         case perLogitWithVector(@Sendable ([Double], [Double]) -> [Double])
+        /// One row, its paired vector and the options to one value (KL divergence).
+        case pairedScalar(@Sendable ([Double], [Double], LossOptions) -> Double)
+        /// One row, its paired vector and the options to one value per logit (binary cross-entropy).
+        case pairedPerLogit(@Sendable ([Double], [Double], LossOptions) -> [Double])
+        /// One row and its paired vector to a value and its sign (the weighted logsumexp).
+        case pairedValueAndSign(@Sendable ([Double], [Double]) -> (value: Double, sign: Double))
         /// Any function, from the whole case, flattened as the reference is (an external worker).
         case general(@Sendable (AuditCase) -> [Double])
 
@@ -152,6 +158,9 @@ public struct Implementation: Sendable {
             case .batchPerLogit: return .batchPerLogit
             case .perPair: return .perPair
             case .perLogitWithVector: return .perLogitWithVector
+            case .pairedScalar: return .pairedScalar
+            case .pairedPerLogit: return .pairedPerLogit
+            case .pairedValueAndSign: return .pairedValueAndSign
             case .general: return nil
             }
         }
@@ -159,8 +168,8 @@ public struct Implementation: Sendable {
         /// Whether the body has this shape.
         func fits(_ shape: FunctionShape) -> Bool { self.shape.map { $0 == shape } ?? true }
 
-        /// The body's output on a case, flattened row-major.
-        func evaluate(_ c: AuditCase) -> [Double] {
+        /// The body's output on a case, flattened row-major; `function` gives the paired vector.
+        func evaluate(_ c: AuditCase, _ function: AuditFunction) -> [Double] {
             switch self {
             case .perLogit(let f): return f(c.row)
             case .scalar(let f): return [f(c.row)]
@@ -170,6 +179,11 @@ public struct Implementation: Sendable {
             case .batchPerLogit(let f): return f(c.rows, c.labels).flatMap { $0 }
             case .perPair(let f): return f(c.row).flatMap { $0 }
             case .perLogitWithVector(let f): return f(c.row, AuditFunction.vjpVector(c.row.count))
+            case .pairedScalar(let f): return [f(c.row, function.pair(c), c.options)]
+            case .pairedPerLogit(let f): return f(c.row, function.pair(c), c.options)
+            case .pairedValueAndSign(let f):
+                let (value, sign) = f(c.row, function.pair(c))
+                return [value, sign]
             case .general(let f): return f(c)
             }
         }

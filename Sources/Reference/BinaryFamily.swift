@@ -50,8 +50,10 @@ extension SoftmaxReference {
 
     /// The function on every element: NaN gives NaN, ±inf the limit `infinite`, the finite elements
     /// their certified values.
-    private func elementwise(_ f: AuditFunction, _ x: [Double],
-                             infinite: (Double) -> ReferenceValue) throws -> [ReferenceValue] {
+    private func elementwise(
+        _ f: AuditFunction, _ x: [Double],
+        infinite: (Double) -> ReferenceValue
+    ) throws -> [ReferenceValue] {
         var out = [ReferenceValue](repeating: .undefined, count: x.count)
         let finite = x.indices.filter { x[$0].isFinite }
         for j in x.indices where x[j].isInfinite { out[j] = infinite(x[j]) }
@@ -74,8 +76,9 @@ extension SoftmaxReference {
                 space.argument.set(-x[j].magnitude)
                 MPFREnvironment.clearUnderflow()
                 var exact = space.exponential.exp(space.argument) == 0
+                c.underflowExponent = nil
                 if MPFREnvironment.underflowed {
-                    // Below MPFR's range: 0, with the allowance U in this and the later elements' bounds.
+                    // Below MPFR's range: 0, with the allowance U in this element's bound (each is alone).
                     space.exponential.setZero()
                     exact = false
                     c.underflowExponent = ShiftedExponentials.underflowAllowanceExponent

@@ -126,7 +126,7 @@ extension SoftmaxReference {
     }
 
     /// CE of the row in `row` (already evaluated) into v; returns (exact, known sign).
-    private func crossEntropy(into v: MPFRFloat, _ n: Int, _ target: CrossEntropyTarget) -> (Bool, Int) {
+    func crossEntropy(into v: MPFRFloat, _ n: Int, _ target: CrossEntropyTarget) -> (Bool, Int) {
         switch target {
         case .label(let t):
             let ternary = v.subtract(row.L, row.d[t])
@@ -189,14 +189,19 @@ extension SoftmaxReference {
 
     /// The gradient p·Σw − w of the finite row x, divided by B; `total` is Σw over the whole row (1 for a
     /// label), exact.
-    func certifiedGradient(_ x: [Double], _ target: CrossEntropyTarget, batchSize: Int,
-                           total: MPFRFloat) throws -> [ReferenceValue] {
+    func certifiedGradient(
+        _ x: [Double], _ target: CrossEntropyTarget, batchSize: Int,
+        total: MPFRFloat
+    ) throws -> [ReferenceValue] {
         if case .label(let t) = target {
             if let values = fast(x, single: { [.exactly(0)] }, { $0.gradient(label: t, batchSize: batchSize) }) {
                 return values
             }
         } else {
             uncoveredCall()
+        }
+        if case .distribution(let q) = target, x.count > 1, x.allSatisfy({ $0 == x[0] }) {
+            return try tiedDistributionGradient(q, batchSize: batchSize, total: total)
         }
         let space = workspaces.gradient
         let ties = tiedMaxima(x)
@@ -234,13 +239,33 @@ extension SoftmaxReference {
         }
     }
 
+    /// The gradient of a row whose logits are all equal, p_j = 1/n: (Σq − n q_j)/(nB), from an exact
+    /// numerator, so that an exact zero (n q_j = Σq) or a dyadic result is decided exactly.
+    private func tiedDistributionGradient(_ q: [Double], batchSize: Int, total: MPFRFloat) throws -> [ReferenceValue] {
+        let n = q.count
+        let numerator = workspaces.gradient.difference
+        return try certified(batchSize == 1 ? .crossEntropyGradient : .batchCrossEntropyGradient, count: n) { c in
+            for j in 0..<n {
+                let v = c.values[j]
+                numerator.precision = Self.exactSumBits + Int.bitWidth
+                numerator.set(q[j])
+                numerator.multiply(numerator, n)
+                numerator.subtract(total, numerator)
+                let ternary = v.divide(numerator, n * batchSize)
+                c.record(j, exact: ternary == 0, sign: numerator.sign, (1, v))
+            }
+        }
+    }
+
     /// (p_j Σq − q_j) / B into candidate j. p_j carries 9η relatively and the product one rounding, so the
     /// error is at most 10η p̃_j Σq + 2η|ṽ| (the subtraction and the division): not sign-definite, so
     /// absolute. For n > 1, 0 < p_j puts the result strictly above −q_j/B, and on one of k maxima (`maximum`
     /// = k) p_j < 1/k puts it strictly below (Σq/k − q_j)/B; those limits decide results on a midpoint's
     /// doorstep (a one-hot or 1/3 target with a dominant logit, two tied maxima and a far logit).
-    private func distributionGradient(_ j: Int, _ q: [Double], _ total: MPFRFloat, _ batchSize: Int, _ c: Candidates,
-                                      maximum ties: Int?) {
+    private func distributionGradient(
+        _ j: Int, _ q: [Double], _ total: MPFRFloat, _ batchSize: Int, _ c: Candidates,
+        maximum ties: Int?
+    ) {
         let space = workspaces.gradient
         let v = c.values[j]
         let n = q.count

@@ -16,6 +16,10 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
     case nonFiniteInput(what: String, index: Int, value: Double)
     /// Rows and targets of a batch differ in number, or the batch is empty.
     case batchShapeMismatch(rows: Int, targets: Int)
+    /// A binary cross-entropy target outside [0, 1] (or NaN).
+    case invalidBinaryTarget(index: Int, value: Double)
+    /// An option outside its domain (pos_weight must be finite and >= 0).
+    case invalidOption(name: String, value: Double)
     /// Ziv's loop reached the precision limit without certifying the rounding.
     case uncertified(function: AuditFunction, precision: Int)
 
@@ -33,6 +37,10 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
             return "\(what) entry \(index) is \(value); it must be finite"
         case .batchShapeMismatch(let rows, let targets):
             return rows == 0 ? "the batch is empty" : "the batch has \(rows) rows but \(targets) targets"
+        case .invalidBinaryTarget(let index, let value):
+            return "binary target entry \(index) is \(value); targets must lie in [0, 1]"
+        case .invalidOption(let name, let value):
+            return "\(name) is \(value); it must be finite and >= 0"
         case .uncertified(let function, let precision):
             return "\(function.rawValue): could not certify the rounding within \(precision) bits of precision"
         }

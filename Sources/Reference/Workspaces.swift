@@ -80,6 +80,28 @@ final class BinaryFamilyWorkspace {
     let limits = MPFRValues()
 }
 
+/// The paired functions: KL's q log q terms and their magnitudes and its cross-entropy; binary
+/// cross-entropy's exact weights 1 − y and w·y; the weighted logsumexp's groups, their exact weights and
+/// terms; per element the one-sided limit.
+final class PairedWorkspace {
+    let terms = MPFRValues()
+    let magnitudes = MPFRValues()
+    let crossEntropy = MPFRFloat(precision: 64)
+    let entropy = MPFRFloat(precision: 64)
+    let entropyMagnitude = MPFRFloat(precision: 64)
+    let negatives = MPFRValues()
+    let positives = MPFRValues()
+    let weights = MPFRValues()
+    let argument = MPFRFloat(precision: 64)
+    let exponential = MPFRFloat(precision: 64)
+    let logarithm = MPFRFloat(precision: 64)
+    let first = MPFRFloat(precision: 64)
+    let second = MPFRFloat(precision: 64)
+    let sum = MPFRFloat(precision: 64)
+    let magnitude = MPFRFloat(precision: 64)
+    let limits = MPFRValues()
+}
+
 /// One workspace per formula.
 final class Workspaces {
     let binary = BinaryFamilyWorkspace()
@@ -89,4 +111,5 @@ final class Workspaces {
     let gradient = GradientWorkspace()
     let jacobian = JacobianWorkspace()
     let vectorJacobianProduct = VectorJacobianProductWorkspace()
+    let paired = PairedWorkspace()
 }

@@ -55,6 +55,17 @@ final class Candidates {
         errorExponents[j] = (exponent ?? MPFREnvironment.minimumExponent) + ceilLog2(bounds.count + 1)
     }
 
+    /// Records output j with an absolute error below 2^errorExponent (nil: exact), the underflow allowance
+    /// added: for errors worked out by the caller (a logarithm's of a cancelling sum).
+    func record(_ j: Int, sign: Int, errorExponent: Int?) {
+        knownSigns[j] = sign
+        guard let e = errorExponent else {
+            errorExponents[j] = underflowExponent.map { $0 + 1 }
+            return
+        }
+        errorExponents[j] = max(e, underflowExponent ?? e) + 1
+    }
+
     /// Records output j as exact whatever underflowed: for values decided exactly by other means
     /// (the VJP's exact zeros).
     func recordExact(_ j: Int) {

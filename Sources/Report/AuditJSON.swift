@@ -82,14 +82,14 @@ public enum AuditJSON {
             counterexamples: r.shrunk.map { s in
                 Counterexample(
                     kernel: s.kernel, function: s.function.rawValue, check: "\(s.kind)", inputClass: s.inputClass,
-                    caseIndex: s.caseIndex, minimalRow: s.minimal.text, detail: s.minimalDetail,
+                    caseIndex: s.caseIndex, minimalRow: s.minimal.text(for: s.function), detail: s.minimalDetail,
                     originalLength: s.original.row.count, evaluations: s.evaluations)
             },
             worstCases: r.worst.map { w in
                 Worst(
                     kernel: w.kernel, function: w.function.rawValue, inputClass: w.inputClass, caseIndex: w.caseIndex,
                     element: w.element,
-                    input: w.input.text, output: Binary64.hexString(w.computed),
+                    input: w.input.text(for: w.function), output: Binary64.hexString(w.computed),
                     reference: Binary64.hexString(w.reference.rounded), ulps: w.ulps)
             },
             referenceErrors: r.referenceErrors,

@@ -230,7 +230,8 @@ public enum AuditMarkdown {
         ])
         for w in r.worst where w.kernel == k.name {
             table.add([
-                w.function.rawValue, "`\(w.inputClass)` #\(w.caseIndex)", inputText(w.input), "\(w.element)",
+                w.function.rawValue, "`\(w.inputClass)` #\(w.caseIndex)", inputText(w.input, w.function),
+                "\(w.element)",
                 "`\(Binary64.hexString(w.computed))`", "`\(Binary64.hexString(w.reference.rounded))`", num(w.ulps),
             ])
         }
@@ -243,7 +244,8 @@ public enum AuditMarkdown {
         for s in r.shrunk where s.kernel == k.name {
             let batch = s.original.isBatch ? " × \(s.original.rows.count) rows" : ""
             table.add([
-                s.function.rawValue, "\(s.kind)", "`\(s.minimal.decimalText)`", escape(s.minimalDetail),
+                s.function.rawValue, "\(s.kind)", "`\(escape(s.minimal.decimalText(for: s.function)))`",
+                escape(s.minimalDetail),
                 "`\(s.inputClass)` #\(s.caseIndex), \(s.original.row.count) logits\(batch)",
             ])
         }
@@ -264,8 +266,8 @@ public enum AuditMarkdown {
         }
     }
 
-    static func inputText(_ c: AuditCase) -> String {
-        let text = c.text.replacingNewlines
+    static func inputText(_ c: AuditCase, _ f: AuditFunction) -> String {
+        let text = escape(c.text(for: f).replacingNewlines)
         if text.count <= 120 { return "`\(text)`" }
         return "`\(text.prefix(100))…` (\(c.row.count) logits\(c.isBatch ? " × \(c.rows.count) rows" : ""))"
     }

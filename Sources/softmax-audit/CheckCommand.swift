@@ -30,11 +30,24 @@ struct CheckCommand: ParsableCommand {
         let k = kernel.kernel
         var rows: [[Double]] = []
         var labels: [Int] = []
+        var pairs: [[Double]] = []
+        var options = LossOptions()
+        let paired = function.map { $0.shape.takesPair } ?? false
+        if row.contains("|") && !paired {
+            throw failure(2, "check: a row with a bar and a paired vector needs --function with a paired function.")
+        }
         for (i, part) in row.split(separator: ";").enumerated() {
             do {
-                let parsed = try RowSyntax.parse(part, labeled: part.contains(":"))
+                let parsed =
+                    if let function, paired {
+                        try RowSyntax.parse(part, for: function)
+                    } else {
+                        try RowSyntax.parse(part, labeled: part.contains(":"))
+                    }
                 rows.append(parsed.logits)
                 labels.append(label ?? parsed.label ?? 0)
+                if let pair = parsed.pair { pairs.append(pair) }
+                options = parsed.options
             } catch {
                 throw failure(2, "check: --row, row \(i + 1): \(error)")
             }
@@ -46,7 +59,7 @@ struct CheckCommand: ParsableCommand {
         if rows.count > 1 && Set(rows.map(\.count)).count > 1 {
             throw failure(2, "check: batch rows must have one length.")
         }
-        let c = AuditCase(rows: rows, labels: labels)
+        let c = AuditCase(rows: rows, labels: labels, pairs: paired ? pairs : nil, options: options)
         let functions = k.functions.filter { ($0 == function || function == nil) && $0.applies(to: c) }
         if functions.isEmpty {
             let implemented = k.functions.map(\.rawValue).joined(separator: ", ")
@@ -56,7 +69,7 @@ struct CheckCommand: ParsableCommand {
         reference.decimalDigits = 40
         let checker = CaseChecker(reference: reference)
         print("kernel \(k.name): \(k.summary)")
-        print("input  \(c.text.replacingOccurrences(of: "\n", with: " ; "))")
+        print("input  \((function.map { c.text(for: $0) } ?? c.text).replacingOccurrences(of: "\n", with: " ; "))")
         for f in functions {
             let expected: [ReferenceValue]
             let outcome: CaseOutcome

@@ -11,9 +11,12 @@ struct ReferenceCommand: ParsableCommand {
         discussion: """
             A row is whitespace-separated numbers (decimal, hexadecimal floats such as 0x1.8p+1, inf, \
             -inf, nan); for cross-entropy and cross-entropy-gradient it starts with a 0-based label \
-            and a colon: '2: 0.5 1 -3'. Each row gives one output line of hexadecimal floats \
-            (Python's float.hex notation): one value for logsumexp and cross-entropy, one per logit \
-            otherwise. A malformed row stops the run with exit status 2.
+            and a colon: '2: 0.5 1 -3'. The paired functions take a bar and the paired vector after \
+            the logits, then their options: '0 1 2 | 0.2 0 0.8' (KL's target), '0.5 -120 | 1 0.9 \
+            pos_weight=3' (binary cross-entropy's targets), '-1000 -2 | 1 0' (logsumexp's weights). \
+            Each row gives one output line of hexadecimal floats (Python's float.hex notation): one \
+            value for logsumexp, cross-entropy and KL, the value and its sign for the weighted \
+            logsumexp, one per logit otherwise. A malformed row stops the run with exit status 2.
             """
     )
 
@@ -68,7 +71,7 @@ struct ReferenceCommand: ParsableCommand {
             lineNumber += 1
             let row: LabeledRow
             do {
-                row = try RowSyntax.parse(line[...], labeled: function.takesLabel)
+                row = try function.parse(line[...])
             } catch {
                 output.flush()
                 throw failure(2, "\(source), line \(lineNumber): \(error)")

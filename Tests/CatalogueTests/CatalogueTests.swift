@@ -26,7 +26,8 @@ struct CatalogueTests {
             .softmax: 3, .logSoftmax: 3, .logSumExp: 1, .crossEntropy: 1, .crossEntropyGradient: 3,
             .batchCrossEntropy: 1, .batchCrossEntropyGradient: 6, .jacobian: 9, .vectorJacobianProduct: 3,
             .sigmoid: 3, .logSigmoid: 3, .softplus: 3, .sigmoidGradient: 3, .logSigmoidGradient: 3,
-            .softplusGradient: 3,
+            .softplusGradient: 3, .klDivergence: 1, .klDivergenceGradient: 3, .binaryCrossEntropy: 3,
+            .binaryCrossEntropyGradient: 3, .weightedLogSumExp: 2,
         ]
         for f in AuditFunction.allCases {
             let c = f.isBatch ? batch : row
@@ -45,6 +46,8 @@ struct CatalogueTests {
             rowFunctions == [
                 "softmax", "log-softmax", "logsumexp", "cross-entropy", "cross-entropy-gradient", "sigmoid",
                 "log-sigmoid", "softplus", "sigmoid-gradient", "log-sigmoid-gradient", "softplus-gradient",
+                "kl-divergence", "kl-divergence-gradient", "binary-cross-entropy", "binary-cross-entropy-gradient",
+                "weighted-logsumexp",
             ])
     }
 

@@ -10,6 +10,8 @@ underflow, overflow, the sign of zero). Nothing here shares code with the Swift 
     python3 oracle.py fixture OUT [--seed N]       write the fixture the Swift tests read
     python3 oracle.py targets OUT [--seed N]       write the probability-target fixture
     python3 oracle.py binary OUT [--seed N]        write the binary family's fixture
+    python3 oracle.py paired OUT [--seed N]        write the paired functions' fixture (KL, binary
+                                                   cross-entropy, the weighted logsumexp)
     python3 oracle.py check BINARY [--seed N] [--count K]
                                                    compare `BINARY reference` on fresh rows
 """
@@ -234,7 +236,8 @@ def target_gradient(x, q):
     out = []
     for i in range(len(x)):
         t = mpmath.fsum(mpmath.exp(mpf(xj) - mpf(x[i])) for j, xj in enumerate(x) if j != i)
-        out.append(to_double(total / (1 + t) - mpf(q[i])))
+        # (sum(q) - q_i - q_i t) / (1 + t): the numerator keeps a t far below 2^-3000 of 1.
+        out.append(to_double((total - mpf(q[i]) - mpf(q[i]) * t) / (1 + t)))
     return out
 
 
@@ -313,6 +316,140 @@ def binary_rows(rng, count):
     return out
 
 
+# --- the paired functions ------------------------------------------------------------------------
+# Each from its definition, without the reference's rearrangements: KL term by term with -log p_i
+# anchored at x_i, binary cross-entropy from both softplus terms as written, the weighted logsumexp from
+# the plain sum of b_i exp(x_i) (mpmath's exponent range is unbounded).
+
+# A value below this magnitude is a cancellation of terms that are exactly opposite (KL of equal logits
+# with dyadic n q_i): 3000 bits leave noise of about 2^-3000 where the exact value is 0.
+ZERO = mpf(2) ** -2800
+
+
+def kl_divergence(x, q):
+    terms = []
+    for i, qi in enumerate(q):
+        if qi == 0:
+            continue
+        if x[i] == -math.inf:
+            return math.inf
+        t = mpmath.fsum(mpmath.exp(mpf(xj) - mpf(x[i])) for j, xj in enumerate(x) if j != i and xj != -math.inf)
+        terms.append(mpf(qi) * (mpmath.log(mpf(qi)) + mpmath.log1p(t)))
+    v = mpmath.fsum(terms)
+    return 0.0 if abs(v) < ZERO else to_double(v)
+
+
+def binary_cross_entropy(x, y, w):
+    out = []
+    for xi, yi in zip(x, y):
+        a, b = 1 - mpf(yi), mpf(w) * mpf(yi)
+        v = b * mpmath.log1p(mpmath.exp(-mpf(xi))) + a * mpmath.log1p(mpmath.exp(mpf(xi)))
+        # Above a|x| (a the weight of |x|'s side) by a log1p 3000 bits may have lost.
+        out.append(to_double(v, beyond=1 if a + b > 0 else 0))
+    return out
+
+
+def binary_cross_entropy_gradient(x, y, w):
+    out = []
+    for xi, yi in zip(x, y):
+        a, b = 1 - mpf(yi), mpf(w) * mpf(yi)
+        v = a / (1 + mpmath.exp(-mpf(xi))) - b / (1 + mpmath.exp(mpf(xi)))
+        # Just below 1 - y for x >= 0, just above -w y below: t = e^-|x| may be below 2^-3000.
+        near = (-1 if xi > 0 else 1) if a + b > 0 and xi != 0 else 0  # at x = 0, t = 1: v is exact
+        out.append(to_double(v, negative_hint=(xi > 0 or a == 0) and b > 0, beyond=near))
+    return out
+
+
+def weighted_logsumexp(x, b):
+    """s = B e^m (1 + r), with B the weight of the largest logit m whose weights do not cancel, so that
+    log|s| = m + log|B| + log|1 + r| keeps an r far below 2^-3000."""
+    weights = {}
+    for xi, bi in zip(x, b):
+        weights[xi] = weights.get(xi, mpf(0)) + mpf(bi)
+    groups = sorted(((xi, w) for xi, w in weights.items() if w != 0), reverse=True)
+    if not groups:
+        return [-math.inf, 0.0]
+    m, top = groups[0]
+    r = mpmath.fsum(w * mpmath.exp(mpf(xi) - mpf(m)) for xi, w in groups[1:]) / top
+    one = 1 + r
+    value = mpf(m) + mpmath.log(abs(top)) + (mpmath.log1p(r) if one > 0 else mpmath.log(-one))
+    beyond = 1 if all(w > 0 for _, w in groups) else 0
+    return [to_double(value, beyond=beyond), 1.0 if top * one > 0 else -1.0]
+
+
+def paired_cases(rng, count):
+    """(function, x, pair, pos_weight) across the threads' inputs and the exact zeros."""
+    out = []
+    kl = [([0.0, 0.0], [0.5, 0.5]), ([0.0] * 8, [0.25, 1 / 16, 1 / 16, 1 / 16, 1 / 16, 0.0, 0.0, 0.0]),
+          ([3.0] * 4, [0.25] * 4), ([1.0, 1.0], [0.5, 0.25]), ([-math.inf, 0.0, 0.0], [0.0, 0.5, 0.5]),
+          ([0.0, -1e5], [1.0, 0.0]), ([0.0, -1e20], [1.0, 0.0]), ([5.0, 5.0, -3.0], [0.5, 0.5, 0.0]),
+          ([0.0, -40.0], [0.0, 1.0]), ([2.0, 1.0], [2.0, 0.0]), ([0.0, -60.0, -70.0], [0.9, 0.05, 0.05])]
+    for x, q in target_cases(rng, count // 2):
+        kl.append((x, q))
+    for k in range(count // 4):
+        # pytorch#32520: q = softmax(x) in doubles, so KL(q || softmax(x)) is tiny, of either sign.
+        n = rng.choice([2, 3, 10, 50])
+        x = [rng.gauss(0, 4) for _ in range(n)]
+        m = max(x)
+        e = [math.exp(v - m) for v in x]
+        total = sum(e)
+        kl.append((x, [v / total for v in e]))
+    for x, q in kl:
+        out.append(("kl-divergence", x, q, None))
+        if all(math.isfinite(v) for v in x):
+            out.append(("kl-divergence-gradient", x, q, None))
+    edges = [0.0, 5e-324, -1e-300, 1.0, -1.0, 20.0, 36.8, -36.8, 40.0, -40.0, 120.0, -120.0, 709.8, -709.8,
+             745.2, -745.2, 1e16, -1e16, 1e300, -1e300]
+    targets = [0.0, 1.0, 0.5, 0.9, 0.1, 2.0 ** -54, 1 - 2.0 ** -53, 0.75]
+    for w in [1.0, 2.0, 0.0, 0.5, 10.0, 3.0]:
+        for y in targets:
+            out.append(("binary-cross-entropy", edges, [y] * len(edges), w))
+            out.append(("binary-cross-entropy-gradient", edges, [y] * len(edges), w))
+    for k in range(count):
+        n = rng.choice([1, 4, 8])
+        scale = [1, 10, 40, 750, 1e5][k % 5]
+        x = [rng.uniform(-scale, scale) for _ in range(n)]
+        y = [rng.choice([0.0, 1.0, rng.random()]) for _ in range(n)]
+        w = rng.choice([1.0, 1.0, 0.25, 4.0, 100.0])
+        out.append(("binary-cross-entropy", x, y, w))
+        out.append(("binary-cross-entropy-gradient", x, y, w))
+    lse = [([-1000.0, -2.0], [1.0, 0.0]), ([0.0, 0.0], [1.0, -1.0]), ([1.0, 1.0, 2.0], [1.0, -1.0, 1.0]),
+           ([0.0, 1e-10], [1.0, -1.0]), ([0.0, -1e5], [1.0, 1.0]), ([0.5, -1e5], [1.0, -1.0]),
+           ([3.0, 2.0], [-1.0, 2.0]), ([0.0, 0.0, 0.0], [0.1, 0.2, -0.3]), ([700.0, -700.0], [1e-300, 1e300]),
+           ([0.0], [1.0]), ([7.0], [-3.0]), ([0.0, -1e20], [-1.0, 1.0])]
+    for k in range(count):
+        n = rng.choice([2, 3, 6, 20])
+        x = [rng.gauss(0, [1, 10, 100][k % 3]) for _ in range(n)]
+        kind = k % 4
+        if kind == 0:
+            b = [rng.random() for _ in range(n)]
+        elif kind == 1:
+            b = [rng.choice([0.0, 1.0, 0.5, 2.0]) for _ in range(n)]
+            b[x.index(max(x))] = 0.0  # jax#5370: b = 0 on the max
+        elif kind == 2:
+            b = [rng.uniform(-1, 1) for _ in range(n)]
+        else:
+            # Near cancellation: equal weights of opposite signs on close logits.
+            x[1] = x[0] + rng.choice([1e-12, 1e-6, -1e-9])
+            b = [1.0, -1.0] + [rng.uniform(-1, 1) * 1e-3 for _ in range(n - 2)]
+        lse.append((x, b))
+    for x, b in lse:
+        out.append(("weighted-logsumexp", x, b, None))
+    return out
+
+
+def paired_values(fn, x, pair, w):
+    if fn == "kl-divergence":
+        return [kl_divergence(x, pair)]
+    if fn == "kl-divergence-gradient":
+        return target_gradient(x, pair)
+    if fn == "binary-cross-entropy":
+        return binary_cross_entropy(x, pair, w)
+    if fn == "binary-cross-entropy-gradient":
+        return binary_cross_entropy_gradient(x, pair, w)
+    return weighted_logsumexp(x, pair)
+
+
 def row_text(label, x):
     values = " ".join(hexd(v) for v in x)
     return values if label is None else f"{label}: {values}"
@@ -346,6 +483,16 @@ def main():
                                    ("log-sigmoid-gradient", sigmoid([-v for v in x])),
                                    ("softplus-gradient", sigmoid(x))):
                     f.write(f"{fn} | {row_text(None, x)} | {' '.join(hexd(v) for v in values)}\n")
+        return
+    if args[0] == "paired":
+        with open(args[1], "w") as f:
+            f.write("# function | row | paired vector | pos_weight | correctly rounded values (generated by oracle.py; "
+                    "mpmath at 3000 bits)\n")
+            for fn, x, pair, w in paired_cases(rng, count):
+                values = paired_values(fn, x, pair, w)
+                option = "-" if w is None else hexd(w)
+                f.write(f"{fn} | {row_text(None, x)} | {row_text(None, pair)} | {option} | "
+                        f"{' '.join(hexd(v) for v in values)}\n")
         return
     if args[0] == "check":
         binary = args[1]
