@@ -47,7 +47,8 @@ public enum AuditMarkdown {
             + "(a result within the fast path's error of a rounding boundary, an exact zero, or a cancellation "
             + "deeper than its "
             + "106 bits), and \(grouped(total.uncovered)) (\(share(total.uncovered, of: calls))) went to "
-            + "MPFR directly (what the fast path does not cover: the binary family, and probability targets, which "
+            + "MPFR directly (what the fast path does not cover: the binary family, the paired functions, and "
+            + "probability targets, which "
             + "a label on a −inf logit becomes). "
         let falling = r.referencePath.filter { $0.counts.fallback > 0 }
         if falling.isEmpty {
