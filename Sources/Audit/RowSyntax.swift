@@ -64,7 +64,10 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
     case missingPair(String)
     case unexpectedPair
     case pairLength(pair: Int, row: Int, name: String)
-    case badOption(String)
+    case badOption(String, function: String)
+    case badOptionValue(String)
+    case repeatedOption(String)
+    case optionBeforeValues(String)
 
     public var description: String {
         switch self {
@@ -83,9 +86,17 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
         case .unexpectedPair:
             return "this function takes no paired vector, but the row has a bar"
         case .pairLength(let pair, let row, let name):
-            return "the \(name) has \(pair) values but the row has \(row) logits"
-        case .badOption(let token):
-            return "'\(token)' is not an option of this function (binary cross-entropy takes pos_weight=W)"
+            func count(_ k: Int, _ noun: String) -> String { "\(k) \(noun)\(k == 1 ? "" : "s")" }
+            return "the row has \(count(row, "logit")) but \(count(pair, "value")) of the \(name)"
+        case .badOption(let token, let function):
+            return
+                "'\(token)' is not an option of \(function), which takes none (binary cross-entropy takes pos_weight=W)"
+        case .badOptionValue(let token):
+            return "'\(token)' needs a number after the '=', as in pos_weight=3"
+        case .repeatedOption(let name):
+            return "the option \(name) is given twice"
+        case .optionBeforeValues(let token):
+            return "the option '\(token)' must come after the paired values, at the end of the row"
         }
     }
 }
@@ -111,14 +122,21 @@ public enum RowSyntax {
         guard let bar = line.firstIndex(of: "|") else { throw .missingPair(name) }
         var row = try parse(line[..<bar], labeled: f.shape.takesLabel)
         var pair: [Double] = []
+        var options: Set<Substring> = []
         for (position, token) in line[line.index(after: bar)...].split(whereSeparator: isBlank).enumerated() {
             if let equals = token.firstIndex(of: "=") {
-                guard f == .binaryCrossEntropy || f == .binaryCrossEntropyGradient,
-                    token[..<equals] == posWeightName, let value = Double(token[token.index(after: equals)...])
-                else { throw .badOption(String(token)) }
+                let option = token[..<equals]
+                guard f == .binaryCrossEntropy || f == .binaryCrossEntropyGradient, option == posWeightName else {
+                    throw .badOption(String(token), function: f.rawValue)
+                }
+                guard let value = Double(token[token.index(after: equals)...]) else {
+                    throw .badOptionValue(String(token))
+                }
+                guard options.insert(option).inserted else { throw .repeatedOption(String(option)) }
                 row.options.posWeight = value
                 continue
             }
+            if !options.isEmpty { throw .optionBeforeValues("\(posWeightName)=") }
             guard let value = Double(token) else {
                 throw .notANumber(String(token), position: row.logits.count + position + 1)
             }

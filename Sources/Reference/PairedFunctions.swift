@@ -71,9 +71,11 @@ extension SoftmaxReference {
         if let x {
             let allEqual = x.allSatisfy { $0 == x[0] }
             if allEqual && logFormIsZero(q, scale: x.count) { return .exactly(0) }
-            // With A = 0 and the weight only on maxima, KL = Σq · L > 0 (L = log S > 0 for distinct logits).
+            // With the weight only on the k maxima, KL = Σ q_i log(k q_i) + Σq · log(1 + s/k) (s the others'
+            // Σ e^(x_i − m) > 0): positive when the first sum is exactly 0, however small s is.
             let top = x.max()!
-            if !allEqual && logFormIsZero(q, scale: 1) && q.indices.allSatisfy({ q[$0] == 0 || x[$0] == top }) {
+            let k = x.filter { $0 == top }.count
+            if !allEqual && logFormIsZero(q, scale: k) && q.indices.allSatisfy({ q[$0] == 0 || x[$0] == top }) {
                 sign = 1
             }
         } else if logFormIsZero(q, scale: 1) {
@@ -300,9 +302,9 @@ extension SoftmaxReference {
         var exact = exactT
         if x >= 0 {
             exact = space.first.set(negative) == 0 && exact
-            exact = space.second.multiply(positive, t) == 0 && (exact || positive.isZero)
+            exact = space.second.multiply(positive, t) == 0 && exact
         } else {
-            exact = space.first.multiply(negative, t) == 0 && (exact || negative.isZero)
+            exact = space.first.multiply(negative, t) == 0 && exact
             exact = space.second.set(positive) == 0 && exact
         }
         exact = space.sum.subtract(space.first, space.second) == 0 && exact
@@ -367,12 +369,12 @@ extension SoftmaxReference {
         let space = workspaces.paired
         let m = groups[0].value
         let top = groups[0].weight
-        // With |B_top| = 1 and the other groups of one sign s, log|T| has the sign of sign(B_top)·s whenever
-        // it is positive (|T| > 1 always) or the others are below MPFR's range (|T| < 1): the limit m then
-        // decides a value on a midpoint's doorstep.
-        let others = Set(groups.dropFirst().map { $0.weight.sign })
-        let unit = top.compareMagnitude(MPFRFloat(1, precision: 2)) == 0 && others.count == 1
-        let above = unit && top.sign * others.first! > 0
+        // With |B_top| = 1, T = B_top + R (R the other groups' Σ B_g e^(y_g − m)) and log|T| has the sign of
+        // sign(B_top)·sign(R) when R has B_top's sign (|T| > 1) or |R| < 1 (then 0 < |T| < 1 or |T| > 1 by
+        // that sign): the limit m then decides a value on a midpoint's doorstep, where the others are far
+        // below the top (Lindemann–Weierstrass: nothing else puts |T| within 2^-65536 of 1).
+        let unit = top.compareMagnitude(MPFRFloat(1, precision: 2)) == 0 && groups.count > 1
+        let otherSigns = Set(groups.dropFirst().map { $0.weight.sign })
         return try certified(.weightedLogSumExp, count: 2) { c in
             let p = c.precision
             let terms = space.terms.prefix(groups.count, precision: p)
@@ -385,12 +387,13 @@ extension SoftmaxReference {
                 var e = space.argument.subtract(group.value, m) == 0
                 MPFREnvironment.clearUnderflow()
                 e = terms[g].exp(space.argument) == 0 && e
+                e = terms[g].multiply(terms[g], group.weight) == 0 && e
                 if MPFREnvironment.underflowed {
+                    // e^(y_g − m), or its product with the weight (< 2^1100), fell below MPFR's range.
                     terms[g].setZero()
                     underflowed = true
                     e = false
                 }
-                e = terms[g].multiply(terms[g], group.weight) == 0 && e
                 magnitudes[g].absoluteValue(terms[g])
                 exact = exact && e
             }
@@ -430,11 +433,52 @@ extension SoftmaxReference {
                 bound = max(bound ?? Int.min, magnitude.exponent - p)
             }
             c.record(0, sign: 0, errorExponent: exactV ? nil : bound.map { $0 + 2 })
-            if unit && groups.count > 1 && (above || underflowed) {
-                let limit = space.limits.value(0, precision: 64)
-                limit.set(m)
-                c.limit(0, limit, upper: !above)
+            guard unit, let rest = otherSign(groups, otherSigns, precision: p) else { return }
+            if rest != top.sign {
+                // |R| <= Σ_{g > 0} |terms_g| (each within 2η, the sum η) must stay below 1.
+                magnitude.sum(Array(magnitudes[1..<groups.count]), count: groups.count - 1)
+                guard magnitude.compare(0.5) < 0 else { return }
             }
+            let limit = space.limits.value(0, precision: 64)
+            limit.set(m)
+            c.limit(0, limit, upper: rest != top.sign)
         }
+    }
+
+    /// The sign of R = Σ_{g > 0} B_g e^(y_g − m): the others' common sign, or with mixed signs that of
+    /// R' = Σ_{g > 0} B_g e^(y_g − y_1) (R = e^(y_1 − m) R', anchored at the second group so that it
+    /// cannot underflow as a whole) when its error, 4η Σ|terms| (plus the allowance for terms below MPFR's
+    /// range), is below |R'|; nil when this precision cannot tell.
+    private func otherSign(
+        _ groups: [(value: Double, weight: MPFRFloat)], _ signs: Set<Int>, precision p: Int
+    ) -> Int? {
+        if signs.count == 1 { return signs.first! }
+        let space = workspaces.paired
+        let count = groups.count - 1
+        let terms = space.restTerms.prefix(count, precision: p)
+        let magnitudes = space.restMagnitudes.prefix(count, precision: p)
+        var underflowed = false
+        space.argument.precision = p + 64
+        for g in 1..<groups.count {
+            let term = terms[g - 1]
+            space.argument.subtract(groups[g].value, groups[1].value)
+            MPFREnvironment.clearUnderflow()
+            term.exp(space.argument)
+            term.multiply(term, groups[g].weight)
+            if MPFREnvironment.underflowed {
+                term.setZero()
+                underflowed = true
+            }
+            magnitudes[g - 1].absoluteValue(term)
+        }
+        let rest = space.restSum, magnitude = space.restMagnitude
+        rest.precision = p
+        magnitude.precision = p
+        rest.sum(terms, count: count)
+        magnitude.sum(magnitudes, count: count)
+        guard !rest.isZero else { return nil }
+        var error = magnitude.exponent - p + 3
+        if underflowed { error = max(error, ShiftedExponentials.underflowAllowanceExponent + 1200) }
+        return error < rest.exponent - 2 ? rest.sign : nil
     }
 }

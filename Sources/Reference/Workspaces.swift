@@ -100,6 +100,11 @@ final class PairedWorkspace {
     let sum = MPFRFloat(precision: 64)
     let magnitude = MPFRFloat(precision: 64)
     let limits = MPFRValues()
+    /// The weighted logsumexp's other groups anchored at the second: their sign decides the limit.
+    let restTerms = MPFRValues()
+    let restMagnitudes = MPFRValues()
+    let restSum = MPFRFloat(precision: 64)
+    let restMagnitude = MPFRFloat(precision: 64)
 }
 
 /// One workspace per formula.
