@@ -50,10 +50,12 @@ public enum AuditEngine {
     /// Audits the configuration's kernels over its classes.
     /// - Precondition: kernel names are distinct, and so are class names (cells are keyed by them).
     public static func run(_ configuration: AuditConfiguration) -> AuditResult {
-        precondition(Set(configuration.kernels.map(\.name)).count == configuration.kernels.count,
-                     "two kernels of the configuration have one name")
-        precondition(Set(configuration.classes.map(\.name)).count == configuration.classes.count,
-                     "two classes of the configuration have one name")
+        precondition(
+            Set(configuration.kernels.map(\.name)).count == configuration.kernels.count,
+            "two kernels of the configuration have one name")
+        precondition(
+            Set(configuration.classes.map(\.name)).count == configuration.classes.count,
+            "two classes of the configuration have one name")
         let start = ContinuousClock.now
         let (items, workers, reference) = evaluateItems(configuration, shard: nil)
         return assemble(configuration, items: items, start: start, workerSeconds: workers, referenceSeconds: reference)

@@ -31,6 +31,7 @@ extension AuditFunction {
         case .binaryCrossEntropyGradient:
             return try r.binaryCrossEntropyGradient(c.row, targets: pair(c), posWeight: c.options.posWeight)
         case .weightedLogSumExp: return try r.weightedLogSumExp(c.row, weights: pair(c))
+        case .crossEntropyLoss: return try r.crossEntropyLoss(Self.crossEntropyBatch(c))
         }
     }
 

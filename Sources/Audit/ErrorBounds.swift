@@ -231,7 +231,22 @@ enum ErrorBounds {
                 count: x.count)
         case .sigmoidBinaryCrossEntropyGradient: return binaryCrossEntropyGradientBounds(c, units: units)
         case .weightedLogSumExp: return weightedLogSumExpBounds(c, units: units)
+        case .weightedCrossEntropyLoss:
+            let B = c.rows.count
+            let worst = c.rows.map { row -> Double in
+                let f = RowFacts(row)
+                return crossEntropyLoss(n: f.n, w: f.spread, rows: B)
+            }.max()!
+            return Array(repeating: rel(worst), count: AuditFunction.crossEntropyLoss.shape.outputCount(c))
         }
+    }
+
+    /// The cross-entropy loss, Σ_i Σ_c a_ic (−log p_ic) over a divisor, every term >= 0: each −log p_ic the
+    /// cross-entropy's (n + 6 + w)u, each weight a_ic = w_c ((1 − ε) t_ic + ε/C) four roundings and its
+    /// product one, the sum over C classes n − 1, over B rows B − 1, the divisor's sum of B weights B − 1
+    /// and the division one: (2n + 10 + w + 2B)u, relatively (docs/bounds.md).
+    static func crossEntropyLoss(n: Double, w: Double, rows B: Int) -> Double {
+        crossEntropy.units(n: n, w: w) + n + 4 + 2 * Double(B)
     }
 
     /// Binary cross-entropy (a + b) log1p(t) + a|x|: a = 1 − y and b = w y one rounding each, their sum one,

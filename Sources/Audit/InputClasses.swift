@@ -22,14 +22,25 @@ extension AuditCase {
 
     /// The case as function f takes it: with the paired vector and options of a paired function.
     public func text(for f: AuditFunction) -> String {
+        if f == .crossEntropyLoss { return lossText(\.text, separator: "\n") }
         guard f.shape.takesPair else { return text }
         return rows.indices.map { LabeledRow(self, row: $0, for: f).text }.joined(separator: "\n")
     }
 
     /// The same with shortest round-trip decimals.
     public func decimalText(for f: AuditFunction) -> String {
+        if f == .crossEntropyLoss { return lossText(\.decimalText, separator: " ; ") }
         guard f.shape.takesPair else { return decimalText }
         return rows.indices.map { LabeledRow(self, row: $0, for: f).decimalText }.joined(separator: " ; ")
+    }
+
+    /// The loss's rows (a label each, or the probability target after a bar) and then its options.
+    private func lossText(_ render: (LabeledRow) -> String, separator: String) -> String {
+        let lines = rows.indices.map { i in
+            render(LabeledRow(label: pairs == nil ? labels[i] : nil, logits: rows[i], pair: pairs?[i]))
+        }
+        return (lines + ["options: " + AuditFunction.crossEntropyOptions(self).description]).joined(
+            separator: separator)
     }
 }
 
@@ -57,6 +68,15 @@ enum Rows {
     static let inf = Double.infinity
 
     /// A label: on the argmax, on the smallest logit, or random, in equal shares.
+    /// Random cross-entropy loss options for rows of n classes: weights (with zeros) half the time, label
+    /// smoothing 0 or 0.1, and any reduction.
+    static func lossOptions(_ n: Int, _ ignore: Int, _ rng: inout AuditRandom) -> CrossEntropyOptions {
+        let weights: [Double]? = rng.unit() < 0.5 ? nil : (0..<n).map { _ in [0, 0.5, 1, 2.5][rng.int(0...3)] }
+        return CrossEntropyOptions(
+            classWeights: weights, ignoreIndex: ignore, labelSmoothing: rng.unit() < 0.5 ? 0 : 0.1,
+            reduction: [.none, .sum, .mean][rng.int(0...2)])
+    }
+
     static func label(_ x: [Double], _ rng: inout AuditRandom) -> Int {
         switch rng.int(0...2) {
         case 0: return argmax(x)
@@ -367,6 +387,69 @@ extension InputClass {
             let e = x.map { exp($0 - top) }
             let total = e.reduce(0, +)
             return AuditCase(x, label: 0, pair: e.map { $0 / total })
+        },
+        InputClass(
+            name: "ignored-rows",
+            summary: "Batches of 2 to 8 rows for the cross-entropy loss, some labels equal to ignore_index (-100, or "
+                + "class 0), class weights with zeros, label smoothing 0 or 0.1, each reduction.",
+            source: "F.cross_entropy's ignore_index: an ignored row leaves the sum and the mean's divisor, including "
+                + "its label smoothing term"
+        ) { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 64)))
+            let m = rng.int(2...8)
+            let rows = (0..<m).map { _ in (0..<n).map { _ in rng.normal() * 4 } }
+            let ignore = rng.unit() < 0.5 ? CrossEntropyOptions.defaultIgnoreIndex : 0
+            var labels = rows.map { Rows.label($0, &rng) }
+            for i in labels.indices where rng.unit() < 0.4 { labels[i] = ignore }
+            return AuditCase(
+                rows: rows, labels: labels, options: LossOptions(crossEntropy: Rows.lossOptions(n, ignore, &rng)))
+        },
+        InputClass(
+            name: "all-ignored",
+            summary: "Every label equal to ignore_index: the mean is 0/0, NaN in PyTorch (the reference's "
+                + "convention; 0 elsewhere is counted as a convention difference), the sum 0.",
+            source: "pytorch#70348: nn.CrossEntropyLoss returns NaN when every label is ignore_index"
+        ) { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 64)))
+            let m = rng.int(1...6)
+            let rows = (0..<m).map { _ in (0..<n).map { _ in rng.normal() * 4 } }
+            var options = Rows.lossOptions(n, CrossEntropyOptions.defaultIgnoreIndex, &rng)
+            if rng.unit() < 0.6 { options.reduction = .mean }
+            return AuditCase(
+                rows: rows, labels: Array(repeating: CrossEntropyOptions.defaultIgnoreIndex, count: m),
+                options: LossOptions(crossEntropy: options))
+        },
+        InputClass(
+            name: "zero-weight-classes",
+            summary: "Class weights of 0 on the labels of some or all rows: the weighted mean's divisor shrinks or "
+                + "is 0 (0/0 = NaN, or inf with label smoothing's weight elsewhere).",
+            source: "F.cross_entropy with weight: the mean divides by the summed weights of the labels, not by the "
+                + "number of rows"
+        ) { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 64)))
+            let m = rng.int(1...6)
+            let rows = (0..<m).map { _ in (0..<n).map { _ in rng.normal() * 4 } }
+            let labels = rows.map { Rows.label($0, &rng) }
+            var weights = (0..<n).map { _ in [0.5, 1, 2, 3][rng.int(0...3)] }
+            for t in labels where rng.unit() < 0.7 { weights[t] = 0 }
+            let options = CrossEntropyOptions(
+                classWeights: weights, labelSmoothing: rng.unit() < 0.5 ? 0 : 0.1,
+                reduction: [.none, .sum, .mean, .mean][rng.int(0...3)])
+            return AuditCase(rows: rows, labels: labels, options: LossOptions(crossEntropy: options))
+        },
+        InputClass(
+            name: "smoothing-vocabulary",
+            summary: "Label smoothing 0.1 over long rows (up to 262,144 classes, capped by --max-length) with a "
+                + "dominant logit: the smoothing term sums log-probabilities over the whole vocabulary.",
+            source: "transformers#10674: label smoothing over a large vocabulary overflowed the sum of "
+                + "log-probabilities to inf in float16"
+        ) { rng, max in
+            let n = Swift.max(2, rng.logUniformLength(min(max, 262_144)))
+            var x = (0..<n).map { _ in rng.normal() * 3 }
+            let t = rng.int(0...(n - 1))
+            x[t] += [10, 30, 60][rng.int(0...2)]
+            let options = CrossEntropyOptions(labelSmoothing: 0.1, reduction: .mean)
+            return AuditCase(rows: [x], labels: [t], options: LossOptions(crossEntropy: options))
         },
         InputClass(
             name: "batches", summary: "Two to eight rows of one length, a label each; one row may lead by hundreds.",

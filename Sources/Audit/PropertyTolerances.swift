@@ -76,7 +76,8 @@ struct PropertyTolerances {
         case .crossEntropyGradient: return 2 * units.relative(ErrorBounds.gradientAtLabel.units(n: n, w: w))
         case .logSumExp, .batchCrossEntropy, .batchCrossEntropyGradient, .jacobian, .vectorJacobianProduct, .sigmoid,
             .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient, .klDivergence,
-            .klDivergenceGradient, .binaryCrossEntropy, .binaryCrossEntropyGradient, .weightedLogSumExp:
+            .klDivergenceGradient, .binaryCrossEntropy, .binaryCrossEntropyGradient, .weightedLogSumExp,
+            .crossEntropyLoss:
             return nil
         }
     }

@@ -26,7 +26,9 @@ public struct Shrinker {
         func tryCandidate(_ candidate: AuditCase) -> Bool {
             guard evaluations < budget, Self.complexity(candidate) < Self.complexity(best),
                 candidate.rows.allSatisfy({ !$0.isEmpty }),
-                zip(candidate.rows, candidate.labels).allSatisfy({ $1 >= 0 && $1 < $0.count })
+                zip(candidate.rows, candidate.labels).allSatisfy({
+                    ($1 >= 0 && $1 < $0.count) || $1 == candidate.options.crossEntropy?.ignoreIndex
+                })
             else { return false }
             evaluations += 1
             if checker.failureKinds(k, f, candidate).contains(kind) {
@@ -84,9 +86,11 @@ public struct Shrinker {
         return ShrinkResult(original: c, minimal: best, evaluations: evaluations)
     }
 
-    /// The case without the columns in `range`, labels and paired values moved with their columns.
+    /// The case without the columns in `range`, labels, paired values and class weights moved with their
+    /// columns.
     static func removing(_ range: Range<Int>, from c: AuditCase) -> AuditCase {
         var out = c
+        out.options.crossEntropy?.classWeights?.removeSubrange(range)
         for b in out.rows.indices {
             out.rows[b].removeSubrange(range)
             out.pairs?[b].removeSubrange(range)

@@ -46,12 +46,98 @@ public struct AuditCase: Sendable, Equatable {
 public struct LossOptions: Sendable, Equatable, Hashable {
     /// Binary cross-entropy's weight of the positive term, PyTorch's `pos_weight` (finite, >= 0).
     public var posWeight: Double
+    /// The cross-entropy loss's options (`F.cross_entropy`'s); nil: those derived from the case
+    /// (`AuditFunction.crossEntropyOptions`).
+    public var crossEntropy: CrossEntropyOptions?
 
     public static let defaultPosWeight = 1.0
 
-    public init(posWeight: Double = defaultPosWeight) { self.posWeight = posWeight }
+    public init(posWeight: Double = defaultPosWeight, crossEntropy: CrossEntropyOptions? = nil) {
+        self.posWeight = posWeight
+        self.crossEntropy = crossEntropy
+    }
 
     public var isDefault: Bool { self == LossOptions() }
 
-    func rounded(to format: BinaryFormat) -> LossOptions { LossOptions(posWeight: format.round(posWeight)) }
+    func rounded(to format: BinaryFormat) -> LossOptions {
+        LossOptions(posWeight: format.round(posWeight), crossEntropy: crossEntropy?.rounded(to: format))
+    }
+}
+
+/// How `F.cross_entropy` reduces the rows' losses.
+public enum LossReduction: String, Sendable, Hashable, CaseIterable {
+    /// One loss per row (an ignored row's is 0).
+    case none
+    /// Their sum.
+    case sum
+    /// Their sum over the summed weights of the rows not ignored (class-index targets) or over the
+    /// number of rows (probability targets), as PyTorch divides.
+    case mean
+}
+
+/// `torch.nn.functional.cross_entropy`'s options.
+public struct CrossEntropyOptions: Sendable, Equatable, Hashable {
+    /// One weight per class (finite, >= 0); nil: every class weighs 1.
+    public var classWeights: [Double]?
+    /// Rows whose class-index target is this are ignored (PyTorch's default −100).
+    public var ignoreIndex: Int
+    /// ε in [0, 1]: the target becomes (1 − ε)·target + ε/C.
+    public var labelSmoothing: Double
+    public var reduction: LossReduction
+
+    public static let defaultIgnoreIndex = -100
+
+    public init(
+        classWeights: [Double]? = nil, ignoreIndex: Int = defaultIgnoreIndex, labelSmoothing: Double = 0,
+        reduction: LossReduction = .mean
+    ) {
+        self.classWeights = classWeights
+        self.ignoreIndex = ignoreIndex
+        self.labelSmoothing = labelSmoothing
+        self.reduction = reduction
+    }
+
+    func rounded(to format: BinaryFormat) -> CrossEntropyOptions {
+        var o = self
+        o.classWeights = classWeights?.map(format.round)
+        o.labelSmoothing = format.round(labelSmoothing)
+        return o
+    }
+
+    /// PyTorch's spelling, for reports: `weight=[…], ignore_index=…, label_smoothing=…, reduction=…`.
+    public var description: String {
+        var parts: [String] = []
+        if let w = classWeights { parts.append("weight=[" + w.map { "\($0)" }.joined(separator: ", ") + "]") }
+        if ignoreIndex != Self.defaultIgnoreIndex { parts.append("ignore_index=\(ignoreIndex)") }
+        if labelSmoothing != 0 { parts.append("label_smoothing=\(labelSmoothing)") }
+        parts.append("reduction=\"\(reduction.rawValue)\"")
+        return parts.joined(separator: ", ")
+    }
+}
+
+/// The input of the cross-entropy loss: a batch of rows of one length C with class-index or probability
+/// targets, and the options.
+public struct CrossEntropyBatch: Sendable, Equatable {
+    public enum Targets: Sendable, Equatable {
+        /// One class index per row, in 0..<C or equal to the ignore index.
+        case labels([Int])
+        /// One probability vector per row, of length C (entries finite and >= 0).
+        case probabilities([[Double]])
+    }
+
+    public var rows: [[Double]]
+    public var targets: Targets
+    public var options: CrossEntropyOptions
+
+    public init(rows: [[Double]], targets: Targets, options: CrossEntropyOptions) {
+        self.rows = rows
+        self.targets = targets
+        self.options = options
+    }
+
+    /// Whether row i is ignored (a class-index target equal to the ignore index).
+    public func isIgnored(_ i: Int) -> Bool {
+        if case .labels(let t) = targets { return t[i] == options.ignoreIndex }
+        return false
+    }
 }

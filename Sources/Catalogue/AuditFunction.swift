@@ -27,6 +27,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     case binaryCrossEntropy = "binary-cross-entropy"
     case binaryCrossEntropyGradient = "binary-cross-entropy-gradient"
     case weightedLogSumExp = "weighted-logsumexp"
+    case crossEntropyLoss = "cross-entropy-loss"
 
     public static func < (a: Self, b: Self) -> Bool { a.order < b.order }
 
@@ -48,6 +49,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         case .klDivergence: return .pairedScalar
         case .klDivergenceGradient, .binaryCrossEntropy, .binaryCrossEntropyGradient: return .pairedPerLogit
         case .weightedLogSumExp: return .pairedValueAndSign
+        case .crossEntropyLoss: return .lossValues
         }
     }
 
@@ -75,6 +77,8 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
             return "w y softplus(-x) + (1 - y) softplus(x) for targets y in [0, 1], w = pos_weight, elementwise"
         case .binaryCrossEntropyGradient: return "(1 - y) sigma(x) - w y sigma(-x), elementwise"
         case .weightedLogSumExp: return "log|sum_i b_i exp(x_i)| and its sign (+1, -1, or 0 for a zero sum)"
+        case .crossEntropyLoss:
+            return "F.cross_entropy(x, y, weight, ignore_index, label_smoothing, reduction) over a batch"
         }
     }
 
@@ -96,13 +100,18 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
             return true
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
             .batchCrossEntropyGradient, .jacobian, .vectorJacobianProduct, .klDivergence, .klDivergenceGradient,
-            .weightedLogSumExp:
+            .weightedLogSumExp, .crossEntropyLoss:
             return false
         }
     }
 
     /// Whether the function is measured on this case.
     public func applies(to c: AuditCase) -> Bool {
+        // The loss takes a batch of any size, with class-index targets or the case's paired vectors as
+        // probability targets.
+        if shape == .lossValues { return true }
+        // A case with the loss's own options is made for the loss (its labels may be ignore_index).
+        if c.options.crossEntropy != nil { return false }
         // A case that carries paired vectors is made for the paired functions.
         if isBatch != c.isBatch || (c.pairs != nil && !shape.takesPair) { return false }
         switch self {
@@ -112,9 +121,40 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
             .binaryCrossEntropy, .binaryCrossEntropyGradient:
             return c.row.count <= Self.elementwiseMaxLength
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
-            .batchCrossEntropyGradient, .klDivergence, .klDivergenceGradient, .weightedLogSumExp:
+            .batchCrossEntropyGradient, .klDivergence, .klDivergenceGradient, .weightedLogSumExp,
+            .crossEntropyLoss:
             return true
         }
+    }
+
+    /// The cross-entropy loss's options for a case: its own, or derived from it — class weights 1, 1/2,
+    /// 2, 1/4 by position, label smoothing 0.1, and the reduction none, sum or mean by the row's length —
+    /// so that every input class reaches the options.
+    public static func crossEntropyOptions(_ c: AuditCase) -> CrossEntropyOptions {
+        if let o = c.options.crossEntropy { return o }
+        let reductions: [LossReduction] = [.none, .sum, .mean]
+        return CrossEntropyOptions(
+            classWeights: (0..<c.row.count).map { [1, 0.5, 2, 0.25][$0 % 4] }, labelSmoothing: 0.1,
+            reduction: reductions[c.row.count % reductions.count])
+    }
+
+    /// Whether a different special value on this case is a convention difference rather than a failure:
+    /// rows with ±inf or NaN logits, and the loss's mean over a zero total weight (every row ignored, or
+    /// weightless), which PyTorch makes 0/0 = NaN and other code 0.
+    public func isConventionCase(_ c: AuditCase) -> Bool {
+        if !c.isFinite { return true }
+        guard self == .crossEntropyLoss else { return false }
+        let b = Self.crossEntropyBatch(c)
+        guard b.options.reduction == .mean, case .labels(let y) = b.targets else { return false }
+        return y.indices.allSatisfy { b.isIgnored($0) || (b.options.classWeights?[y[$0]] ?? 1) == 0 }
+    }
+
+    /// The cross-entropy loss's input for a case: its rows with class-index targets, or with its paired
+    /// vectors as probability targets.
+    public static func crossEntropyBatch(_ c: AuditCase) -> CrossEntropyBatch {
+        CrossEntropyBatch(
+            rows: c.rows, targets: c.pairs.map { .probabilities($0) } ?? .labels(c.labels),
+            options: crossEntropyOptions(c))
     }
 
     /// What the paired vector is to this function, for messages and listings (nil for unpaired functions).
@@ -181,12 +221,15 @@ public enum FunctionShape: Sendable, Hashable {
     case pairedPerLogit
     /// One row and its paired vector to a value and its sign (+1, −1 or 0).
     case pairedValueAndSign
+    /// A batch with targets and options (`AuditFunction.crossEntropyBatch`) to one loss per row
+    /// (reduction none) or one value.
+    case lossValues
 
     public var isBatch: Bool {
         switch self {
         case .batchScalar, .batchPerLogit: return true
         case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .perPair, .perLogitWithVector, .pairedScalar,
-            .pairedPerLogit, .pairedValueAndSign:
+            .pairedPerLogit, .pairedValueAndSign, .lossValues:
             return false
         }
     }
@@ -196,7 +239,7 @@ public enum FunctionShape: Sendable, Hashable {
         switch self {
         case .pairedScalar, .pairedPerLogit, .pairedValueAndSign: return true
         case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .batchScalar, .batchPerLogit, .perPair,
-            .perLogitWithVector:
+            .perLogitWithVector, .lossValues:
             return false
         }
     }
@@ -205,7 +248,8 @@ public enum FunctionShape: Sendable, Hashable {
     public var takesLabel: Bool {
         switch self {
         case .labeledScalar, .labeledPerLogit, .batchScalar, .batchPerLogit: return true
-        case .perLogit, .scalar, .perPair, .perLogitWithVector, .pairedScalar, .pairedPerLogit, .pairedValueAndSign:
+        case .perLogit, .scalar, .perPair, .perLogitWithVector, .pairedScalar, .pairedPerLogit, .pairedValueAndSign,
+            .lossValues:
             return false
         }
     }
@@ -215,7 +259,7 @@ public enum FunctionShape: Sendable, Hashable {
         switch self {
         case .scalar, .labeledScalar, .batchScalar, .pairedScalar: return true
         case .perLogit, .labeledPerLogit, .batchPerLogit, .perPair, .perLogitWithVector, .pairedPerLogit,
-            .pairedValueAndSign:
+            .pairedValueAndSign, .lossValues:
             return false
         }
     }
@@ -228,7 +272,7 @@ public enum FunctionShape: Sendable, Hashable {
         case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .pairedScalar, .pairedPerLogit,
             .pairedValueAndSign:
             return true
-        case .batchScalar, .batchPerLogit, .perPair, .perLogitWithVector: return false
+        case .batchScalar, .batchPerLogit, .perPair, .perLogitWithVector, .lossValues: return false
         }
     }
 
@@ -239,6 +283,7 @@ public enum FunctionShape: Sendable, Hashable {
         case .pairedValueAndSign: return 2
         case .perLogit, .labeledPerLogit, .perLogitWithVector, .pairedPerLogit: return c.row.count
         case .batchPerLogit: return c.rows.count * c.row.count
+        case .lossValues: return AuditFunction.crossEntropyOptions(c).reduction == .none ? c.rows.count : 1
         case .perPair: return c.row.count * c.row.count
         }
     }

@@ -29,6 +29,7 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
     case softplusBinaryCrossEntropy = "binary cross-entropy, w y softplus(-x) + (1 - y) softplus(x)"
     case sigmoidBinaryCrossEntropyGradient = "binary cross-entropy gradient, (1 - y) sigma(x) - w y sigma(-x)"
     case weightedLogSumExp = "weighted logsumexp, m + log|sum b exp(x - m)| with m the max where b != 0"
+    case weightedCrossEntropyLoss = "cross-entropy loss, sum of weighted targets times log1p cross-entropies"
 
     /// The standard stable algorithm's bound for a function.
     public static func standard(for f: AuditFunction) -> BoundFormula {
@@ -53,6 +54,7 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .binaryCrossEntropy: return .softplusBinaryCrossEntropy
         case .binaryCrossEntropyGradient: return .sigmoidBinaryCrossEntropyGradient
         case .weightedLogSumExp: return .weightedLogSumExp
+        case .crossEntropyLoss: return .weightedCrossEntropyLoss
         }
     }
 
@@ -80,6 +82,7 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .softplusBinaryCrossEntropy: return .binaryCrossEntropy
         case .sigmoidBinaryCrossEntropyGradient: return .binaryCrossEntropyGradient
         case .weightedLogSumExp: return .weightedLogSumExp
+        case .weightedCrossEntropyLoss: return .crossEntropyLoss
         }
     }
 
@@ -110,6 +113,7 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .softplusBinaryCrossEntropy: return "softplus-binary-cross-entropy"
         case .sigmoidBinaryCrossEntropyGradient: return "sigmoid-binary-cross-entropy-gradient"
         case .weightedLogSumExp: return "weighted-logsumexp"
+        case .weightedCrossEntropyLoss: return "weighted-cross-entropy-loss"
         }
     }
 

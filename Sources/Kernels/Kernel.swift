@@ -144,6 +144,8 @@ public struct Implementation: Sendable {
         case pairedPerLogit(@Sendable ([Double], [Double], LossOptions) -> [Double])
         /// One row and its paired vector to a value and its sign (the weighted logsumexp).
         case pairedValueAndSign(@Sendable ([Double], [Double]) -> (value: Double, sign: Double))
+        /// A batch with its targets and options to the loss's values (`AuditFunction.crossEntropyBatch`).
+        case loss(@Sendable (CrossEntropyBatch) -> [Double])
         /// Any function, from the whole case, flattened as the reference is (an external worker).
         case general(@Sendable (AuditCase) -> [Double])
 
@@ -161,6 +163,7 @@ public struct Implementation: Sendable {
             case .pairedScalar: return .pairedScalar
             case .pairedPerLogit: return .pairedPerLogit
             case .pairedValueAndSign: return .pairedValueAndSign
+            case .loss: return .lossValues
             case .general: return nil
             }
         }
@@ -184,6 +187,7 @@ public struct Implementation: Sendable {
             case .pairedValueAndSign(let f):
                 let (value, sign) = f(c.row, function.pair(c))
                 return [value, sign]
+            case .loss(let f): return f(AuditFunction.crossEntropyBatch(c))
             case .general(let f): return f(c)
             }
         }

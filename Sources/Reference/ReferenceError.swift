@@ -20,6 +20,8 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
     case invalidBinaryTarget(index: Int, value: Double)
     /// An option outside its domain (pos_weight must be finite and >= 0).
     case invalidOption(name: String, value: Double)
+    /// A label smoothing outside [0, 1] (or NaN).
+    case invalidLabelSmoothing(Double)
     /// Ziv's loop reached the precision limit without certifying the rounding.
     case uncertified(function: AuditFunction, precision: Int)
 
@@ -41,6 +43,8 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
             return "binary target entry \(index) is \(value); targets must lie in [0, 1]"
         case .invalidOption(let name, let value):
             return "\(name) is \(value); it must be finite and >= 0"
+        case .invalidLabelSmoothing(let value):
+            return "label_smoothing is \(value); it must lie in [0, 1]"
         case .uncertified(let function, let precision):
             return "\(function.rawValue): could not certify the rounding within \(precision) bits of precision"
         }

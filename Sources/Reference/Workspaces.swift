@@ -107,12 +107,23 @@ final class PairedWorkspace {
     let restMagnitude = MPFRFloat(precision: 64)
 }
 
+/// The cross-entropy loss: the rows' losses, one row's terms, its weights' total, and the anchor sum
+/// (the one-sided limit).
+final class CrossEntropyLossWorkspace {
+    let losses = MPFRValues()
+    let terms = MPFRValues()
+    let weightTotal = MPFRFloat(precision: 64)
+    let anchorTerm = MPFRFloat(precision: 64)
+    let anchorSum = MPFRFloat(precision: 64)
+}
+
 /// One workspace per formula.
 final class Workspaces {
     let binary = BinaryFamilyWorkspace()
     let logSumExp = LogSumExpWorkspace()
     let crossEntropy = CrossEntropyWorkspace()
     let meanCrossEntropy = MeanCrossEntropyWorkspace()
+    let crossEntropyLoss = CrossEntropyLossWorkspace()
     let gradient = GradientWorkspace()
     let jacobian = JacobianWorkspace()
     let vectorJacobianProduct = VectorJacobianProductWorkspace()

@@ -25,7 +25,14 @@ struct InputClassTests {
         for c in InputClass.all {
             let a = c.makeCase(seed: seed, index: 3, maxLength: 512)
             #expect(a.text == c.makeCase(seed: seed, index: 3, maxLength: 512).text, "\(c.name)")
-            #expect(zip(a.rows, a.labels).allSatisfy { (0..<$0.count).contains($1) }, "\(c.name): \(a.labels)")
+            // A label is a class of its row, or (for the cross-entropy loss's own cases) the ignore index.
+            let ignore = a.options.crossEntropy?.ignoreIndex
+            #expect(
+                zip(a.rows, a.labels).allSatisfy { (0..<$0.count).contains($1) || $1 == ignore },
+                "\(c.name): \(a.labels)")
+            if let w = a.options.crossEntropy?.classWeights {
+                #expect(w.count == a.row.count, "\(c.name): \(w.count) class weights for \(a.row.count) classes")
+            }
             #expect(a.rows.allSatisfy { !$0.isEmpty && $0.count <= 512 }, "\(c.name)")
         }
         let n = InputClass.named("normal")!

@@ -29,7 +29,11 @@ struct CatalogueTests {
             .softplusGradient: 3, .klDivergence: 1, .klDivergenceGradient: 3, .binaryCrossEntropy: 3,
             .binaryCrossEntropyGradient: 3, .weightedLogSumExp: 2,
         ]
-        for f in AuditFunction.allCases {
+        // The loss takes both: rows of 3 derive the reduction none, one loss per row.
+        #expect(AuditFunction.crossEntropyLoss.shape.outputCount(row) == 1)
+        #expect(AuditFunction.crossEntropyLoss.shape.outputCount(batch) == 2)
+        #expect(AuditFunction.crossEntropyLoss.applies(to: row) && AuditFunction.crossEntropyLoss.applies(to: batch))
+        for f in AuditFunction.allCases where f != .crossEntropyLoss {
             let c = f.isBatch ? batch : row
             #expect(
                 f.shape.outputCount(c) == expected[f],

@@ -1,0 +1,152 @@
+// The cross-entropy loss with PyTorch's options (torch.nn.functional.cross_entropy), as code computes it:
+//
+//     class index:   (1 − ε) · nll + (ε/C) · smooth, with nll = Σ_i −w_y ℓ_iy and smooth = Σ_i −Σ_c w_c ℓ_ic over
+//                    the rows not ignored, ℓ the log-softmax; mean divides both by D = Σ w_y of those rows
+//     probabilities: Σ_i −Σ_c w_c ((1 − ε) q_ic + ε/C) ℓ_ic; mean divides by the number of rows
+//
+// The accurate form takes ℓ from the log1p log-softmax and forms each row as Σ_c a_c (−ℓ_c) with
+// a_c = w_c ((1 − ε) t_c + ε/C), leaving out the terms whose weight is 0 (0 · log 0 = 0). The flawed forms:
+// PyTorch's own composition, whose smoothing sum −Σ_c w_c ℓ_c overflows before it is scaled by ε/C when
+// the logits spread beyond about 1e307; a hand-written label smoothing over log(softmax(x)), which is −inf
+// wherever p underflows; and a mean over the rows of the batch instead of over the weights of the rows
+// not ignored.
+import Catalogue
+
+enum Losses {
+    /// How a row's loss is formed.
+    enum Form {
+        /// Σ_c a_c (−ℓ_c) from the shifted logits and L (`weightedLosses`): no overflow.
+        case stable
+        /// Σ_c a_c (−ℓ_c) with ℓ from a log-softmax function.
+        case logProbabilities(@Sendable ([Double]) -> [Double])
+        /// PyTorch's (1 − ε) nll + (ε/C) smooth for class indices (Σ_c a_c (−ℓ_c) for probabilities).
+        case pytorch
+
+        var isStable: Bool {
+            if case .stable = self { return true }
+            return false
+        }
+    }
+
+    /// The loss of a batch in `form`, the mean's divisor from `divisor`.
+    static func crossEntropyLoss(
+        _ b: CrossEntropyBatch, _ form: Form, divisor: (CrossEntropyBatch, Double) -> Double = weightedDivisor
+    ) -> [Double] {
+        let o = b.options
+        let C = Double(b.rows[0].count)
+        func w(_ c: Int) -> Double { o.classWeights?[c] ?? 1 }
+        var labelWeights = 0.0
+        for i in b.rows.indices where !b.isIgnored(i) {
+            if case .labels(let y) = b.targets { labelWeights += w(y[i]) } else { labelWeights += 1 }
+        }
+        // The stable form divides each weight by the mean's divisor first: every term is then at most the
+        // result, so none overflows where the result does not. A zero divisor divides at the end: 0/0 = NaN
+        // when every row is ignored, as PyTorch has it.
+        let D = o.reduction == .mean ? divisor(b, labelWeights) : 1
+        let scale = form.isStable && D != 0 ? D : 1
+        var losses: [Double] = []
+        for (i, x) in b.rows.enumerated() {
+            if b.isIgnored(i) {
+                losses.append(0)
+                continue
+            }
+            // a_c = w_c ((1 − ε) t_c + ε/C).
+            let a: [Double]
+            switch b.targets {
+            case .labels(let y):
+                a = x.indices.map { c in w(c) * ((c == y[i] ? 1 - o.labelSmoothing : 0) + o.labelSmoothing / C) }
+            case .probabilities(let q):
+                a = x.indices.map { c in w(c) * ((1 - o.labelSmoothing) * q[i][c] + o.labelSmoothing / C) }
+            }
+            switch (form, b.targets) {
+            case (.stable, _):
+                losses.append(weightedLosses(x, a.map { $0 / scale }))
+            case (.logProbabilities(let logSoftmax), _):
+                let l = logSoftmax(x)
+                losses.append(x.indices.reduce(0) { total, c in a[c] == 0 ? total : total - a[c] * l[c] })
+            case (.pytorch, .labels(let y)):
+                let l = Shifted.logSoftmaxLog1p(x), t = y[i]
+                var smooth = 0.0
+                if o.labelSmoothing > 0 {
+                    for c in x.indices where w(c) != 0 { smooth -= w(c) * l[c] }
+                }
+                let nll = w(t) == 0 ? 0 : -w(t) * l[t]
+                losses.append((1 - o.labelSmoothing) * nll + o.labelSmoothing / C * smooth)
+            case (.pytorch, .probabilities):
+                let l = Shifted.logSoftmaxLog1p(x)
+                losses.append(x.indices.reduce(0) { total, c in a[c] == 0 ? total : total - a[c] * l[c] })
+            }
+        }
+        switch o.reduction {
+        case .none: return losses
+        case .sum: return [Summation.recursive(losses)]
+        case .mean where form.isStable && D != 0: return [Summation.recursive(losses)]
+        case .mean: return [Summation.recursive(losses) / D]
+        }
+    }
+
+    /// Σ_c a_c (−ℓ_c) = Σ_c a_c ((m − x_c) + L), L = log1p(s), over a_c != 0; where m − x_c overflows (a spread
+    /// beyond the largest double), a_c m − a_c x_c, whose terms do not overflow for a_c <= 1.
+    static func weightedLosses(_ x: [Double], _ a: [Double]) -> Double {
+        let (m, k, e) = Shifted.exponentials(x)
+        let L = LibM.log1p(Shifted.tailSum(e, skipping: k))
+        var total = 0.0
+        for c in x.indices where a[c] != 0 {
+            let d = m - x[c]
+            total += d.isInfinite && x[c].isFinite ? a[c] * m - a[c] * x[c] + a[c] * L : a[c] * (d + L)
+        }
+        return total
+    }
+
+    /// PyTorch's divisor: the summed weights of the rows not ignored (their count without weights), or
+    /// the number of rows for probability targets.
+    static func weightedDivisor(_ b: CrossEntropyBatch, _ labelWeights: Double) -> Double { labelWeights }
+
+    /// The number of rows in the batch, ignored ones included.
+    static func rowCount(_ b: CrossEntropyBatch, _ labelWeights: Double) -> Double { Double(b.rows.count) }
+
+    /// log(softmax(x)): −inf wherever p underflows.
+    static func logOfSoftmax(_ x: [Double]) -> [Double] { Shifted.softmax(x).map(LibM.log) }
+}
+
+extension Kernel {
+    static let lossKernels: [Kernel] = {
+        var accurate = Kernel(
+            name: "cross-entropy-loss-log1p",
+            summary: "F.cross_entropy's loss as sum of a_c (-log-softmax_c), a_c = w_c ((1 - eps) t_c + eps/C), "
+                + "over the log1p log-softmax; ignore_index and the three reductions.", expectation: .accurate)
+        accurate.implement(.crossEntropyLoss, .loss { Losses.crossEntropyLoss($0, .stable) })
+
+        var composed = Kernel(
+            name: "cross-entropy-loss-pytorch",
+            summary: "PyTorch's composition (LossNLL.cpp): (1 - eps) nll + eps/C smooth, smooth = -sum of w_c "
+                + "log-softmax_c, over the log1p log-softmax.",
+            expectation: .flawed(
+                "the smoothing sum -sum w_c log p_c overflows to inf before its scaling by eps/C once the logits "
+                    + "spread beyond about 1e307, where the loss is finite"))
+        composed.implement(
+            .crossEntropyLoss,
+            .loss { Losses.crossEntropyLoss($0, .pytorch) })
+
+        var logOfSoftmax = Kernel(
+            name: "cross-entropy-loss-log-of-softmax",
+            summary: "Hand-written label smoothing: -sum of the smoothed target times log(softmax(x)).",
+            expectation: .flawed(
+                "log(softmax(x)) is -inf where p underflows (a logit 745 below the maximum), and label smoothing puts "
+                    + "weight on every class: the loss is inf where it is finite"))
+        logOfSoftmax.implement(
+            .crossEntropyLoss, .loss { Losses.crossEntropyLoss($0, .logProbabilities(Losses.logOfSoftmax)) })
+
+        var overRows = Kernel(
+            name: "cross-entropy-loss-mean-over-rows",
+            summary: "The weighted loss's mean taken over the batch's rows, ignored ones included.",
+            expectation: .flawed(
+                "divides by the number of rows instead of the summed weights of the rows not ignored: off by their "
+                    + "ratio with class weights or ignored rows, and 0 instead of NaN when every row is ignored"))
+        overRows.implement(
+            .crossEntropyLoss,
+            .loss { Losses.crossEntropyLoss($0, .stable, divisor: Losses.rowCount) })
+
+        return [accurate, composed, logOfSoftmax, overRows]
+    }()
+}
