@@ -46,7 +46,7 @@ serve({
     # The binary family as tutorials write it: 1 / (1 + exp(-x)), its log, log(1 + exp(x)).
     "sigmoid": lambda x, t: 1 / (1 + np.exp(-x)),
     "log-sigmoid": lambda x, t: np.log(1 / (1 + np.exp(-x))),
-    "softplus": lambda x, t: np.log(1 + np.exp(x)),
+    "softplus": lambda x, t, o={}: np.log(1 + np.exp(o.get("beta", 1) * x)) / o.get("beta", 1),
     # KL as sum(q * log(q / softmax(x))) (0 * log 0 is NaN here), binary cross-entropy from the sigmoid and
     # its autograd-style gradient, logsumexp with weights taking the maximum over every x.
     "kl-divergence": lambda x, q, o: [np.sum(q * np.log(q / softmax(x)))],

@@ -3,8 +3,8 @@
 Each request is one line, `FUNCTION ROW`: ROW is whitespace-separated values (hexadecimal floats as
 float.hex() writes them, or inf, -inf, nan), preceded by `LABEL:` for cross-entropy and
 cross-entropy-gradient; for the paired functions (kl-divergence, binary-cross-entropy, the weighted
-logsumexp and their gradients) followed by ` | ` and the paired vector, then options as NAME=VALUE
-(`pos_weight=0x1.0p+1`). FUNCTION may name a format, `softmax@float16`: the values are then that
+logsumexp and their gradients) followed by ` | ` and the paired vector; then any options as NAME=VALUE
+(`pos_weight=0x1.0p+1` for binary-cross-entropy, `beta=0x1.0p+1 threshold=0x1.4p+4` for softplus). FUNCTION may name a format, `softmax@float16`: the values are then that
 format's (sent as the hexadecimal floats of their exact binary64 value) and the answers must be too.
 Answer each with one line of values (float.hex() keeps them exact) or the word `unsupported`. Flush
 after every answer: the audit waits for it.
@@ -26,12 +26,13 @@ def parse(line):
     if ":" in row:
         head, _, row = row.partition(":")
         label = int(head)
-    pair, options = None, {}
+    tokens = row.split()
+    options = {k: float.fromhex(v) for k, _, v in (t.partition("=") for t in tokens if "=" in t)}
+    row = " ".join(t for t in tokens if "=" not in t)
+    pair = None
     if "|" in row:
         row, _, tail = row.partition("|")
-        tokens = tail.split()
-        options = {k: float.fromhex(v) for k, _, v in (t.partition("=") for t in tokens if "=" in t)}
-        pair = values(" ".join(t for t in tokens if "=" not in t))
+        pair = values(tail)
     return function, label, values(row), pair, options
 
 
@@ -39,8 +40,9 @@ DTYPES = {"double": np.float64, "float": np.float32, "float16": np.float16}
 
 
 def serve(functions, formats=("double",)):
-    """Answers requests on standard input with `functions[name](x, label)`, or for a paired function
-    `functions[name](x, pair, options)`, until end of input. With a format (`softmax@float16`) in
+    """Answers requests on standard input with `functions[name](x, label)` (`(x, label, options)` when
+    the request has options, as softplus's beta), or for a paired function `functions[name](x, pair,
+    options)`, until end of input. With a format (`softmax@float16`) in
     `formats`, x and the pair arrive as that NumPy dtype and the answers are cast to it; other formats
     are unsupported."""
     warnings.simplefilter("ignore")  # overflow warnings would go to standard error and be reported
@@ -56,7 +58,9 @@ def serve(functions, formats=("double",)):
             continue
         _, label, x, pair, options = parse(line)
         dtype = DTYPES[fmt]
-        if pair is None:
+        if pair is None and options:
+            answer = f(x.astype(dtype), label, {k: dtype(v) for k, v in options.items()})
+        elif pair is None:
             answer = f(x.astype(dtype), label)
         else:
             answer = f(x.astype(dtype), pair.astype(dtype), {k: dtype(v) for k, v in options.items()})

@@ -47,7 +47,7 @@ serve({
     "cross-entropy-gradient": gradient,
     "sigmoid": lambda x, t: special.expit(x),
     "log-sigmoid": lambda x, t: special.log_expit(x),
-    "softplus": lambda x, t: special.softplus(x),
+    "softplus": lambda x, t, o={}: special.softplus(o.get("beta", 1) * x) / o.get("beta", 1),
     "kl-divergence": lambda x, q, o: [np.sum(special.rel_entr(q, special.softmax(x)))],
     "kl-divergence-gradient": lambda x, q, o: special.softmax(x) * np.sum(q) - q,
     "binary-cross-entropy": binary_cross_entropy,

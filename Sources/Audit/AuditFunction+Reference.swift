@@ -20,10 +20,10 @@ extension AuditFunction {
         case .vectorJacobianProduct: return try r.vectorJacobianProduct(c.row, Self.vjpVector(c.row.count))
         case .sigmoid: return try r.sigmoid(c.row)
         case .logSigmoid: return try r.logSigmoid(c.row)
-        case .softplus: return try r.softplus(c.row)
+        case .softplus: return try r.softplus(c.row, beta: c.options.beta)
         case .sigmoidGradient: return try r.sigmoidGradient(c.row)
         case .logSigmoidGradient: return try r.logSigmoidGradient(c.row)
-        case .softplusGradient: return try r.softplusGradient(c.row)
+        case .softplusGradient: return try r.softplusGradient(c.row, beta: c.options.beta)
         case .klDivergence: return [try r.klDivergence(c.row, target: pair(c))]
         case .klDivergenceGradient: return try r.klDivergenceGradient(c.row, target: pair(c))
         case .binaryCrossEntropy:
@@ -32,6 +32,7 @@ extension AuditFunction {
             return try r.binaryCrossEntropyGradient(c.row, targets: pair(c), posWeight: c.options.posWeight)
         case .weightedLogSumExp: return try r.weightedLogSumExp(c.row, weights: pair(c))
         case .crossEntropyLoss: return try r.crossEntropyLoss(Self.crossEntropyBatch(c))
+        case .crossEntropyLossGradient: return try r.crossEntropyLossGradient(Self.crossEntropyBatch(c))
         }
     }
 

@@ -148,6 +148,27 @@ enum ErrorBounds {
         ElementBound(relative: units.relative(k), absolute: units.floor(1))
     }
 
+    /// Softplus with β ≠ 1, softplus(y)/β with y = βx rounded: that rounding's u|y| magnified by the
+    /// condition number y σ(y)/softplus(y) (below 1 for y > 0, about |y| for y << 0), the elementwise 5u and
+    /// the division's u; its gradient σ(y), whose condition number in y is |y| σ(−y) (docs/bounds.md).
+    private static func softplusBetaBounds(
+        _ x: [Double], beta: Double, gradient: Bool, _ units: Units
+    ) -> [ElementBound] {
+        x.map { xj in
+            let y = beta * xj
+            // σ(y) and σ(−y) by sign, so that no exponential overflows.
+            let e = Foundation.exp(-y.magnitude)
+            let s = y >= 0 ? 1 / (1 + e) : e / (1 + e), t = y >= 0 ? e / (1 + e) : 1 / (1 + e)
+            let softplus = y > 0 ? y + Foundation.log1p(Foundation.exp(-y)) : Foundation.log1p(Foundation.exp(y))
+            var condition = y == 0 ? 0 : (gradient ? y.magnitude * t : y.magnitude * s / softplus)
+            if !condition.isFinite { condition = .infinity }
+            // A subnormal softplus(y) carries an absolute error of the floor, which the division by β magnifies.
+            let bound = elementwiseBound(units, units: elementwise + (gradient ? 0 : 1) + condition * magnitudeSlack)
+            return gradient
+                ? bound : ElementBound(relative: bound.relative, absolute: bound.absolute * max(1, 1 / beta))
+        }
+    }
+
     /// The VJP's factor ε_p + (n + 2)u, in units of u: the softmax bound, the n roundings of ⟨p, v⟩ and
     /// two more (v_i − ⟨p, v⟩ and the product); the absolute bound is p_i times it times (max|v| + |r_i|).
     static func vectorJacobianProductFactor(n: Double, w: Double) -> Double {
@@ -217,6 +238,8 @@ enum ErrorBounds {
             }
         case .jacobian: return repeated(jacobian.units(n: n, w: w), x.count * x.count)
         case .vectorJacobianProduct: return try vectorJacobianProductBounds(x, facts, reference: r, units: units)
+        case .log1pSoftplus where c.options.beta != 1, .sigmoidSoftplusGradient where c.options.beta != 1:
+            return softplusBetaBounds(x, beta: c.options.beta, gradient: formula == .sigmoidSoftplusGradient, units)
         case .stableSigmoid, .log1pLogSigmoid, .log1pSoftplus, .complementLogSigmoidGradient, .sigmoidSoftplusGradient:
             return Array(repeating: elementwiseBound(units), count: x.count)
         case .stableSigmoidGradient:
@@ -238,7 +261,51 @@ enum ErrorBounds {
                 return crossEntropyLoss(n: f.n, w: f.spread, rows: B)
             }.max()!
             return Array(repeating: rel(worst), count: AuditFunction.crossEntropyLoss.shape.outputCount(c))
+        case .weightedCrossEntropyLossGradient: return try crossEntropyLossGradientBounds(c, reference: r, units: units)
         }
+    }
+
+    /// (p_j Σa − a_j)/D per element: p_j the shifted softmax's (n + 4 + 2w)u, Σa of weights four roundings
+    /// each and n − 1 sums, the product one, D's B − 1 sums and the division one: ((2n + 8 + 2w) + B)u
+    /// p_j Σa / D; a_j's own four roundings, D's and the division (4 + B)u a_j / D; absolutely (the
+    /// difference cancels at the optimum), and the result's rounding.
+    private static func crossEntropyLossGradientBounds(
+        _ c: AuditCase, reference r: SoftmaxReference, units: Units
+    ) throws -> [ElementBound] {
+        let batch = AuditFunction.crossEntropyBatch(c)
+        let o = batch.options
+        let C = Double(c.row.count), B = Double(c.rows.count)
+        func w(_ j: Int) -> Double { o.classWeights?[j] ?? 1 }
+        var D = 1.0
+        if o.reduction == .mean {
+            switch batch.targets {
+            case .labels(let y): D = y.indices.filter { !batch.isIgnored($0) }.map { w(y[$0]) }.reduce(0, +)
+            case .probabilities: D = B
+            }
+        }
+        var bounds: [ElementBound] = []
+        for (i, x) in c.rows.enumerated() {
+            guard !batch.isIgnored(i) else {
+                bounds += Array(repeating: ElementBound(relative: 0, absolute: units.floor(1)), count: x.count)
+                continue
+            }
+            let a: [Double] = x.indices.map { j in
+                switch batch.targets {
+                case .labels(let y): return w(j) * ((j == y[i] ? 1 - o.labelSmoothing : 0) + o.labelSmoothing / C)
+                case .probabilities(let q): return w(j) * ((1 - o.labelSmoothing) * q[i][j] + o.labelSmoothing / C)
+                }
+            }
+            let total = a.reduce(0, +)
+            let f = RowFacts(x)
+            let p = try r.softmax(x).map(\.rounded)
+            let k1 = units.relative(2 * f.n + 8 + 2 * f.spread + B), k2 = units.relative(4 + B)
+            bounds += x.indices.map { j in
+                ElementBound(
+                    relative: finalRounding(units),
+                    absolute: (product(k1 * p[j], total) + k2 * a[j]) / D * magnitudeSlack + units.floor(f.n))
+            }
+        }
+        return bounds
     }
 
     /// The cross-entropy loss, Σ_i Σ_c a_ic (−log p_ic) over a divisor, every term >= 0: each −log p_ic the

@@ -22,16 +22,24 @@ extension AuditCase {
 
     /// The case as function f takes it: with the paired vector and options of a paired function.
     public func text(for f: AuditFunction) -> String {
-        if f == .crossEntropyLoss { return lossText(\.text, separator: "\n") }
-        guard f.shape.takesPair else { return text }
+        if f == .crossEntropyLoss || f == .crossEntropyLossGradient { return lossText(\.text, separator: "\n") }
+        guard f.shape.takesPair || carriesOptions(for: f) else { return text }
         return rows.indices.map { LabeledRow(self, row: $0, for: f).text }.joined(separator: "\n")
     }
 
     /// The same with shortest round-trip decimals.
     public func decimalText(for f: AuditFunction) -> String {
-        if f == .crossEntropyLoss { return lossText(\.decimalText, separator: " ; ") }
-        guard f.shape.takesPair else { return decimalText }
+        if f == .crossEntropyLoss || f == .crossEntropyLossGradient {
+            return lossText(\.decimalText, separator: " ; ")
+        }
+        guard f.shape.takesPair || carriesOptions(for: f) else { return decimalText }
         return rows.indices.map { LabeledRow(self, row: $0, for: f).decimalText }.joined(separator: " ; ")
+    }
+
+    /// Whether the case sets options of f's own (softplus's β or threshold): its rows then show them.
+    private func carriesOptions(for f: AuditFunction) -> Bool {
+        !RowSyntax.optionNames(for: f).isEmpty
+            && (options.beta != LossOptions.defaultBeta || options.threshold != LossOptions.defaultThreshold)
     }
 
     /// The loss's rows (a label each, or the probability target after a bar) and then its options.
@@ -326,6 +334,18 @@ extension InputClass {
                 let center = centers[rng.int(0...(centers.count - 1))]
                 return center + rng.uniform(-4, 4)
             }
+        },
+        InputClass(
+            name: "softplus-beta",
+            summary: "Softplus with beta 0.01, 0.5, 2, 10 or 100 (threshold 20) on logits around 20/beta, where "
+                + "PyTorch switches to x, and across exp's range in beta x.",
+            source: "F.softplus(x, beta, threshold): log1p(exp(beta x))/beta, x itself where beta x > threshold"
+        ) { rng, max in
+            let beta = [0.01, 0.5, 2, 10, 100][rng.int(0...4)]
+            let x = (0..<rng.logUniformLength(min(max, 64))).map { _ in
+                rng.unit() < 0.6 ? (20 + rng.uniform(-4, 4)) / beta : rng.uniform(-740, 700) / beta
+            }
+            return AuditCase(x, label: 0, options: LossOptions(beta: beta))
         },
         InputClass(
             name: "zero-weight-on-max",

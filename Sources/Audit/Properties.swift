@@ -82,7 +82,7 @@ enum Properties {
             .binaryCrossEntropy:
             return rangeFailures(f, output)
         case .logSumExp, .batchCrossEntropy, .jacobian, .klDivergence, .klDivergenceGradient,
-            .binaryCrossEntropyGradient, .weightedLogSumExp, .crossEntropyLoss:
+            .binaryCrossEntropyGradient, .weightedLogSumExp, .crossEntropyLoss, .crossEntropyLossGradient:
             return []
         }
     }

@@ -25,9 +25,15 @@ public struct LabeledRow: Sendable, Equatable {
     /// own or the derived one) and options if f is paired.
     public init(_ c: AuditCase, row j: Int = 0, for f: AuditFunction) {
         let shape = f.shape
+        var options = LossOptions()
+        if shape.takesPair { options.posWeight = c.options.posWeight }
+        if !RowSyntax.optionNames(for: f).isEmpty && !shape.takesPair {
+            options.beta = c.options.beta
+            options.threshold = c.options.threshold
+        }
         self.init(
             label: shape.takesLabel ? c.labels[j] : nil, logits: c.rows[j],
-            pair: shape.takesPair ? f.pair(c, row: j) : nil, options: shape.takesPair ? c.options : LossOptions())
+            pair: shape.takesPair ? f.pair(c, row: j) : nil, options: options)
     }
 
     /// The case this row is for function f (label 0 when it has none).
@@ -49,6 +55,10 @@ public struct LabeledRow: Sendable, Equatable {
             if options.posWeight != LossOptions.defaultPosWeight {
                 values += " \(RowSyntax.posWeightName)=\(format(options.posWeight))"
             }
+        }
+        if options.beta != LossOptions.defaultBeta { values += " \(RowSyntax.betaName)=\(format(options.beta))" }
+        if options.threshold != LossOptions.defaultThreshold {
+            values += " \(RowSyntax.thresholdName)=\(format(options.threshold))"
         }
         guard let label else { return values }
         return "\(label): " + values
@@ -89,14 +99,17 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
             func count(_ k: Int, _ noun: String) -> String { "\(k) \(noun)\(k == 1 ? "" : "s")" }
             return "the row has \(count(row, "logit")) but \(count(pair, "value")) of the \(name)"
         case .badOption(let token, let function):
-            return
-                "'\(token)' is not an option of \(function), which takes none (binary cross-entropy takes pos_weight=W)"
+            let names = RowSyntax.optionNames(for: AuditFunction(rawValue: function) ?? .softmax)
+            return names.isEmpty
+                ? "'\(token)' is not an option of \(function), which takes none"
+                : "'\(token)' is not an option of \(function), which takes "
+                    + names.map { "\($0)=" }.joined(separator: ", ")
         case .badOptionValue(let token):
-            return "'\(token)' needs a number after the '=', as in pos_weight=3"
+            return "'\(token)' needs a number after the '='"
         case .repeatedOption(let name):
             return "the option \(name) is given twice"
         case .optionBeforeValues(let token):
-            return "the option '\(token)' must come after the paired values, at the end of the row"
+            return "the option '\(token)' must come after the values, at the end of the row"
         }
     }
 }
@@ -111,41 +124,70 @@ public enum RowSyntax {
 
     /// The option names, as PyTorch spells them.
     public static let posWeightName = "pos_weight"
+    public static let betaName = "beta"
+    public static let thresholdName = "threshold"
 
-    /// Parses one line for function f: its label, its logits, and for a paired function the paired
-    /// vector and options.
-    public static func parse(_ line: Substring, for f: AuditFunction) throws(RowSyntaxError) -> LabeledRow {
-        guard let name = f.pairName else {
-            if line.contains("|") { throw .unexpectedPair }
-            return try parse(line, labeled: f.shape.takesLabel)
+    /// The options function f takes at the end of its row (`pos_weight=W`; `beta=B threshold=T`).
+    public static func optionNames(for f: AuditFunction) -> [String] {
+        switch f {
+        case .binaryCrossEntropy, .binaryCrossEntropyGradient: return [posWeightName]
+        case .softplus, .softplusGradient: return [betaName, thresholdName]
+        default: return []
         }
-        guard let bar = line.firstIndex(of: "|") else { throw .missingPair(name) }
-        var row = try parse(line[..<bar], labeled: f.shape.takesLabel)
-        var pair: [Double] = []
-        var options: Set<Substring> = []
-        for (position, token) in line[line.index(after: bar)...].split(whereSeparator: isBlank).enumerated() {
-            if let equals = token.firstIndex(of: "=") {
-                let option = token[..<equals]
-                guard f == .binaryCrossEntropy || f == .binaryCrossEntropyGradient, option == posWeightName else {
+    }
+
+    /// Parses one line for function f: its label, its logits, for a paired function the paired vector,
+    /// and the options f takes (name=value, after the values).
+    public static func parse(_ line: Substring, for f: AuditFunction) throws(RowSyntaxError) -> LabeledRow {
+        // The options: the trailing name=value tokens.
+        var body = line
+        var settings: [(String, Double)] = []
+        let tokens = line.split(whereSeparator: isBlank)
+        if let first = tokens.firstIndex(where: { $0.contains("=") }) {
+            if tokens[first...].contains(where: { !$0.contains("=") }) {
+                throw .optionBeforeValues(String(tokens[first]))
+            }
+            body = line[..<tokens[first].startIndex]
+            var seen: Set<Substring> = []
+            for token in tokens[first...] {
+                let equals = token.firstIndex(of: "=")!
+                let name = token[..<equals]
+                guard optionNames(for: f).contains(String(name)) else {
                     throw .badOption(String(token), function: f.rawValue)
                 }
                 guard let value = Double(token[token.index(after: equals)...]) else {
                     throw .badOptionValue(String(token))
                 }
-                guard options.insert(option).inserted else { throw .repeatedOption(String(option)) }
-                row.options.posWeight = value
-                continue
+                guard seen.insert(name).inserted else { throw .repeatedOption(String(name)) }
+                settings.append((String(name), value))
             }
-            if !options.isEmpty { throw .optionBeforeValues("\(posWeightName)=") }
-            guard let value = Double(token) else {
-                throw .notANumber(String(token), position: row.logits.count + position + 1)
+        }
+        var row: LabeledRow
+        if let name = f.pairName {
+            guard let bar = body.firstIndex(of: "|") else { throw .missingPair(name) }
+            row = try parse(body[..<bar], labeled: f.shape.takesLabel)
+            var pair: [Double] = []
+            for (position, token) in body[body.index(after: bar)...].split(whereSeparator: isBlank).enumerated() {
+                guard let value = Double(token) else {
+                    throw .notANumber(String(token), position: row.logits.count + position + 1)
+                }
+                pair.append(value)
             }
-            pair.append(value)
+            guard pair.count == row.logits.count else {
+                throw .pairLength(pair: pair.count, row: row.logits.count, name: name)
+            }
+            row.pair = pair
+        } else {
+            if body.contains("|") { throw .unexpectedPair }
+            row = try parse(body, labeled: f.shape.takesLabel)
         }
-        guard pair.count == row.logits.count else {
-            throw .pairLength(pair: pair.count, row: row.logits.count, name: name)
+        for (name, value) in settings {
+            switch name {
+            case posWeightName: row.options.posWeight = value
+            case betaName: row.options.beta = value
+            default: row.options.threshold = value
+            }
         }
-        row.pair = pair
         return row
     }
 

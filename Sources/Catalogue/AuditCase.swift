@@ -49,18 +49,32 @@ public struct LossOptions: Sendable, Equatable, Hashable {
     /// The cross-entropy loss's options (`F.cross_entropy`'s); nil: those derived from the case
     /// (`AuditFunction.crossEntropyOptions`).
     public var crossEntropy: CrossEntropyOptions?
+    /// Softplus's β (`F.softplus`'s `beta`, finite and > 0): softplus(βx)/β, its gradient σ(βx).
+    public var beta: Double
+    /// Where PyTorch's softplus kernel returns x itself (βx above it): how that kernel approximates the
+    /// function, for kernels that mimic it; the reference has no threshold.
+    public var threshold: Double
 
     public static let defaultPosWeight = 1.0
+    public static let defaultBeta = 1.0
+    public static let defaultThreshold = 20.0
 
-    public init(posWeight: Double = defaultPosWeight, crossEntropy: CrossEntropyOptions? = nil) {
+    public init(
+        posWeight: Double = defaultPosWeight, crossEntropy: CrossEntropyOptions? = nil, beta: Double = defaultBeta,
+        threshold: Double = defaultThreshold
+    ) {
         self.posWeight = posWeight
         self.crossEntropy = crossEntropy
+        self.beta = beta
+        self.threshold = threshold
     }
 
     public var isDefault: Bool { self == LossOptions() }
 
     func rounded(to format: BinaryFormat) -> LossOptions {
-        LossOptions(posWeight: format.round(posWeight), crossEntropy: crossEntropy?.rounded(to: format))
+        LossOptions(
+            posWeight: format.round(posWeight), crossEntropy: crossEntropy?.rounded(to: format),
+            beta: format.round(beta), threshold: format.round(threshold))
     }
 }
 

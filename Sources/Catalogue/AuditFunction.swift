@@ -28,6 +28,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     case binaryCrossEntropyGradient = "binary-cross-entropy-gradient"
     case weightedLogSumExp = "weighted-logsumexp"
     case crossEntropyLoss = "cross-entropy-loss"
+    case crossEntropyLossGradient = "cross-entropy-loss-gradient"
 
     public static func < (a: Self, b: Self) -> Bool { a.order < b.order }
 
@@ -50,6 +51,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         case .klDivergenceGradient, .binaryCrossEntropy, .binaryCrossEntropyGradient: return .pairedPerLogit
         case .weightedLogSumExp: return .pairedValueAndSign
         case .crossEntropyLoss: return .lossValues
+        case .crossEntropyLossGradient: return .lossGradient
         }
     }
 
@@ -79,6 +81,8 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         case .weightedLogSumExp: return "log|sum_i b_i exp(x_i)| and its sign (+1, -1, or 0 for a zero sum)"
         case .crossEntropyLoss:
             return "F.cross_entropy(x, y, weight, ignore_index, label_smoothing, reduction) over a batch"
+        case .crossEntropyLossGradient:
+            return "the cross-entropy loss's gradient, (p sum(a) - a) / (C D) per row (of the rows' sum for none)"
         }
     }
 
@@ -92,6 +96,11 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     /// length, so longer rows would add time, not coverage.
     public static let elementwiseMaxLength = 1024
 
+    /// Rows longer than this skip the cross-entropy loss and its gradient unless the case is made for the loss
+    /// (`smoothing-vocabulary` reaches 262,144 classes): its reference runs on MPFR alone, and its accuracy
+    /// in the row's length is what that class measures.
+    public static let lossMaxLength = 1024
+
     /// Whether the function acts on each logit alone (the binary family).
     public var isElementwise: Bool {
         switch self {
@@ -100,7 +109,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
             return true
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
             .batchCrossEntropyGradient, .jacobian, .vectorJacobianProduct, .klDivergence, .klDivergenceGradient,
-            .weightedLogSumExp, .crossEntropyLoss:
+            .weightedLogSumExp, .crossEntropyLoss, .crossEntropyLossGradient:
             return false
         }
     }
@@ -109,7 +118,9 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     public func applies(to c: AuditCase) -> Bool {
         // The loss takes a batch of any size, with class-index targets or the case's paired vectors as
         // probability targets.
-        if shape == .lossValues { return true }
+        if shape == .lossValues || shape == .lossGradient {
+            return c.options.crossEntropy != nil || c.row.count <= Self.lossMaxLength
+        }
         // A case with the loss's own options is made for the loss (its labels may be ignore_index).
         if c.options.crossEntropy != nil { return false }
         // A case that carries paired vectors is made for the paired functions.
@@ -122,7 +133,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
             return c.row.count <= Self.elementwiseMaxLength
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
             .batchCrossEntropyGradient, .klDivergence, .klDivergenceGradient, .weightedLogSumExp,
-            .crossEntropyLoss:
+            .crossEntropyLoss, .crossEntropyLossGradient:
             return true
         }
     }
@@ -143,7 +154,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     /// weightless), which PyTorch makes 0/0 = NaN and other code 0.
     public func isConventionCase(_ c: AuditCase) -> Bool {
         if !c.isFinite { return true }
-        guard self == .crossEntropyLoss else { return false }
+        guard self == .crossEntropyLoss || self == .crossEntropyLossGradient else { return false }
         let b = Self.crossEntropyBatch(c)
         guard b.options.reduction == .mean, case .labels(let y) = b.targets else { return false }
         return y.indices.allSatisfy { b.isIgnored($0) || (b.options.classWeights?[y[$0]] ?? 1) == 0 }
@@ -224,12 +235,14 @@ public enum FunctionShape: Sendable, Hashable {
     /// A batch with targets and options (`AuditFunction.crossEntropyBatch`) to one loss per row
     /// (reduction none) or one value.
     case lossValues
+    /// The same to one value per logit of every row.
+    case lossGradient
 
     public var isBatch: Bool {
         switch self {
         case .batchScalar, .batchPerLogit: return true
         case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .perPair, .perLogitWithVector, .pairedScalar,
-            .pairedPerLogit, .pairedValueAndSign, .lossValues:
+            .pairedPerLogit, .pairedValueAndSign, .lossValues, .lossGradient:
             return false
         }
     }
@@ -239,7 +252,7 @@ public enum FunctionShape: Sendable, Hashable {
         switch self {
         case .pairedScalar, .pairedPerLogit, .pairedValueAndSign: return true
         case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .batchScalar, .batchPerLogit, .perPair,
-            .perLogitWithVector, .lossValues:
+            .perLogitWithVector, .lossValues, .lossGradient:
             return false
         }
     }
@@ -249,7 +262,7 @@ public enum FunctionShape: Sendable, Hashable {
         switch self {
         case .labeledScalar, .labeledPerLogit, .batchScalar, .batchPerLogit: return true
         case .perLogit, .scalar, .perPair, .perLogitWithVector, .pairedScalar, .pairedPerLogit, .pairedValueAndSign,
-            .lossValues:
+            .lossValues, .lossGradient:
             return false
         }
     }
@@ -259,7 +272,7 @@ public enum FunctionShape: Sendable, Hashable {
         switch self {
         case .scalar, .labeledScalar, .batchScalar, .pairedScalar: return true
         case .perLogit, .labeledPerLogit, .batchPerLogit, .perPair, .perLogitWithVector, .pairedPerLogit,
-            .pairedValueAndSign, .lossValues:
+            .pairedValueAndSign, .lossValues, .lossGradient:
             return false
         }
     }
@@ -272,7 +285,7 @@ public enum FunctionShape: Sendable, Hashable {
         case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .pairedScalar, .pairedPerLogit,
             .pairedValueAndSign:
             return true
-        case .batchScalar, .batchPerLogit, .perPair, .perLogitWithVector, .lossValues: return false
+        case .batchScalar, .batchPerLogit, .perPair, .perLogitWithVector, .lossValues, .lossGradient: return false
         }
     }
 
@@ -282,7 +295,7 @@ public enum FunctionShape: Sendable, Hashable {
         case .scalar, .labeledScalar, .batchScalar, .pairedScalar: return 1
         case .pairedValueAndSign: return 2
         case .perLogit, .labeledPerLogit, .perLogitWithVector, .pairedPerLogit: return c.row.count
-        case .batchPerLogit: return c.rows.count * c.row.count
+        case .batchPerLogit, .lossGradient: return c.rows.count * c.row.count
         case .lossValues: return AuditFunction.crossEntropyOptions(c).reduction == .none ? c.rows.count : 1
         case .perPair: return c.row.count * c.row.count
         }

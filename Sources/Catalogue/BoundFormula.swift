@@ -30,6 +30,7 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
     case sigmoidBinaryCrossEntropyGradient = "binary cross-entropy gradient, (1 - y) sigma(x) - w y sigma(-x)"
     case weightedLogSumExp = "weighted logsumexp, m + log|sum b exp(x - m)| with m the max where b != 0"
     case weightedCrossEntropyLoss = "cross-entropy loss, sum of weighted targets times log1p cross-entropies"
+    case weightedCrossEntropyLossGradient = "cross-entropy loss gradient, (p sum(a) - a) / D per row"
 
     /// The standard stable algorithm's bound for a function.
     public static func standard(for f: AuditFunction) -> BoundFormula {
@@ -55,6 +56,7 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .binaryCrossEntropyGradient: return .sigmoidBinaryCrossEntropyGradient
         case .weightedLogSumExp: return .weightedLogSumExp
         case .crossEntropyLoss: return .weightedCrossEntropyLoss
+        case .crossEntropyLossGradient: return .weightedCrossEntropyLossGradient
         }
     }
 
@@ -83,6 +85,7 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .sigmoidBinaryCrossEntropyGradient: return .binaryCrossEntropyGradient
         case .weightedLogSumExp: return .weightedLogSumExp
         case .weightedCrossEntropyLoss: return .crossEntropyLoss
+        case .weightedCrossEntropyLossGradient: return .crossEntropyLossGradient
         }
     }
 
@@ -114,6 +117,7 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .sigmoidBinaryCrossEntropyGradient: return "sigmoid-binary-cross-entropy-gradient"
         case .weightedLogSumExp: return "weighted-logsumexp"
         case .weightedCrossEntropyLoss: return "weighted-cross-entropy-loss"
+        case .weightedCrossEntropyLossGradient: return "weighted-cross-entropy-loss-gradient"
         }
     }
 

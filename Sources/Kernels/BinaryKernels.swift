@@ -41,10 +41,16 @@ enum Binary {
     /// log(1 + e^x).
     static func naiveSoftplus(_ x: Double) -> Double { LibM.log(1 + LibM.exp(x)) }
 
-    /// PyTorch's softplus with its defaults (beta = 1, threshold = 20): x itself above the threshold.
-    static let threshold = 20.0
-    static func thresholdSoftplus(_ x: Double) -> Double { x > threshold ? x : LibM.log1p(LibM.exp(x)) }
-    static func thresholdSoftplusGradient(_ x: Double) -> Double { x > threshold ? 1 : sigmoid(x) }
+    /// PyTorch's softplus (Activation.cpp): x itself where βx is above the threshold (20 by default),
+    /// log1p(exp(βx))/β below; its gradient 1 there, σ(βx) below.
+    static func thresholdSoftplus(_ x: Double, _ o: LossOptions) -> Double {
+        let y = o.beta * x
+        return y > o.threshold ? x : LibM.log1p(LibM.exp(y)) / o.beta
+    }
+    static func thresholdSoftplusGradient(_ x: Double, _ o: LossOptions) -> Double {
+        let y = o.beta * x
+        return y > o.threshold ? 1 : sigmoid(y)
+    }
 
     /// s(1 − s) with s = σ(x) stored, as autograd differentiates through the sigmoid's output.
     static func sigmoidGradientFromOutput(_ x: Double) -> Double {
@@ -60,6 +66,13 @@ extension Kernel {
     static let binaryKernels: [Kernel] = {
         func elementwise(_ f: @escaping @Sendable (Double) -> Double) -> Implementation.Body {
             .perLogit { x in x.map(f) }
+        }
+        /// f(βx)/β (`scaled`) or f(βx) for softplus's β, which the case carries.
+        func withBeta(scaled: Bool, _ f: @escaping @Sendable (Double) -> Double) -> Implementation.Body {
+            .perLogitWithOptions { x, o in x.map { scaled ? f(o.beta * $0) / o.beta : f(o.beta * $0) } }
+        }
+        func withOptions(_ f: @escaping @Sendable (Double, LossOptions) -> Double) -> Implementation.Body {
+            .perLogitWithOptions { x, o in x.map { f($0, o) } }
         }
         var sigmoid = Kernel(
             name: "sigmoid-stable",
@@ -79,8 +92,8 @@ extension Kernel {
             name: "softplus-log1p",
             summary: "x + log1p(exp(-x)) for x > 0, log1p(exp(x)) below; its gradient sigmoid(x), stable.",
             expectation: .accurate)
-        softplus.implement(.softplus, elementwise(Binary.softplus))
-        softplus.implement(.softplusGradient, elementwise(Binary.sigmoid))
+        softplus.implement(.softplus, withBeta(scaled: true, Binary.softplus))
+        softplus.implement(.softplusGradient, withBeta(scaled: false, Binary.sigmoid))
 
         var naiveSigmoid = Kernel(
             name: "sigmoid-naive", summary: "1/(1 + exp(-x)) for every x.",
@@ -99,16 +112,17 @@ extension Kernel {
             name: "softplus-naive", summary: "log(1 + exp(x)).",
             expectation: .flawed(
                 "1 + e^x rounds to 1 below x = -36.7 (0 where softplus(x) = e^x), and exp overflows above 709.78"))
-        naiveSoftplus.implement(.softplus, elementwise(Binary.naiveSoftplus))
+        naiveSoftplus.implement(.softplus, withBeta(scaled: true, Binary.naiveSoftplus))
 
         var thresholdSoftplus = Kernel(
             name: "softplus-threshold",
-            summary: "PyTorch's softplus with its defaults: x above 20, log1p(exp(x)) below; gradient 1 above 20.",
+            summary: "PyTorch's softplus: x where beta x is above the threshold (20), log1p(exp(beta x))/beta below; "
+                + "gradient 1 there.",
             expectation: .flawed(
                 "returns x above the threshold 20, short by log1p(e^-x), about 1e-10 of x at 20; its gradient 1 there, "
                     + "where sigma(x) = 1 - e^-x"))
-        thresholdSoftplus.implement(.softplus, elementwise(Binary.thresholdSoftplus))
-        thresholdSoftplus.implement(.softplusGradient, elementwise(Binary.thresholdSoftplusGradient))
+        thresholdSoftplus.implement(.softplus, withOptions(Binary.thresholdSoftplus))
+        thresholdSoftplus.implement(.softplusGradient, withOptions(Binary.thresholdSoftplusGradient))
 
         var fromOutput = Kernel(
             name: "sigmoid-gradients-from-output",

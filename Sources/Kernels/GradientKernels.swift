@@ -78,7 +78,8 @@ extension Kernel {
 
     /// Every built-in kernel: the tutorial's first, then the accurate algorithms and the usual ones, then
     /// the binary family.
-    public static let all: [Kernel] = seedKernels + accurateKernels + gradientKernels + binaryKernels + pairedKernels
+    public static let all: [Kernel] =
+        seedKernels + accurateKernels + gradientKernels + binaryKernels + pairedKernels
         + lossKernels
 
     /// The kernel with this name (binary64 or one of the format kernels), if any.

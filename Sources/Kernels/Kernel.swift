@@ -124,6 +124,8 @@ public struct Implementation: Sendable {
     public enum Body: Sendable {
         /// One row to one value per logit (softmax, log-softmax).
         case perLogit(@Sendable ([Double]) -> [Double])
+        /// The same with the case's options (softplus's β and PyTorch's threshold).
+        case perLogitWithOptions(@Sendable ([Double], LossOptions) -> [Double])
         /// One row to one value (logsumexp).
         case scalar(@Sendable ([Double]) -> Double)
         /// One row and a 0-based label to one value (cross-entropy).
@@ -146,13 +148,15 @@ public struct Implementation: Sendable {
         case pairedValueAndSign(@Sendable ([Double], [Double]) -> (value: Double, sign: Double))
         /// A batch with its targets and options to the loss's values (`AuditFunction.crossEntropyBatch`).
         case loss(@Sendable (CrossEntropyBatch) -> [Double])
+        /// A batch with its targets and options to one value per logit of every row (the loss's gradient).
+        case lossGradient(@Sendable (CrossEntropyBatch) -> [[Double]])
         /// Any function, from the whole case, flattened as the reference is (an external worker).
         case general(@Sendable (AuditCase) -> [Double])
 
         /// The shape of the function the body computes (nil for `general`, which fits any).
         var shape: FunctionShape? {
             switch self {
-            case .perLogit: return .perLogit
+            case .perLogit, .perLogitWithOptions: return .perLogit
             case .scalar: return .scalar
             case .labeledScalar: return .labeledScalar
             case .labeledPerLogit: return .labeledPerLogit
@@ -164,6 +168,7 @@ public struct Implementation: Sendable {
             case .pairedPerLogit: return .pairedPerLogit
             case .pairedValueAndSign: return .pairedValueAndSign
             case .loss: return .lossValues
+            case .lossGradient: return .lossGradient
             case .general: return nil
             }
         }
@@ -175,6 +180,7 @@ public struct Implementation: Sendable {
         func evaluate(_ c: AuditCase, _ function: AuditFunction) -> [Double] {
             switch self {
             case .perLogit(let f): return f(c.row)
+            case .perLogitWithOptions(let f): return f(c.row, c.options)
             case .scalar(let f): return [f(c.row)]
             case .labeledScalar(let f): return [f(c.row, c.label)]
             case .labeledPerLogit(let f): return f(c.row, c.label)
@@ -188,6 +194,7 @@ public struct Implementation: Sendable {
                 let (value, sign) = f(c.row, function.pair(c))
                 return [value, sign]
             case .loss(let f): return f(AuditFunction.crossEntropyBatch(c))
+            case .lossGradient(let f): return f(AuditFunction.crossEntropyBatch(c)).flatMap { $0 }
             case .general(let f): return f(c)
             }
         }

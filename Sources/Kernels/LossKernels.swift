@@ -85,6 +85,39 @@ enum Losses {
         }
     }
 
+    /// The gradient (p_j Σa − a_j)/D per row (D = 1 for none and sum), each weight divided by D first;
+    /// `labelWeightOnly`: the flawed w_y (p − t')/D, t' = (1 − ε) onehot(y) + ε/C, which leaves the other
+    /// classes' weights out of the smoothing term.
+    static func crossEntropyLossGradient(_ b: CrossEntropyBatch, labelWeightOnly: Bool = false) -> [[Double]] {
+        let o = b.options
+        let C = Double(b.rows[0].count)
+        func w(_ c: Int) -> Double { o.classWeights?[c] ?? 1 }
+        var D = 1.0
+        if o.reduction == .mean {
+            D = b.rows.indices.filter { !b.isIgnored($0) }.reduce(0) { total, i in
+                if case .labels(let y) = b.targets { return total + w(y[i]) }
+                return total + 1
+            }
+        }
+        return b.rows.enumerated().map { i, x in
+            if b.isIgnored(i) { return Array(repeating: 0, count: x.count) }
+            if D == 0 { return Array(repeating: .nan, count: x.count) }
+            let a: [Double] = x.indices.map { c in
+                switch b.targets {
+                case .labels(let y) where labelWeightOnly:
+                    return w(y[i]) * ((c == y[i] ? 1 - o.labelSmoothing : 0) + o.labelSmoothing / C) / D
+                case .labels(let y):
+                    return w(c) * ((c == y[i] ? 1 - o.labelSmoothing : 0) + o.labelSmoothing / C) / D
+                case .probabilities(let q):
+                    return w(c) * ((1 - o.labelSmoothing) * q[i][c] + o.labelSmoothing / C) / D
+                }
+            }
+            let p = Shifted.softmax(x)
+            let total = Summation.recursive(a)
+            return x.indices.map { j in p[j] * total - a[j] }
+        }
+    }
+
     /// Σ_c a_c (−ℓ_c) = Σ_c a_c ((m − x_c) + L), L = log1p(s), over a_c != 0; where m − x_c overflows (a spread
     /// beyond the largest double), a_c m − a_c x_c, whose terms do not overflow for a_c <= 1.
     static func weightedLosses(_ x: [Double], _ a: [Double]) -> Double {
@@ -116,6 +149,16 @@ extension Kernel {
             summary: "F.cross_entropy's loss as sum of a_c (-log-softmax_c), a_c = w_c ((1 - eps) t_c + eps/C), "
                 + "over the log1p log-softmax; ignore_index and the three reductions.", expectation: .accurate)
         accurate.implement(.crossEntropyLoss, .loss { Losses.crossEntropyLoss($0, .stable) })
+        accurate.implement(.crossEntropyLossGradient, .lossGradient { Losses.crossEntropyLossGradient($0) })
+
+        var labelWeight = Kernel(
+            name: "cross-entropy-loss-gradient-label-weight",
+            summary: "The loss's gradient as w_y (p - t') / D, t' = (1 - eps) onehot(y) + eps/C.",
+            expectation: .flawed(
+                "scales the whole row by the label's weight, so with class weights and label smoothing the other "
+                    + "classes' weights are lost: p sum(a) - a is not w_y (p - t')"))
+        labelWeight.implement(
+            .crossEntropyLossGradient, .lossGradient { Losses.crossEntropyLossGradient($0, labelWeightOnly: true) })
 
         var composed = Kernel(
             name: "cross-entropy-loss-pytorch",
@@ -147,6 +190,6 @@ extension Kernel {
             .crossEntropyLoss,
             .loss { Losses.crossEntropyLoss($0, .stable, divisor: Losses.rowCount) })
 
-        return [accurate, composed, logOfSoftmax, overRows]
+        return [accurate, composed, logOfSoftmax, overRows, labelWeight]
     }()
 }

@@ -53,6 +53,12 @@ public final class MPFRFloat {
         set { mpfr_set_prec(raw, mpfr_prec_t(newValue)) }
     }
 
+    /// Narrows the precision to the fewest bits that hold the value exactly (at least 2), keeping it.
+    public func narrowToExact() {
+        guard isRegular else { return }
+        mpfr_prec_round(raw, max(mpfr_min_prec(raw), 2), MPFR_RNDN)
+    }
+
     // MARK: - Inspection
 
     public var isZero: Bool { mpfr_zero_p(raw) != 0 }
@@ -161,6 +167,11 @@ public final class MPFRFloat {
     @discardableResult
     public func divide(_ a: MPFRFloat, _ b: MPFRFloat, _ r: MPFRRounding = .nearest) -> Int {
         Int(mpfr_div(raw, a.raw, b.raw, r.raw))
+    }
+
+    @discardableResult
+    public func divide(_ a: MPFRFloat, _ b: Double, _ r: MPFRRounding = .nearest) -> Int {
+        Int(mpfr_div_d(raw, a.raw, b, r.raw))
     }
 
     @discardableResult

@@ -12,6 +12,11 @@
 //
 // The other gradients are sigmoids: (log σ)'(x) = σ(−x) and softplus'(x) = σ(x), the negation exact.
 //
+// Softplus with PyTorch's β > 0 is softplus(βx)/β, its gradient σ(βx): the formulas above on y = βx,
+// formed exactly (106 bits), and one more rounding for the division by β (6η and 10η for softplus);
+// softplus_β(x) > x for x > 0 still decides a midpoint's doorstep. (PyTorch's `threshold` is how its
+// kernel approximates the function, not part of it: the reference has none.)
+//
 // A t below MPFR's range (|x| beyond about 3e18) is 0 with the underflow allowance U in every bound;
 // the strict inequalities (one-sided limits) then decide the rounding, as for log-softmax: x − L with
 // x a midpoint of a narrower format and L far below any precision. Special values: NaN gives NaN;
@@ -32,9 +37,12 @@ extension SoftmaxReference {
         try tagged(elementwise(.logSigmoid, x) { v in v > 0 ? .exactly(-0.0) : .infinity(negative: true) })
     }
 
-    /// softplus(x_j) = log1p(e^x_j) for each element, correctly rounded.
-    public func softplus(_ x: [Double]) throws -> [ReferenceValue] {
-        try tagged(elementwise(.softplus, x) { v in v > 0 ? .infinity(negative: false) : .exactly(0) })
+    /// softplus(x_j) = log1p(e^x_j) for each element, correctly rounded; with β, softplus(βx_j)/β
+    /// (PyTorch's `beta`, finite and > 0).
+    public func softplus(_ x: [Double], beta: Double = 1) throws -> [ReferenceValue] {
+        try requireBeta(beta)
+        return try tagged(
+            elementwise(.softplus, x, beta: beta) { v in v > 0 ? .infinity(negative: false) : .exactly(0) })
     }
 
     /// σ'(x_j) = σ(x_j) σ(−x_j) for each element, correctly rounded (0 at ±inf).
@@ -45,13 +53,20 @@ extension SoftmaxReference {
     /// (log σ)'(x_j) = σ(−x_j) for each element.
     public func logSigmoidGradient(_ x: [Double]) throws -> [ReferenceValue] { try sigmoid(x.map { -$0 }) }
 
-    /// softplus'(x_j) = σ(x_j) for each element.
-    public func softplusGradient(_ x: [Double]) throws -> [ReferenceValue] { try sigmoid(x) }
+    /// softplus'(x_j) = σ(x_j) for each element; with β, σ(βx_j).
+    public func softplusGradient(_ x: [Double], beta: Double = 1) throws -> [ReferenceValue] {
+        try requireBeta(beta)
+        return try tagged(elementwise(.sigmoid, x, beta: beta) { v in v > 0 ? .exactly(1) : .exactly(0) })
+    }
+
+    private func requireBeta(_ beta: Double) throws {
+        guard beta.isFinite && beta > 0 else { throw ReferenceError.invalidBeta(beta) }
+    }
 
     /// The function on every element: NaN gives NaN, ±inf the limit `infinite`, the finite elements
     /// their certified values.
     private func elementwise(
-        _ f: AuditFunction, _ x: [Double],
+        _ f: AuditFunction, _ x: [Double], beta: Double = 1,
         infinite: (Double) -> ReferenceValue
     ) throws -> [ReferenceValue] {
         var out = [ReferenceValue](repeating: .undefined, count: x.count)
@@ -59,21 +74,23 @@ extension SoftmaxReference {
         for j in x.indices where x[j].isInfinite { out[j] = infinite(x[j]) }
         guard !finite.isEmpty else { return out }
         uncoveredCall()
-        let values = try certifiedElementwise(f, finite.map { x[$0] })
+        let values = try certifiedElementwise(f, finite.map { x[$0] }, beta: beta)
         for (value, j) in zip(values, finite) { out[j] = value }
         return out
     }
 
-    private func certifiedElementwise(_ f: AuditFunction, _ x: [Double]) throws -> [ReferenceValue] {
+    private func certifiedElementwise(_ f: AuditFunction, _ x: [Double], beta: Double) throws -> [ReferenceValue] {
         let space = workspaces.binary
         return try certified(f, count: x.count) { c in
             let p = c.precision
-            space.argument.precision = p + 1
+            // −|βx| exactly: two doubles' product.
+            space.argument.precision = max(p + 1, 2 * 53)
             space.exponential.precision = p
             space.logarithm.precision = p
             for j in 0..<x.count {
-                // t = e^−|x_j|, exact only at x_j = 0.
+                // t = e^−|βx_j|, exact only at x_j = 0.
                 space.argument.set(-x[j].magnitude)
+                if beta != 1 { space.argument.multiply(space.argument, beta) }
                 MPFREnvironment.clearUnderflow()
                 var exact = space.exponential.exp(space.argument) == 0
                 c.underflowExponent = nil
@@ -83,13 +100,13 @@ extension SoftmaxReference {
                     exact = false
                     c.underflowExponent = ShiftedExponentials.underflowAllowanceExponent
                 }
-                record(f, j, x[j], exact, c)
+                record(f, j, x[j], exact, c, beta: beta)
             }
         }
     }
 
-    /// Candidate j from t = e^−|x| (in the workspace), with its bound, sign and one-sided limit.
-    private func record(_ f: AuditFunction, _ j: Int, _ x: Double, _ exactT: Bool, _ c: Candidates) {
+    /// Candidate j from t = e^−|βx| (in the workspace), with its bound, sign and one-sided limit.
+    private func record(_ f: AuditFunction, _ j: Int, _ x: Double, _ exactT: Bool, _ c: Candidates, beta: Double) {
         let space = workspaces.binary
         let v = c.values[j], t = space.exponential, l = space.logarithm
         switch f {
@@ -112,12 +129,19 @@ extension SoftmaxReference {
             exact = v.divide(t, l) == 0 && exact
             c.record(j, exact: exact, sign: 1, (16, v))
         case .softplus where x <= 0:
-            let exact = v.log(onePlus: t) == 0 && exactT
-            c.record(j, exact: exact, sign: 1, (4, v))
+            var exact = v.log(onePlus: t) == 0 && exactT
+            if beta != 1 { exact = v.divide(v, beta) == 0 && exact }
+            c.record(j, exact: exact, sign: 1, (beta == 1 ? 4 : 6, v))
         case .softplus:
             var exact = l.log(onePlus: t) == 0 && exactT
-            exact = v.add(l, x) == 0 && exact
-            c.record(j, exact: exact, sign: 1, (8, v))
+            if beta == 1 {
+                exact = v.add(l, x) == 0 && exact
+            } else {
+                // (βx + log1p(t))/β = x + log1p(t)/β: the division first keeps x exact in the sum.
+                exact = l.divide(l, beta) == 0 && exact
+                exact = v.add(l, x) == 0 && exact
+            }
+            c.record(j, exact: exact, sign: 1, (beta == 1 ? 8 : 10, v))
             c.limit(j, limitValue(j, x), upper: false)
         default:
             preconditionFailure("\(f.rawValue) is not of the binary family")

@@ -70,8 +70,12 @@ struct Binary64Certifier {
             // of any format (all multiples of 2^-1075) lies strictly between the two, so that the
             // neighbour rounds as every value just inside the bound does. (At a precision too coarse, the
             // neighbour of a bound one ulp above a midpoint can be the midpoint itself, which ties to even.)
+            // A bound rounded outward from an exact limit (more bits than that grid) is set exactly, one
+            // bit finer than its own, so that its neighbour stays short of the next grid point.
             let boundExponent = bound.isRegular ? bound.exponent : 0
-            let fine = max(low.precision, boundExponent - Self.midpointQuantumExponent + Self.limitGuardBits)
+            let fine = max(
+                low.precision, boundExponent - Self.midpointQuantumExponent + Self.limitGuardBits,
+                bound.precision + 1)
             if upper && high.compare(bound) >= 0 {
                 high.precision = fine
                 high.set(bound, .down)

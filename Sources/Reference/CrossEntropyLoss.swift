@@ -17,8 +17,9 @@
 // value on that anchor's doorstep (a dominant logit).
 //
 // Special values, per row by the limit rule of the probability-target cross-entropy with the weights A:
-// NaN logits make the row NaN, weight on a −inf logit (or beside a +inf) +inf, several +inf logits with
-// weight NaN; an ignored row is 0 whatever its logits (PyTorch masks it). A sum with a NaN row is NaN,
+// NaN logits make the row NaN (with or without weight), weight on a −inf logit (or beside a +inf) +inf,
+// several +inf logits with weight NaN, a row of −inf logits only NaN (no distribution), a weightless row
+// of numbers 0; an ignored row is 0 whatever its logits (PyTorch masks it). A sum with a NaN row is NaN,
 // else with a +inf row +inf. Mean over D = 0 (every row ignored, or zero weights on their classes) is
 // 0/0 = NaN when the rows' losses are all 0, as in PyTorch (pytorch#70348), and +inf otherwise.
 import Catalogue
@@ -34,17 +35,11 @@ extension SoftmaxReference {
         let divisor = MPFRFloat(precision: Self.exactSumBits + 2 * Int.bitWidth)
         divisor.set(C)
         if batch.options.reduction == .none {
+            divisor.narrowToExact()
             return try rows.map { try tagged([certifiedLoss([$0], divisor: divisor)])[0] }
         }
         if batch.options.reduction == .mean {
-            let total = MPFRFloat(precision: Self.exactSumBits)
-            switch batch.targets {
-            case .labels(let y):
-                let weights = y.indices.filter { !batch.isIgnored($0) }.map { batch.options.classWeights?[y[$0]] ?? 1 }
-                total.sum(weights.map { MPFRFloat($0, precision: 53) })
-            case .probabilities:
-                total.set(batch.rows.count)
-            }
+            let total = meanWeight(batch)
             if total.isZero {
                 // 0/0 when nothing weighs anywhere; a positive loss over zero weight is +inf.
                 if rows.contains(where: \.isUndefined) { return tagged([.undefined]) }
@@ -52,7 +47,149 @@ extension SoftmaxReference {
             }
             divisor.multiply(divisor, total)
         }
+        divisor.narrowToExact()
         return tagged([try certifiedLoss(rows, divisor: divisor)])
+    }
+
+    /// The gradient of the loss with respect to every logit, row-major (for reduction none, of the rows'
+    /// sum): (p_ij Σ_c A_ic − A_ij)/(C·D), D = 1 for none and sum. An ignored row's is 0; a mean over zero
+    /// weight is NaN throughout (0/0, or a positive loss over 0).
+    public func crossEntropyLossGradient(_ batch: CrossEntropyBatch) throws -> [ReferenceValue] {
+        try validate(batch)
+        let C = batch.rows[0].count
+        let divisor = MPFRFloat(precision: Self.exactSumBits + 2 * Int.bitWidth)
+        divisor.set(C)
+        if batch.options.reduction == .mean {
+            let total = meanWeight(batch)
+            if total.isZero { return tagged(Array(repeating: .undefined, count: batch.rows.count * C)) }
+            divisor.multiply(divisor, total)
+        }
+        divisor.narrowToExact()
+        var values: [ReferenceValue] = []
+        for i in batch.rows.indices {
+            values += try gradientRow(batch.rows[i], coefficients(batch, row: i), divisor: divisor)
+        }
+        return tagged(values)
+    }
+
+    /// D of the mean, exact: Σ w_y over the rows not ignored (class indices), or B (probabilities).
+    private func meanWeight(_ batch: CrossEntropyBatch) -> MPFRFloat {
+        let total = MPFRFloat(precision: Self.exactSumBits)
+        switch batch.targets {
+        case .labels(let y):
+            let weights = y.indices.filter { !batch.isIgnored($0) }.map { batch.options.classWeights?[y[$0]] ?? 1 }
+            total.sum(weights.map { MPFRFloat($0, precision: 53) })
+        case .probabilities:
+            total.set(batch.rows.count)
+        }
+        total.narrowToExact()
+        return total
+    }
+
+    /// One element of a row's gradient: NaN by the limit rule, a rational value N/(k·divisor) with N
+    /// exact, or p_j Σ_c A_c − A_j over the kept finite row (position `kept`).
+    private enum GradientElement {
+        case undefined
+        case rational(MPFRFloat, Int)
+        case probability(kept: Int, column: Int)
+    }
+
+    private func gradientRow(_ x: [Double], _ a: [MPFRFloat]?, divisor: MPFRFloat) throws -> [ReferenceValue] {
+        guard let a else { return Array(repeating: .exactly(0), count: x.count) }
+        if x.contains(where: \.isNaN) { return Array(repeating: .undefined, count: x.count) }
+        guard a.contains(where: { !$0.isZero }) else { return Array(repeating: .exactly(0), count: x.count) }
+        let total = ExactCoefficients.sum(a)
+        total.narrowToExact()
+        /// −A_j, or ΣA − k·A_j, exactly.
+        func numerator(_ j: Int, times k: Int = 0) -> MPFRFloat {
+            let v = MPFRFloat(precision: a[j].precision + total.precision + Int.bitWidth + 2)
+            v.multiply(a[j], -max(k, 1))
+            if k > 0 { ExactCoefficients.add(v, total) }
+            if v.isZero { v.setZero() }  // an exact 0 is +0
+            v.narrowToExact()
+            return v
+        }
+        var elements: [GradientElement]
+        var kept: [Double]? = nil
+        switch RowShape(x) {
+        case .empty, .containsNaN, .allMinusInfinity:
+            elements = Array(repeating: .undefined, count: x.count)
+        case .plusInfinities(let top):
+            // p one-hot at a single +inf logit; undefined on several.
+            elements = x.indices.map { j in
+                guard top.contains(j) else { return .rational(numerator(j), 1) }
+                return top.count == 1 ? .rational(numerator(j, times: 1), 1) : .undefined
+            }
+        case .finite(let indices):
+            let xk = indices.map { x[$0] }
+            let tied = xk.allSatisfy { $0 == xk[0] }
+            elements = x.indices.map { j in x[j] == -.infinity ? .rational(numerator(j), 1) : .undefined }
+            for (k, j) in indices.enumerated() {
+                elements[j] =
+                    tied ? .rational(numerator(j, times: xk.count), xk.count) : .probability(kept: k, column: j)
+            }
+            if !tied { kept = xk }
+        }
+        let live = x.indices.filter { if case .undefined = elements[$0] { false } else { true } }
+        var values = [ReferenceValue](repeating: .undefined, count: x.count)
+        guard !live.isEmpty else { return values }
+        uncoveredCall()
+        let ties = kept.map(tiedMaxima)?.count ?? 0
+        let space = workspaces.crossEntropyLoss
+        let certifiedValues = try certified(.crossEntropyLossGradient, count: live.count) { c in
+            let p = c.precision
+            if let kept {
+                row.evaluate(kept, precision: p)
+                // The allowance on each p_j, times ΣA and over the divisor.
+                c.underflowExponent = row.underflowErrorExponent.map {
+                    $0 + Swift.max(total.exponent, 0) + Swift.max(1 - divisor.exponent, 0) + 1
+                }
+            }
+            for (o, j) in live.enumerated() {
+                let v = c.values[o]
+                switch elements[j] {
+                case .undefined:
+                    preconditionFailure("undefined elements are not evaluated")
+                case .rational(let n, let k):
+                    var exact = v.divide(n, divisor) == 0
+                    exact = v.divide(v, k) == 0 && exact
+                    // Exact whatever else in the row fell below MPFR's range: nothing here depends on it.
+                    if exact { c.recordExact(o) } else { c.record(o, exact: false, sign: n.sign, (2, v)) }
+                case .probability(let k, let column):
+                    let probability = space.probability, product = space.product
+                    probability.precision = p
+                    product.precision = p
+                    var exact = probability.divide(row.e[k], row.S) == 0 && row.eExact[k] && row.SExact
+                    exact = product.multiply(probability, total) == 0 && exact
+                    exact = v.subtract(product, a[column]) == 0 && exact
+                    exact = v.divide(v, divisor) == 0 && exact
+                    // p_j ΣA > 0 when A_j = 0; only j weighs (ΣA = A_j): A_j (p_j − 1) < 0.
+                    let sign = a[column].isZero ? 1 : (total.compare(a[column]) <= 0 ? -1 : 0)
+                    // p_j ΣA's error, 16η |p_j ΣA|, reaches the result divided by C·D (which may be below 1).
+                    let productBound = product.isRegular ? product.exponent - divisor.exponent + 1 : nil
+                    c.record(
+                        o, exact: exact, sign: sign,
+                        exponents: [(16, productBound), (3, v.isRegular ? v.exponent : nil)])
+                    // p_j > 0: above −A_j/(C D); on one of k < n maxima p_j < 1/k: below (ΣA/k − A_j)/(C D).
+                    // Rounded outward: exact for the short dyadics of a doorstep (the operands are narrowed to
+                    // their exact bits), and on the right side for any other.
+                    let bits = total.precision + a[column].precision + divisor.precision + Int.bitWidth
+                    let limit = space.limits.value(o, precision: Swift.max(p + Int.bitWidth, bits))
+                    if kept![k] == row.maxValue {
+                        limit.divide(total, ties, .up)
+                        limit.subtract(limit, a[column], .up)
+                        limit.divide(limit, divisor, .up)
+                        c.limit(o, limit, upper: true)
+                    } else {
+                        limit.negate(a[column])
+                        limit.divide(limit, divisor, .down)
+                        c.limit(o, limit, upper: false)
+                    }
+                }
+            }
+        }
+        for (o, j) in live.enumerated() { values[j] = certifiedValues[o] }
+        return values
     }
 
     private func validate(_ batch: CrossEntropyBatch) throws {
@@ -60,11 +197,11 @@ extension SoftmaxReference {
         guard let C = rows.first?.count else { throw ReferenceError.batchShapeMismatch(rows: 0, targets: 0) }
         guard C > 0 else { throw ReferenceError.emptyRow }
         if let i = rows.firstIndex(where: { $0.count != C }) {
-            throw ReferenceError.targetLengthMismatch(targetCount: rows[i].count, rowCount: C)
+            throw ReferenceError.raggedBatch(row: i, count: rows[i].count, expected: C)
         }
         let o = batch.options
         if let w = o.classWeights {
-            guard w.count == C else { throw ReferenceError.targetLengthMismatch(targetCount: w.count, rowCount: C) }
+            guard w.count == C else { throw ReferenceError.classWeightCount(count: w.count, classes: C) }
             if let c = w.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
                 throw ReferenceError.invalidOption(name: "weight[\(c)]", value: w[c])
             }
@@ -102,6 +239,7 @@ extension SoftmaxReference {
         let o = batch.options
         let complement = ExactCoefficients.difference(1, o.labelSmoothing)
         complement.multiply(complement, C)
+        complement.narrowToExact()
         return (0..<C).map { c in
             let t: Double
             switch batch.targets {
@@ -110,7 +248,10 @@ extension SoftmaxReference {
             }
             let a = ExactCoefficients.product(complement, t)
             ExactCoefficients.add(a, o.labelSmoothing)
-            return ExactCoefficients.product(a, o.classWeights?[c] ?? 1)
+            let weighted = ExactCoefficients.product(a, o.classWeights?[c] ?? 1)
+            // The value needs far fewer bits than the spans allowed for: every product with it is cheaper.
+            weighted.narrowToExact()
+            return weighted
         }
     }
 
@@ -136,7 +277,9 @@ extension SoftmaxReference {
                     let scale = space.weightTotal
                     scale.precision = Self.exactSumBits
                     scale.sum(a)
-                    underflow = max(underflow ?? Int.min, u + (scale.isRegular ? scale.exponent + 1 : 0))
+                    underflow = max(
+                        underflow ?? Int.min,
+                        u + (scale.isRegular ? scale.exponent + 1 : 0) + Swift.max(1 - divisor.exponent, 0))
                 }
                 let terms = space.terms.prefix(x.count, precision: p)
                 var rowExact = row.LExact
@@ -188,11 +331,20 @@ private enum LossRow {
     case finite([Double], [MPFRFloat])
 
     init(_ batch: CrossEntropyBatch, _ i: Int, _ C: Int, _ a: [MPFRFloat]?) throws {
-        guard let a, a.contains(where: { !$0.isZero }) else {
+        let x = batch.rows[i]
+        // An ignored row is 0 whatever its logits; a NaN logit makes any other row NaN, weight or none.
+        guard let a else {
             self = .zero
             return
         }
-        let x = batch.rows[i]
+        if x.contains(where: \.isNaN) {
+            self = .special(.undefined)
+            return
+        }
+        guard a.contains(where: { !$0.isZero }) else {
+            self = .zero
+            return
+        }
         switch try PreparedCrossEntropy(x, .distribution(a.map { $0.isZero ? 0 : 1 })) {
         case .special(let value):
             self = value.kind == .real && value.rounded == 0 ? .zero : .special(value)
@@ -234,6 +386,20 @@ enum ExactCoefficients {
         return v
     }
 
+    /// Σ a_i exactly: at the span of the terms' bits and a carry per doubling.
+    static func sum(_ a: [MPFRFloat]) -> MPFRFloat {
+        let regular = a.filter(\.isRegular)
+        guard let top = regular.map(\.exponent).max(), let bottom = regular.map({ $0.exponent - $0.precision }).min()
+        else {
+            let zero = MPFRFloat(precision: 64)
+            zero.setZero()
+            return zero
+        }
+        let v = MPFRFloat(precision: top - bottom + Int.bitWidth - a.count.leadingZeroBitCount + 2)
+        v.sum(regular)
+        return v
+    }
+
     /// a · b exactly.
     static func product(_ a: MPFRFloat, _ b: Double) -> MPFRFloat {
         let v = MPFRFloat(precision: a.precision + 53)
@@ -245,6 +411,19 @@ enum ExactCoefficients {
     static func add(_ a: MPFRFloat, _ b: Double) {
         guard b != 0 else { return }
         let bits = span(a, b)
+        let sum = MPFRFloat(precision: bits)
+        sum.add(a, b)
+        a.precision = bits
+        a.set(sum)
+    }
+
+    /// a += b exactly, widening a.
+    static func add(_ a: MPFRFloat, _ b: MPFRFloat) {
+        guard b.isRegular else { return }
+        let bits =
+            a.isRegular
+            ? max(a.exponent, b.exponent) - min(a.exponent - a.precision, b.exponent - b.precision) + 2
+            : b.precision
         let sum = MPFRFloat(precision: bits)
         sum.add(a, b)
         a.precision = bits

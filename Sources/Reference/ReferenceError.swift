@@ -20,6 +20,12 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
     case invalidBinaryTarget(index: Int, value: Double)
     /// An option outside its domain (pos_weight must be finite and >= 0).
     case invalidOption(name: String, value: Double)
+    /// A batch row whose length differs from the first row's.
+    case raggedBatch(row: Int, count: Int, expected: Int)
+    /// Class weights whose number is not the number of classes.
+    case classWeightCount(count: Int, classes: Int)
+    /// A softplus β that is not finite and > 0.
+    case invalidBeta(Double)
     /// A label smoothing outside [0, 1] (or NaN).
     case invalidLabelSmoothing(Double)
     /// Ziv's loop reached the precision limit without certifying the rounding.
@@ -43,6 +49,12 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
             return "binary target entry \(index) is \(value); targets must lie in [0, 1]"
         case .invalidOption(let name, let value):
             return "\(name) is \(value); it must be finite and >= 0"
+        case .raggedBatch(let row, let count, let expected):
+            return "batch row \(row) has \(count) logits but the first row has \(expected)"
+        case .classWeightCount(let count, let classes):
+            return "there are \(count) class weights for \(classes) classes"
+        case .invalidBeta(let value):
+            return "beta is \(value); it must be finite and > 0"
         case .invalidLabelSmoothing(let value):
             return "label_smoothing is \(value); it must lie in [0, 1]"
         case .uncertified(let function, let precision):

@@ -115,6 +115,10 @@ final class CrossEntropyLossWorkspace {
     let weightTotal = MPFRFloat(precision: 64)
     let anchorTerm = MPFRFloat(precision: 64)
     let anchorSum = MPFRFloat(precision: 64)
+    /// The gradient: p_j, p_j ΣA, and per element the one-sided limit.
+    let probability = MPFRFloat(precision: 64)
+    let product = MPFRFloat(precision: 64)
+    let limits = MPFRValues()
 }
 
 /// One workspace per formula.

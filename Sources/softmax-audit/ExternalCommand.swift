@@ -87,6 +87,9 @@ struct ExternalCommand: ParsableCommand {
         configuration.kernels = [kernel]
         let result = AuditEngine.run(configuration)
         var judgingArguments = bound.map { "--bound \($0.formula.identifier)" }
+        if functions.items != ReferenceFunction.allCases {
+            judgingArguments.insert("--functions " + functions.items.map(\.rawValue).joined(separator: ","), at: 0)
+        }
         if format != .double { judgingArguments.append("--format \(format.name)") }
         if let maxULPs { judgingArguments.append("--max-ulps \(shortNumber(maxULPs))") }
         if strictSpecialValues { judgingArguments.append("--strict-special-values") }

@@ -33,7 +33,10 @@ struct CatalogueTests {
         #expect(AuditFunction.crossEntropyLoss.shape.outputCount(row) == 1)
         #expect(AuditFunction.crossEntropyLoss.shape.outputCount(batch) == 2)
         #expect(AuditFunction.crossEntropyLoss.applies(to: row) && AuditFunction.crossEntropyLoss.applies(to: batch))
-        for f in AuditFunction.allCases where f != .crossEntropyLoss {
+        #expect(AuditFunction.crossEntropyLossGradient.shape.outputCount(row) == 3)
+        #expect(AuditFunction.crossEntropyLossGradient.shape.outputCount(batch) == 6)
+        let losses: Set<AuditFunction> = [.crossEntropyLoss, .crossEntropyLossGradient]
+        for f in AuditFunction.allCases where !losses.contains(f) {
             let c = f.isBatch ? batch : row
             #expect(
                 f.shape.outputCount(c) == expected[f],

@@ -316,6 +316,35 @@ def binary_rows(rng, count):
     return out
 
 
+def softplus_beta_rows(rng, count):
+    """(beta, row) pairs: beta from 0.01 to 100 and subnormal-small to huge, x around 20/beta (PyTorch's
+    threshold) and across exp's range in beta x."""
+    out = []
+    for k in range(count):
+        beta = rng.choice([0.01, 0.1, 0.5, 2.0, 3.0, 10.0, 100.0, 1e-300, 1e300, rng.uniform(0.01, 100)])
+        n = rng.choice([1, 4, 8])
+        row = []
+        for _ in range(n):
+            kind = rng.random()
+            if kind < 0.4:
+                row.append((20 + rng.uniform(-4, 4)) / beta)
+            elif kind < 0.8:
+                row.append(rng.uniform(-745, 710) / beta)
+            else:
+                row.append(bits_to_double(rng))
+        out.append((beta, row))
+    return out
+
+
+def softplus_beta(beta, x):
+    # softplus(beta x)/beta > max(x, 0): the exact product beta x, never its rounding.
+    return [to_double(mpmath.log1p(mpmath.exp(mpf(beta) * mpf(v))) / mpf(beta), beyond=1) for v in x]
+
+
+def softplus_beta_gradient(beta, x):
+    return [to_double(1 / (1 + mpmath.exp(-mpf(beta) * mpf(v)))) for v in x]
+
+
 # --- the paired functions ------------------------------------------------------------------------
 # Each from its definition, without the reference's rearrangements: KL term by term with -log p_i
 # anchored at x_i, binary cross-entropy from both softplus terms as written, the weighted logsumexp from
@@ -454,7 +483,11 @@ def loss_row(x, a):
     """sum_c a_c (-log p_c), a_c >= 0 exact; -log p_c = log1p(sum_{j != c} exp(x_j - x_c)) anchored at x_c."""
     if any(math.isnan(v) for v in x):
         return mpmath.nan
+    if all(v == 0 for v in a):
+        return mpf(0)
     kept = [j for j, v in enumerate(x) if v != -math.inf]
+    if not kept:
+        return mpmath.nan  # no distribution
     if any(a[c] > 0 and x[c] == -math.inf for c in range(len(x))):
         return mpmath.inf
     terms = []
@@ -493,6 +526,53 @@ def cross_entropy_loss(rows, targets, weights, ignore, eps, reduction):
             return [math.nan if v == 0 else math.inf]
         v = v / total
     return [to_double(v) if mpmath.isfinite(v) else math.inf]
+
+
+def loss_gradient(rows, targets, weights, ignore, eps, reduction):
+    """(p_ij sum_c A_ic - A_ij) / (C D) per element (D = 1 for none and sum; NaN throughout for D = 0)."""
+    C = len(rows[0])
+    w = [mpf(v) for v in weights] if weights is not None else [mpf(1)] * C
+    total_weight = mpf(0)
+    coefficient_rows = []
+    for i, x in enumerate(rows):
+        t = targets[i]
+        if isinstance(t, int):
+            if t == ignore:
+                coefficient_rows.append(None)
+                continue
+            total_weight += w[t]
+            t = [1.0 if c == t else 0.0 for c in range(C)]
+        else:
+            total_weight += 1
+        coefficient_rows.append([w[c] * (C * (1 - mpf(eps)) * mpf(t[c]) + mpf(eps)) for c in range(C)])
+    D = total_weight if reduction == "mean" else mpf(1)
+    if D == 0:
+        return [math.nan] * (len(rows) * C)
+    out = []
+    tiny = mpf(2) ** -2900
+    for x, a in zip(rows, coefficient_rows):
+        if a is None or all(v == 0 for v in a):
+            out += [0.0] * C
+            continue
+        kept = [j for j in range(C) if x[j] != -math.inf]
+        total = mpmath.fsum(a)
+        m = max(x[j] for j in kept)
+        tops = [j for j in kept if x[j] == m]
+        tail = mpmath.fsum(mpmath.exp(mpf(x[j]) - mpf(m)) for j in kept if x[j] != m)
+        all_equal = len(tops) == len(kept)
+        for j in range(C):
+            if x[j] == -math.inf:
+                out.append(to_double(-a[j] / (C * D)))
+                continue
+            p = 1 / mpmath.fsum(mpmath.exp(mpf(x[k]) - mpf(x[j])) for k in kept)
+            beyond = 0
+            if not all_equal and p < tiny:
+                beyond = 1  # p_j > 0 was lost: the exact value is above
+            elif not all_equal and j in tops and 0 < tail < tiny * len(tops):
+                beyond = -1  # p_j < 1/k: the exact value is below
+            # A value lost to 0 keeps the sign its lost part has.
+            out.append(to_double((p * total - a[j]) / (C * D), negative_hint=beyond < 0, beyond=beyond))
+    return out
 
 
 def loss_cases(rng, count):
@@ -539,10 +619,12 @@ def loss_cases(rng, count):
 
 def loss_line(rows, targets, weights, ignore, eps, reduction):
     values = cross_entropy_loss(rows, targets, weights, ignore, eps, reduction)
+    gradient = loss_gradient(rows, targets, weights, ignore, eps, reduction)
     t = "; ".join(str(v) if isinstance(v, int) else row_text(None, v) for v in targets)
     w = "-" if weights is None else row_text(None, weights)
     r = "; ".join(row_text(None, x) for x in rows)
-    return f"{reduction} | {hexd(eps)} | {ignore} | {w} | {t} | {r} | {' '.join(hexd(v) for v in values)}\n"
+    return (f"{reduction} | {hexd(eps)} | {ignore} | {w} | {t} | {r} | {' '.join(hexd(v) for v in values)} | "
+            f"{' '.join(hexd(v) for v in gradient)}\n")
 
 
 def row_text(label, x):
@@ -579,6 +661,15 @@ def main():
                                    ("softplus-gradient", sigmoid(x))):
                     f.write(f"{fn} | {row_text(None, x)} | {' '.join(hexd(v) for v in values)}\n")
         return
+    if args[0] == "softplus-beta":
+        with open(args[1], "w") as f:
+            f.write("# beta | row | softplus(beta x)/beta | sigmoid(beta x) (generated by oracle.py; mpmath at 3000 bits)\n")
+            for beta, x in softplus_beta_rows(rng, count):
+                values = softplus_beta(beta, x)
+                gradient = softplus_beta_gradient(beta, x)
+                f.write(f"{hexd(beta)} | {row_text(None, x)} | {' '.join(hexd(v) for v in values)} | "
+                        f"{' '.join(hexd(v) for v in gradient)}\n")
+        return
     if args[0] == "paired":
         with open(args[1], "w") as f:
             f.write("# function | row | paired vector | pos_weight | correctly rounded values (generated by oracle.py; "
@@ -592,7 +683,7 @@ def main():
     if args[0] == "losses":
         with open(args[1], "w") as f:
             f.write("# reduction | label_smoothing | ignore_index | weight | targets (a label, or q) per row | rows | "
-                    "values (generated by oracle.py; mpmath at 3000 bits)\n")
+                    "values | gradient (generated by oracle.py; mpmath at 3000 bits)\n")
             for case in loss_cases(rng, count):
                 f.write(loss_line(*case))
         return
