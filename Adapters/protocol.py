@@ -4,7 +4,8 @@ Each request is one line, `FUNCTION ROW`: ROW is whitespace-separated values (he
 float.hex() writes them, or inf, -inf, nan), preceded by `LABEL:` for cross-entropy and
 cross-entropy-gradient; for the paired functions (kl-divergence, binary-cross-entropy, the weighted
 logsumexp and their gradients) followed by ` | ` and the paired vector; then any options as NAME=VALUE
-(`pos_weight=0x1.0p+1` for binary-cross-entropy, `beta=0x1.0p+1 threshold=0x1.4p+4` for softplus). FUNCTION may name a format, `softmax@float16`: the values are then that
+(`pos_weight=0x1.0p+1` for binary-cross-entropy, `beta=0x1.0p+1 threshold=0x1.4p+4` for softplus).
+cross-entropy-loss and its gradient take a batch on one line (`parse_batch`). FUNCTION may name a format, `softmax@float16`: the values are then that
 format's (sent as the hexadecimal floats of their exact binary64 value) and the answers must be too.
 Answer each with one line of values (float.hex() keeps them exact) or the word `unsupported`. Flush
 after every answer: the audit waits for it.
@@ -34,6 +35,34 @@ def parse(line):
         row, _, tail = row.partition("|")
         pair = values(tail)
     return function, label, values(row), pair, options
+
+
+def parse_batch(line):
+    """For cross-entropy-loss and its gradient: (function, rows, targets, options). rows is a list of
+    arrays; targets a list of class indices (the ignore index included) or of probability arrays;
+    options has weight (an array or None), ignore_index, label_smoothing and reduction, PyTorch's
+    defaults where the line gives none: `1: 0x0p+0 0x1p+0 ; -100: ... weight=0x1p+0,0x1p-1 reduction=sum`."""
+    function, _, rest = line.strip().partition(" ")
+    tokens = rest.split()
+    given = dict(t.partition("=")[::2] for t in tokens if "=" in t)
+    body = " ".join(t for t in tokens if "=" not in t)
+    options = {
+        "weight": values(given["weight"].replace(",", " ")) if "weight" in given else None,
+        "ignore_index": int(given.get("ignore_index", "-100")),
+        "label_smoothing": float.fromhex(given["label_smoothing"]) if "label_smoothing" in given else 0.0,
+        "reduction": given.get("reduction", "mean"),
+    }
+    rows, targets = [], []
+    for part in body.split(";"):
+        if "|" in part:
+            row, _, target = part.partition("|")
+            rows.append(values(row))
+            targets.append(values(target))
+        else:
+            label, _, row = part.partition(":")
+            rows.append(values(row))
+            targets.append(int(label))
+    return function, rows, targets, options
 
 
 DTYPES = {"double": np.float64, "float": np.float32, "float16": np.float16}

@@ -31,14 +31,15 @@ final class DroppedFlag: @unchecked Sendable {
 
 public enum ExternalKernel {
     /// A small row per function, sent first: a worker that answers `unsupported` loses the function.
-    static func probe(_ f: ReferenceFunction) -> LabeledRow {
-        LabeledRow(AuditCase([0, 1, -2], label: 1), for: f.function)
+    static func probe(_ f: ReferenceFunction) -> AuditCase {
+        var c = AuditCase([0, 1, -2], label: 1)
+        if f.function.takesBatchLine { c.options.crossEntropy = CrossEntropyOptions() }
+        return c
     }
 
-    /// The request line for function f on a row (`softmax@float16 ROW` for a worker in another format).
-    public static func requestLine(_ f: ReferenceFunction, _ row: LabeledRow, format: BinaryFormat = .double) -> String
-    {
-        f.rawValue + (format == .double ? "" : "@\(format.name)") + " " + row.text
+    /// The request line for function f on a case (`softmax@float16 ROW` for a worker in another format).
+    public static func requestLine(_ f: ReferenceFunction, _ c: AuditCase, format: BinaryFormat = .double) -> String {
+        f.rawValue + (format == .double ? "" : "@\(format.name)") + " " + f.line(c)
     }
 
     /// Probes the worker for each function and returns a kernel with the supported ones, and the rest.
@@ -55,8 +56,7 @@ public enum ExternalKernel {
         for f in functions {
             let row = probe(f)
             // A worker that says `unsupported`, or that cannot be started at all, does not get the function.
-            let answer = worker.request(
-                requestLine(f, row, format: format), expecting: f.outputCount(row.logits.count))
+            let answer = worker.request(requestLine(f, row, format: format), expecting: f.outputCount(row))
             if answer == .unsupported || answer == .failed(.cannotStart) {
                 unsupported.append(f)
                 continue
@@ -69,7 +69,7 @@ public enum ExternalKernel {
                     let count = shape.outputCount(c)
                     // After a late `unsupported` the function is not sent again; its answers count as NaN.
                     if dropped.isSet { return Array(repeating: .nan, count: count) }
-                    let line = requestLine(f, LabeledRow(c, for: f.function), format: format)
+                    let line = requestLine(f, c, format: format)
                     switch worker.request(line, expecting: count) {
                     case .values(let v): return v
                     case .unsupported:

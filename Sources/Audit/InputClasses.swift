@@ -6,6 +6,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Formats
 import Kernels
 
 extension AuditCase {
@@ -22,16 +23,14 @@ extension AuditCase {
 
     /// The case as function f takes it: with the paired vector and options of a paired function.
     public func text(for f: AuditFunction) -> String {
-        if f == .crossEntropyLoss || f == .crossEntropyLossGradient { return lossText(\.text, separator: "\n") }
+        if f.takesBatchLine { return lossLine(Binary64.hexString) }
         guard f.shape.takesPair || carriesOptions(for: f) else { return text }
         return rows.indices.map { LabeledRow(self, row: $0, for: f).text }.joined(separator: "\n")
     }
 
     /// The same with shortest round-trip decimals.
     public func decimalText(for f: AuditFunction) -> String {
-        if f == .crossEntropyLoss || f == .crossEntropyLossGradient {
-            return lossText(\.decimalText, separator: " ; ")
-        }
+        if f.takesBatchLine { return lossLine(RowSyntax.decimal) }
         guard f.shape.takesPair || carriesOptions(for: f) else { return decimalText }
         return rows.indices.map { LabeledRow(self, row: $0, for: f).decimalText }.joined(separator: " ; ")
     }
@@ -40,15 +39,6 @@ extension AuditCase {
     private func carriesOptions(for f: AuditFunction) -> Bool {
         !RowSyntax.optionNames(for: f).isEmpty
             && (options.beta != LossOptions.defaultBeta || options.threshold != LossOptions.defaultThreshold)
-    }
-
-    /// The loss's rows (a label each, or the probability target after a bar) and then its options.
-    private func lossText(_ render: (LabeledRow) -> String, separator: String) -> String {
-        let lines = rows.indices.map { i in
-            render(LabeledRow(label: pairs == nil ? labels[i] : nil, logits: rows[i], pair: pairs?[i]))
-        }
-        return (lines + ["options: " + AuditFunction.crossEntropyOptions(self).description]).joined(
-            separator: separator)
     }
 }
 

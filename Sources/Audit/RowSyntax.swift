@@ -78,6 +78,9 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
     case badOptionValue(String)
     case repeatedOption(String)
     case optionBeforeValues(String)
+    case missingBatchTarget
+    case badChoice(String, choices: [String])
+    case mixedBatchTargets
 
     public var description: String {
         switch self {
@@ -108,6 +111,12 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
             return "'\(token)' needs a number after the '='"
         case .repeatedOption(let name):
             return "the option \(name) is given twice"
+        case .badChoice(let token, let choices):
+            return "'\(token)' is not one of " + choices.joined(separator: ", ")
+        case .missingBatchTarget:
+            return "each row of the batch needs a class index and a colon ('1: 0 1 2') or a bar and its target"
+        case .mixedBatchTargets:
+            return "the rows of a batch must all have class indices or all have probability targets"
         case .optionBeforeValues(let token):
             return "the option '\(token)' must come after the values, at the end of the row"
         }
@@ -132,6 +141,7 @@ public enum RowSyntax {
         switch f {
         case .binaryCrossEntropy, .binaryCrossEntropyGradient: return [posWeightName]
         case .softplus, .softplusGradient: return [betaName, thresholdName]
+        case .crossEntropyLoss, .crossEntropyLossGradient: return lossOptionNames
         default: return []
         }
     }
@@ -139,28 +149,14 @@ public enum RowSyntax {
     /// Parses one line for function f: its label, its logits, for a paired function the paired vector,
     /// and the options f takes (name=value, after the values).
     public static func parse(_ line: Substring, for f: AuditFunction) throws(RowSyntaxError) -> LabeledRow {
-        // The options: the trailing name=value tokens.
-        var body = line
+        let (body, given) = try trailingOptions(line)
         var settings: [(String, Double)] = []
-        let tokens = line.split(whereSeparator: isBlank)
-        if let first = tokens.firstIndex(where: { $0.contains("=") }) {
-            if tokens[first...].contains(where: { !$0.contains("=") }) {
-                throw .optionBeforeValues(String(tokens[first]))
+        for (name, value, token) in given {
+            guard optionNames(for: f).contains(String(name)) else {
+                throw .badOption(String(token), function: f.rawValue)
             }
-            body = line[..<tokens[first].startIndex]
-            var seen: Set<Substring> = []
-            for token in tokens[first...] {
-                let equals = token.firstIndex(of: "=")!
-                let name = token[..<equals]
-                guard optionNames(for: f).contains(String(name)) else {
-                    throw .badOption(String(token), function: f.rawValue)
-                }
-                guard let value = Double(token[token.index(after: equals)...]) else {
-                    throw .badOptionValue(String(token))
-                }
-                guard seen.insert(name).inserted else { throw .repeatedOption(String(name)) }
-                settings.append((String(name), value))
-            }
+            guard let number = Double(value) else { throw .badOptionValue(String(token)) }
+            settings.append((String(name), number))
         }
         var row: LabeledRow
         if let name = f.pairName {
@@ -189,6 +185,25 @@ public enum RowSyntax {
             }
         }
         return row
+    }
+
+    /// The line without its trailing name=value tokens, and those tokens (name, value, token); an option
+    /// before a value, or given twice, is an error.
+    static func trailingOptions(
+        _ line: Substring
+    ) throws(RowSyntaxError) -> (Substring, [(name: Substring, value: Substring, token: Substring)]) {
+        let tokens = line.split(whereSeparator: isBlank)
+        guard let first = tokens.firstIndex(where: { $0.contains("=") }) else { return (line, []) }
+        if tokens[first...].contains(where: { !$0.contains("=") }) { throw .optionBeforeValues(String(tokens[first])) }
+        var seen: Set<Substring> = []
+        var options: [(name: Substring, value: Substring, token: Substring)] = []
+        for token in tokens[first...] {
+            let equals = token.firstIndex(of: "=")!
+            let name = token[..<equals]
+            guard seen.insert(name).inserted else { throw .repeatedOption(String(name)) }
+            options.append((name, token[token.index(after: equals)...], token))
+        }
+        return (line[..<tokens[first].startIndex], options)
     }
 
     static func isBlank(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\r" }

@@ -96,10 +96,10 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     /// length, so longer rows would add time, not coverage.
     public static let elementwiseMaxLength = 1024
 
-    /// Rows longer than this skip the cross-entropy loss and its gradient unless the case is made for the loss
-    /// (`smoothing-vocabulary` reaches 262,144 classes): its reference runs on MPFR alone, and its accuracy
-    /// in the row's length is what that class measures.
-    public static let lossMaxLength = 1024
+    /// Rows longer than this skip KL, its gradient, the weighted logsumexp, and the cross-entropy loss and
+    /// its gradient unless the case is made for the loss (`smoothing-vocabulary` reaches 262,144 classes):
+    /// their reference runs on MPFR alone (no fast path yet), and the loss's class measures the length.
+    public static let mpfrOnlyMaxLength = 1024
 
     /// Whether the function acts on each logit alone (the binary family).
     public var isElementwise: Bool {
@@ -119,7 +119,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         // The loss takes a batch of any size, with class-index targets or the case's paired vectors as
         // probability targets.
         if shape == .lossValues || shape == .lossGradient {
-            return c.options.crossEntropy != nil || c.row.count <= Self.lossMaxLength
+            return c.options.crossEntropy != nil || c.row.count <= Self.mpfrOnlyMaxLength
         }
         // A case with the loss's own options is made for the loss (its labels may be ignore_index).
         if c.options.crossEntropy != nil { return false }
@@ -131,9 +131,10 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         case .sigmoid, .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient,
             .binaryCrossEntropy, .binaryCrossEntropyGradient:
             return c.row.count <= Self.elementwiseMaxLength
+        case .klDivergence, .klDivergenceGradient, .weightedLogSumExp:
+            return c.row.count <= Self.mpfrOnlyMaxLength
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
-            .batchCrossEntropyGradient, .klDivergence, .klDivergenceGradient, .weightedLogSumExp,
-            .crossEntropyLoss, .crossEntropyLossGradient:
+            .batchCrossEntropyGradient, .crossEntropyLoss, .crossEntropyLossGradient:
             return true
         }
     }

@@ -50,9 +50,9 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
         case .invalidOption(let name, let value):
             return "\(name) is \(value); it must be finite and >= 0"
         case .raggedBatch(let row, let count, let expected):
-            return "batch row \(row) has \(count) logits but the first row has \(expected)"
+            return "batch row \(row) has \(count) logit\(count == 1 ? "" : "s") but the first row has \(expected)"
         case .classWeightCount(let count, let classes):
-            return "there are \(count) class weights for \(classes) classes"
+            return "\(count) class weight\(count == 1 ? " is" : "s are") given for \(classes) classes"
         case .invalidBeta(let value):
             return "beta is \(value); it must be finite and > 0"
         case .invalidLabelSmoothing(let value):

@@ -33,13 +33,17 @@ struct CheckCommand: ParsableCommand {
         var pairs: [[Double]] = []
         var options = LossOptions()
         let paired = function.map { $0.shape.takesPair } ?? false
+        if let function, function.takesBatchLine {
+            try checkBatch(k, function)
+            return
+        }
         if row.contains("|") && !paired {
             throw failure(2, "check: a row with a bar and a paired vector needs --function with a paired function.")
         }
         for (i, part) in row.split(separator: ";").enumerated() {
             do {
                 let parsed =
-                    if let function, paired {
+                    if let function, paired || part.contains("=") {
                         try RowSyntax.parse(part, for: function)
                     } else {
                         try RowSyntax.parse(part, labeled: part.contains(":"))
@@ -60,6 +64,22 @@ struct CheckCommand: ParsableCommand {
             throw failure(2, "check: batch rows must have one length.")
         }
         let c = AuditCase(rows: rows, labels: labels, pairs: paired ? pairs : nil, options: options)
+        try report(k, c)
+    }
+
+    /// The loss and its gradient: the whole --row is one batch in the loss's line syntax.
+    private func checkBatch(_ k: Kernel, _ f: AuditFunction) throws {
+        let c: AuditCase
+        do {
+            c = try RowSyntax.parseBatch(row[...])
+        } catch {
+            throw failure(2, "check: --row: \(error)")
+        }
+        try report(k, c)
+    }
+
+    /// Runs the case through the kernel's functions (or --function) and prints each element's error.
+    private func report(_ k: Kernel, _ c: AuditCase) throws {
         let functions = k.functions.filter { ($0 == function || function == nil) && $0.applies(to: c) }
         if functions.isEmpty {
             let implemented = k.functions.map(\.rawValue).joined(separator: ", ")

@@ -57,8 +57,8 @@ struct ReferenceCommand: ParsableCommand {
         reference.format = format
         let source = input ?? "standard input"
         var lineNumber = 0
-        var pending: [LabeledRow] = []
-        func evaluate(_ row: LabeledRow, line: Int) throws -> [ReferenceValue] {
+        var pending: [AuditCase] = []
+        func evaluate(_ row: AuditCase, line: Int) throws -> [ReferenceValue] {
             do {
                 return try function.evaluate(row, with: reference)
             } catch let error as ReferenceError {
@@ -69,7 +69,7 @@ struct ReferenceCommand: ParsableCommand {
         }
         while let line = reader.nextLine() {
             lineNumber += 1
-            let row: LabeledRow
+            let row: AuditCase
             do {
                 row = try function.parse(line[...])
             } catch {

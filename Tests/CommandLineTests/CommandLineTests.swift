@@ -62,6 +62,19 @@ struct CommandLineTests {
         #expect(s4 == 0 && ls == "-0x1.39792499b1a24p-58 -0x1.4000000000000p+5\n", "\(ls)")
     }
 
+    @Test("reference cross-entropy-loss takes a batch on one line with PyTorch's options")
+    func lossLine() throws {
+        // mpmath (oracle.py's cross_entropy_loss): the README's examples.
+        let input =
+            "1: 0 1 2 ; -100: 3 0 -1 ; 2: 1 1 1 weight=1,0.5,2 label_smoothing=0.1 reduction=sum\n"
+            + "0 1 2 | 0.2 0 0.8 ; 1 1 0 | 0 1 0 reduction=none\n-100: 0 1 ; -100: 2 2\n"
+        let (s1, out, err) = try softmaxAudit(["reference", "cross-entropy-loss"], input: input)
+        #expect(
+            s1 == 0 && out == "0x1.6f5b9f6298b9cp+1\n0x1.9d7e876aafb1bp-1 0x1.b957620981157p-1\nnan\n", "\(out) \(err)")
+        let (s2, _, e2) = try softmaxAudit(["reference", "cross-entropy-loss"], input: "1: 0 1 reduction=avg\n")
+        #expect(s2 == 2 && e2.contains("line 1") && e2.contains("reduction=mean"), "\(e2)")
+    }
+
     @Test("--input reads a file")
     func inputFile() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-rows-\(getpid()).txt")
@@ -170,7 +183,7 @@ struct CommandLineTests {
         for name in ["softmax", "batch-cross-entropy-gradient", "vector-jacobian-product"] {
             #expect(functions.contains(name + "\n"), "\(name) missing from \(functions)")
         }
-        #expect(functions.components(separatedBy: "taken by `reference`").count - 1 == 16, "\(functions)")
+        #expect(functions.components(separatedBy: "taken by `reference`").count - 1 == 18, "\(functions)")
     }
 
     @Test("check prints the kernel, the reference to 40 digits and the ULP error per element")

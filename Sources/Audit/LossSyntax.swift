@@ -1,0 +1,93 @@
+// The line syntax of the cross-entropy loss and its gradient (`softmax-audit reference
+// cross-entropy-loss`, the process protocol): a batch on one line, rows separated by ";", each a class
+// index and a colon before its logits (the index may be ignore_index, e.g. -100) or its logits, a bar and
+// its probability target; then the options as F.cross_entropy names them:
+//
+//     1: 0 1 2 ; -100: 3 0 -1 ; 2: 1 1 1 weight=1,0.5,2 label_smoothing=0.1 reduction=sum
+//     0 1 2 | 0.2 0 0.8 ; 1 1 0 | 0 1 0 reduction=none
+//
+// `weight=` takes C comma-separated values; `ignore_index=` an integer (default -100),
+// `label_smoothing=` a number in [0, 1] (default 0), `reduction=` none, sum or mean (default mean).
+import Catalogue
+import Formats
+
+extension RowSyntax {
+    /// The options of the loss, as PyTorch spells them.
+    public static let lossOptionNames = ["weight", "ignore_index", "label_smoothing", "reduction"]
+
+    /// Parses one line of the loss: its rows with their labels or probability targets, and its options
+    /// (PyTorch's defaults when a line gives none).
+    public static func parseBatch(_ line: Substring) throws(RowSyntaxError) -> AuditCase {
+        let (body, given) = try trailingOptions(line)
+        var options = CrossEntropyOptions()
+        for (name, value, token) in given {
+            switch name {
+            case "weight":
+                var weights: [Double] = []
+                for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+                    guard let w = Double(part) else { throw .badOptionValue(String(token)) }
+                    weights.append(w)
+                }
+                options.classWeights = weights
+            case "ignore_index":
+                guard let i = Int(value) else { throw .badOptionValue(String(token)) }
+                options.ignoreIndex = i
+            case "label_smoothing":
+                guard let e = Double(value) else { throw .badOptionValue(String(token)) }
+                options.labelSmoothing = e
+            case "reduction":
+                guard let r = LossReduction(rawValue: String(value)) else {
+                    throw .badChoice(
+                        String(token), choices: LossReduction.allCases.map { "reduction=\($0.rawValue)" })
+                }
+                options.reduction = r
+            default:
+                throw .badOption(String(token), function: AuditFunction.crossEntropyLoss.rawValue)
+            }
+        }
+        var rows: [[Double]] = [], labels: [Int] = [], targets: [[Double]] = []
+        for part in body.split(separator: ";", omittingEmptySubsequences: false) {
+            if let bar = part.firstIndex(of: "|") {
+                let row = try parse(part[..<bar], labeled: false)
+                let target = try parse(part[part.index(after: bar)...], labeled: false)
+                guard target.logits.count == row.logits.count else {
+                    throw .pairLength(pair: target.logits.count, row: row.logits.count, name: "probability target")
+                }
+                rows.append(row.logits)
+                targets.append(target.logits)
+                labels.append(0)
+            } else {
+                guard let colon = part.firstIndex(of: ":") else { throw .missingBatchTarget }
+                let token = part[..<colon].trimmingBlanks()
+                guard let label = Int(token) else {
+                    throw token.isEmpty ? .missingBatchTarget : .badLabel(String(token))
+                }
+                rows.append(try parse(part[part.index(after: colon)...], labeled: false).logits)
+                labels.append(label)
+            }
+        }
+        guard targets.isEmpty || targets.count == rows.count else { throw .mixedBatchTargets }
+        return AuditCase(
+            rows: rows, labels: labels, pairs: targets.isEmpty ? nil : targets,
+            options: LossOptions(crossEntropy: options))
+    }
+}
+
+extension AuditCase {
+    /// The case as one line of the loss's syntax, each value written by `format`; the options as the
+    /// case gives them (or as the audit derives them).
+    public func lossLine(_ format: (Double) -> String) -> String {
+        let rows = self.rows.indices.map { i in
+            let values = self.rows[i].map(format).joined(separator: " ")
+            if let pairs { return values + " | " + pairs[i].map(format).joined(separator: " ") }
+            return "\(labels[i]): " + values
+        }
+        let o = AuditFunction.crossEntropyOptions(self)
+        var options: [String] = []
+        if let w = o.classWeights { options.append("weight=" + w.map(format).joined(separator: ",")) }
+        if o.ignoreIndex != CrossEntropyOptions.defaultIgnoreIndex { options.append("ignore_index=\(o.ignoreIndex)") }
+        if o.labelSmoothing != 0 { options.append("label_smoothing=" + format(o.labelSmoothing)) }
+        options.append("reduction=" + o.reduction.rawValue)
+        return rows.joined(separator: " ; ") + " " + options.joined(separator: " ")
+    }
+}
