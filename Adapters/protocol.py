@@ -65,6 +65,11 @@ def parse_batch(line):
     return function, rows, targets, options
 
 
+# The functions whose request is a whole batch on one line: `functions[name](rows, targets, options)`
+# answers with a list of values or arrays (one loss per row for reduction none, else one; the
+# gradient's rows), flattened in order.
+BATCH_FUNCTIONS = ("cross-entropy-loss", "cross-entropy-loss-gradient")
+
 DTYPES = {"double": np.float64, "float": np.float32, "float16": np.float16}
 
 
@@ -85,8 +90,15 @@ def serve(functions, formats=("double",)):
         if f is None or fmt not in formats or fmt not in DTYPES:
             print("unsupported", flush=True)
             continue
-        _, label, x, pair, options = parse(line)
         dtype = DTYPES[fmt]
+        if name in BATCH_FUNCTIONS:
+            _, rows, targets, options = parse_batch(line)
+            rows = [r.astype(dtype) for r in rows]
+            answer = np.concatenate([np.atleast_1d(np.asarray(v, dtype=np.float64))
+                                     for v in f(rows, targets, options)] or [np.zeros(0)])
+            print(" ".join(float(v).hex() for v in answer.astype(dtype).astype(np.float64)), flush=True)
+            continue
+        _, label, x, pair, options = parse(line)
         if pair is None and options:
             answer = f(x.astype(dtype), label, {k: dtype(v) for k, v in options.items()})
         elif pair is None:

@@ -25,7 +25,7 @@ extension RowSyntax {
             case "weight":
                 var weights: [Double] = []
                 for part in value.split(separator: ",", omittingEmptySubsequences: false) {
-                    guard let w = Double(part) else { throw .badOptionValue(String(token)) }
+                    guard let w = number(part) else { throw .badOptionValue(String(token)) }
                     weights.append(w)
                 }
                 options.classWeights = weights
@@ -33,7 +33,7 @@ extension RowSyntax {
                 guard let i = Int(value) else { throw .badOptionValue(String(token)) }
                 options.ignoreIndex = i
             case "label_smoothing":
-                guard let e = Double(value) else { throw .badOptionValue(String(token)) }
+                guard let e = number(value) else { throw .badOptionValue(String(token)) }
                 options.labelSmoothing = e
             case "reduction":
                 guard let r = LossReduction(rawValue: String(value)) else {

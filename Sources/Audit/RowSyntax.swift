@@ -155,7 +155,7 @@ public enum RowSyntax {
             guard optionNames(for: f).contains(String(name)) else {
                 throw .badOption(String(token), function: f.rawValue)
             }
-            guard let number = Double(value) else { throw .badOptionValue(String(token)) }
+            guard let number = number(value) else { throw .badOptionValue(String(token)) }
             settings.append((String(name), number))
         }
         var row: LabeledRow
@@ -164,7 +164,7 @@ public enum RowSyntax {
             row = try parse(body[..<bar], labeled: f.shape.takesLabel)
             var pair: [Double] = []
             for (position, token) in body[body.index(after: bar)...].split(whereSeparator: isBlank).enumerated() {
-                guard let value = Double(token) else {
+                guard let value = number(token) else {
                     throw .notANumber(String(token), position: row.logits.count + position + 1)
                 }
                 pair.append(value)
@@ -206,6 +206,12 @@ public enum RowSyntax {
         return (line[..<tokens[first].startIndex], options)
     }
 
+    /// A token as a Double, or nil; a NUL byte inside it is refused (strtod would stop at it and read the
+    /// rest of the token as its end).
+    static func number(_ token: Substring) -> Double? {
+        token.utf8.contains(0) ? nil : Double(token)
+    }
+
     static func isBlank(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\r" }
 
     /// Parses one line (a trailing carriage return and surrounding blanks are ignored).
@@ -225,7 +231,7 @@ public enum RowSyntax {
         }
         var logits: [Double] = []
         for (position, token) in body.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).enumerated() {
-            guard let value = Double(token) else { throw .notANumber(String(token), position: position + 1) }
+            guard let value = number(token) else { throw .notANumber(String(token), position: position + 1) }
             logits.append(value)
         }
         return LabeledRow(label: label, logits: logits)

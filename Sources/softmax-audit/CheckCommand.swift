@@ -33,9 +33,13 @@ struct CheckCommand: ParsableCommand {
         var pairs: [[Double]] = []
         var options = LossOptions()
         let paired = function.map { $0.shape.takesPair } ?? false
-        if let function, function.takesBatchLine {
-            try checkBatch(k, function)
+        // A kernel of the loss alone takes its batch line without --function.
+        if (function ?? (k.functions.allSatisfy(\.takesBatchLine) ? k.functions.first : nil))?.takesBatchLine == true {
+            try checkBatch(k)
             return
+        }
+        if function == nil && row.contains("=") {
+            throw failure(2, "check: a row with options (name=value) needs --function.")
         }
         if row.contains("|") && !paired {
             throw failure(2, "check: a row with a bar and a paired vector needs --function with a paired function.")
@@ -68,7 +72,7 @@ struct CheckCommand: ParsableCommand {
     }
 
     /// The loss and its gradient: the whole --row is one batch in the loss's line syntax.
-    private func checkBatch(_ k: Kernel, _ f: AuditFunction) throws {
+    private func checkBatch(_ k: Kernel) throws {
         let c: AuditCase
         do {
             c = try RowSyntax.parseBatch(row[...])

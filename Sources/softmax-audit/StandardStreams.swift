@@ -24,16 +24,18 @@ final class LineReader {
 
     deinit { if ownsFile { fclose(file) } }
 
-    /// The next line without its newline, or nil at the end of input.
+    /// The next line without its newline (`\n` or `\r\n`), or nil at the end of input. Every byte is kept:
+    /// a NUL stays in the line, where the parser refuses it, rather than ending it early.
     func nextLine() -> String? {
         var buffer: UnsafeMutablePointer<CChar>? = nil
         var capacity = 0
         let length = getline(&buffer, &capacity, file)
         defer { free(buffer) }
         guard length >= 0, let buffer else { return nil }
-        var line = String(cString: buffer)
-        if line.hasSuffix("\n") { line.removeLast() }
-        return line
+        var bytes = UnsafeRawBufferPointer(start: buffer, count: length).bindMemory(to: UInt8.self)[...]
+        if bytes.last == UInt8(ascii: "\n") { bytes = bytes.dropLast() }
+        if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

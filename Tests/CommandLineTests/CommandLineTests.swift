@@ -75,6 +75,14 @@ struct CommandLineTests {
         #expect(s2 == 2 && e2.contains("line 1") && e2.contains("reduction=mean"), "\(e2)")
     }
 
+    @Test("a CRLF line ends like a LF one; a NUL byte inside a line is refused, not taken as its end")
+    func lineEndings() throws {
+        let (s1, out, err) = try softmaxAudit(["reference", "softmax"], input: "0 0\r\n")
+        #expect(s1 == 0 && out == "0x1.0000000000000p-1 0x1.0000000000000p-1\n", "\(out) \(err)")
+        let (s2, _, e2) = try softmaxAudit(["reference", "softmax"], input: "0 1\u{0} 5\n")
+        #expect(s2 == 2 && e2.contains("line 1"), "\(e2)")
+    }
+
     @Test("--input reads a file")
     func inputFile() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-rows-\(getpid()).txt")
