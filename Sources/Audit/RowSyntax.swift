@@ -25,9 +25,11 @@ public struct LabeledRow: Sendable, Equatable {
     /// own or the derived one) and options if f is paired.
     public init(_ c: AuditCase, row j: Int = 0, for f: AuditFunction) {
         let shape = f.shape
+        // Only the options f takes: a weighted logsumexp of a case made for BCE carries no pos_weight.
         var options = LossOptions()
-        if shape.takesPair { options.posWeight = c.options.posWeight }
-        if !RowSyntax.optionNames(for: f).isEmpty && !shape.takesPair {
+        let names = RowSyntax.optionNames(for: f)
+        if names.contains(RowSyntax.posWeightName) { options.posWeight = c.options.posWeight }
+        if names.contains(RowSyntax.betaName) {
             options.beta = c.options.beta
             options.threshold = c.options.threshold
         }
