@@ -122,7 +122,9 @@ public enum ExternalKernel {
             for p in problems.prefix(Self.problemsListed) {
                 md += "| \(p.kind.rawValue) | `\(escapeBars(p.request))` | \(escapeBars(p.detail)) |\n"
             }
-            if problems.count > Self.problemsListed { md += "\n… and \(problems.count - Self.problemsListed) more.\n" }
+            if problems.count > Self.problemsListed {
+                md += "\n… and \(problems.count - Self.problemsListed) more.\n"
+            }
         }
         return md
     }

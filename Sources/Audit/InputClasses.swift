@@ -177,7 +177,8 @@ extension InputClass {
         offset(1e300, name: "offset-1e300"),
         offset(-1e300, name: "offset-minus-1e300"),
         rows(
-            "exp-overflow-edge", "Logits in [708, 711], across exp's overflow threshold log(greatestFinite) ≈ 709.78.",
+            "exp-overflow-edge",
+            "Logits in [708, 711], across exp's overflow threshold log(greatestFinite) ≈ 709.78.",
             source: "the tutorial's softmax: exp overflows to inf and inf/inf is NaN"
         ) { rng, max in
             (0..<rng.logUniformLength(min(max, 64))).map { _ in rng.uniform(708, 711) }
@@ -189,7 +190,8 @@ extension InputClass {
             (0..<rng.logUniformLength(min(max, 64))).map { _ in rng.uniform(-746, -744) }
         },
         rows(
-            "extreme-magnitudes", "±greatestFiniteMagnitude, ±1e308 and small values: x_max - x_min overflows to inf.",
+            "extreme-magnitudes",
+            "±greatestFiniteMagnitude, ±1e308 and small values: x_max - x_min overflows to inf.",
             source: "x - max overflows to -inf when x_max = 1e308 and x_min = -1e308 (docs/design.md#input-classes)"
         ) { rng, max in
             let pool: [Double] = [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1e308, -1e308, 0, 1, -1]

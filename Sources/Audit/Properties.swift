@@ -197,7 +197,8 @@ enum Properties {
             let allowance = t.vectorJacobianProduct(jacobianTerms: accurateSum(terms[i].map(\.magnitude)), vector: v)
             if (jtv - output[i]).magnitude > allowance {
                 return [
-                    PropertyFailure(property: .vjpMatchesJacobian, detail: "element \(i): VJP \(output[i]), Jᵀv \(jtv)")
+                    PropertyFailure(
+                        property: .vjpMatchesJacobian, detail: "element \(i): VJP \(output[i]), Jᵀv \(jtv)")
                 ]
             }
         }

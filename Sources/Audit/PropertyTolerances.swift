@@ -29,8 +29,8 @@ struct PropertyTolerances {
         units.relative(ErrorBounds.shiftedSoftmax.units(n: Double(x.count), w: Properties.spread(x)))
     }
 
-    /// |Σ p̃ − 1|: Σ p̃ = Σ p (1 + δ_j) with |δ_j| <= the softmax bound, so |Σ p̃ − 1| <= that bound; 2u for
-    /// the checker's sum, and n floors for elements with an absolute error in the subnormal range.
+    /// |Σ p̃ − 1|: Σ p̃ = Σ p (1 + δ_j) with |δ_j| <= the softmax bound, so |Σ p̃ − 1| <= that bound;
+    /// 2u for the checker's sum, and n floors for elements with an absolute error in the subnormal range.
     func probabilitySum(softmaxBound: Double) -> Double { softmaxBound + 2 * u + n * floor }
 
     /// A uniform row's p against 1/n: the softmax bound, and u for 1/n, correctly rounded.

@@ -1,7 +1,8 @@
 // The cross-entropy loss with PyTorch's options (torch.nn.functional.cross_entropy), as code computes it:
 //
-//     class index:   (1 − ε) · nll + (ε/C) · smooth, with nll = Σ_i −w_y ℓ_iy and smooth = Σ_i −Σ_c w_c ℓ_ic over
-//                    the rows not ignored, ℓ the log-softmax; mean divides both by D = Σ w_y of those rows
+//     class index:   (1 − ε) · nll + (ε/C) · smooth, with nll = Σ_i −w_y ℓ_iy and
+//                    smooth = Σ_i −Σ_c w_c ℓ_ic over the rows not ignored, ℓ the log-softmax;
+//                    mean divides both by D = Σ w_y of those rows
 //     probabilities: Σ_i −Σ_c w_c ((1 − ε) q_ic + ε/C) ℓ_ic; mean divides by the number of rows
 //
 // The accurate form takes ℓ from the log1p log-softmax and forms each row as Σ_c a_c (−ℓ_c) with
@@ -118,8 +119,8 @@ enum Losses {
         }
     }
 
-    /// Σ_c a_c (−ℓ_c) = Σ_c a_c ((m − x_c) + L), L = log1p(s), over a_c != 0; where m − x_c overflows (a spread
-    /// beyond the largest double), a_c m − a_c x_c, whose terms do not overflow for a_c <= 1.
+    /// Σ_c a_c (−ℓ_c) = Σ_c a_c ((m − x_c) + L), L = log1p(s), over a_c != 0; where m − x_c overflows
+    /// (a spread beyond the largest double), a_c m − a_c x_c, whose terms do not overflow for a_c <= 1.
     static func weightedLosses(_ x: [Double], _ a: [Double]) -> Double {
         let (m, k, e) = Shifted.exponentials(x)
         let L = LibM.log1p(Shifted.tailSum(e, skipping: k))

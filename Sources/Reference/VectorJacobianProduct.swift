@@ -95,8 +95,8 @@ extension SoftmaxReference {
             if bound + 2 < difference.exponent - 1 { sign = difference.sign }
         }
         if sign == 0 && p >= Self.groupExpansionPrecision { sign = dominantGroupSign(i, v, groups, precision: p) }
-        // 2 p̃_i (12η M + η|c̃| + 12η|r̃_i|) + η|w̃_i|, each magnitude as an exponent: |p̃_i x| < 2^(e_p + e_x),
-        // with one bit more to spare.
+        // 2 p̃_i (12η M + η|c̃| + 12η|r̃_i|) + η|w̃_i|, each magnitude as an exponent:
+        // |p̃_i x| < 2^(e_p + e_x), with one bit more to spare.
         func scaled(_ x: MPFRFloat) -> Int? {
             probability.isRegular && x.isRegular ? probability.exponent + x.exponent + 1 : nil
         }

@@ -81,7 +81,9 @@ public enum StepSummary {
         let outcome = gateFailures.isEmpty ? "gate passed" : "gate FAILED on \(gateFailures.count) cell(s)"
         var md = "## SoftmaxAudit: \(outcome)\n\n"
         for line in gateFailures.prefix(linesListed) { md += "- \(line)\n" }
-        if gateFailures.count > linesListed { md += "- … \(gateFailures.count - linesListed) more (see the job log)\n" }
+        if gateFailures.count > linesListed {
+            md += "- … \(gateFailures.count - linesListed) more (see the job log)\n"
+        }
         if !gateFailures.isEmpty { md += "\n" }
         md += AuditMarkdown.verdictSection(r) + AuditMarkdown.summarySection(r)
         return md

@@ -318,8 +318,8 @@ extension FastRow {
         return out
     }
 
-    /// Jᵀv with v_i − c written as Σ_j p_j (v_i − v_j) = (1/S) [(v_i − v_k) + e^D Σ_w G_w (v_i − w)], the sum
-    /// over the distinct values w of v (at most 32; nil beyond) with G_w = Σ_{j ≠ k, v_j = w} g_j. The
+    /// Jᵀv with v_i − c written as Σ_j p_j (v_i − v_j) = (1/S) [(v_i − v_k) + e^D Σ_w G_w (v_i − w)], the
+    /// sum over the distinct values w of v (at most 32; nil beyond) with G_w = Σ_{j ≠ k, v_j = w} g_j. The
     /// maximum's share, whose cancellation against v_i is what loses accuracy in v_i − c, drops out
     /// exactly when v_i = v_k; every difference v_i − w is exact (twoSum) and the G_w are sums of
     /// positive terms (relative error ε_s'). Each element carries the absolute error of its bracket.
