@@ -273,28 +273,15 @@ enum ErrorBounds {
         _ c: AuditCase, reference r: SoftmaxReference, units: Units
     ) throws -> [ElementBound] {
         let batch = AuditFunction.crossEntropyBatch(c)
-        let o = batch.options
-        let C = Double(c.row.count), B = Double(c.rows.count)
-        func w(_ j: Int) -> Double { o.classWeights?[j] ?? 1 }
-        var D = 1.0
-        if o.reduction == .mean {
-            switch batch.targets {
-            case .labels(let y): D = y.indices.filter { !batch.isIgnored($0) }.map { w(y[$0]) }.reduce(0, +)
-            case .probabilities: D = B
-            }
-        }
+        let B = Double(c.rows.count)
+        let D = batch.options.reduction == .mean ? batch.meanDivisor : 1
         var bounds: [ElementBound] = []
         for (i, x) in c.rows.enumerated() {
             guard !batch.isIgnored(i) else {
                 bounds += Array(repeating: ElementBound(relative: 0, absolute: units.floor(1)), count: x.count)
                 continue
             }
-            let a: [Double] = x.indices.map { j in
-                switch batch.targets {
-                case .labels(let y): return w(j) * ((j == y[i] ? 1 - o.labelSmoothing : 0) + o.labelSmoothing / C)
-                case .probabilities(let q): return w(j) * ((1 - o.labelSmoothing) * q[i][j] + o.labelSmoothing / C)
-                }
-            }
+            let a = batch.weights(row: i)
             let total = a.reduce(0, +)
             let f = RowFacts(x)
             let p = try r.softmax(x).map(\.rounded)

@@ -66,6 +66,13 @@ enum Rows {
     static let inf = Double.infinity
 
     /// A label: on the argmax, on the smallest logit, or random, in equal shares.
+    /// A batch for the cross-entropy loss: `count` rows of N(0, 4²) logits, of one length from 2 to 64.
+    static func lossBatch(count: ClosedRange<Int>, maxLength max: Int, _ rng: inout AuditRandom) -> [[Double]] {
+        let n = Swift.max(2, rng.logUniformLength(min(max, 64)))
+        let m = rng.int(count)
+        return (0..<m).map { _ in (0..<n).map { _ in rng.normal() * 4 } }
+    }
+
     /// Random cross-entropy loss options for rows of n classes: weights (with zeros) half the time, label
     /// smoothing 0 or 0.1, and any reduction.
     static func lossOptions(_ n: Int, _ ignore: Int, _ rng: inout AuditRandom) -> CrossEntropyOptions {
@@ -407,9 +414,7 @@ extension InputClass {
             source: "F.cross_entropy's ignore_index: an ignored row leaves the sum and the mean's divisor, including "
                 + "its label smoothing term"
         ) { rng, max in
-            let n = Swift.max(2, rng.logUniformLength(min(max, 64)))
-            let m = rng.int(2...8)
-            let rows = (0..<m).map { _ in (0..<n).map { _ in rng.normal() * 4 } }
+            let rows = Rows.lossBatch(count: 2...8, maxLength: max, &rng), n = rows[0].count
             let ignore = rng.unit() < 0.5 ? CrossEntropyOptions.defaultIgnoreIndex : 0
             var labels = rows.map { Rows.label($0, &rng) }
             for i in labels.indices where rng.unit() < 0.4 { labels[i] = ignore }
@@ -422,13 +427,11 @@ extension InputClass {
                 + "convention; 0 elsewhere is counted as a convention difference), the sum 0.",
             source: "pytorch#70348: nn.CrossEntropyLoss returns NaN when every label is ignore_index"
         ) { rng, max in
-            let n = Swift.max(2, rng.logUniformLength(min(max, 64)))
-            let m = rng.int(1...6)
-            let rows = (0..<m).map { _ in (0..<n).map { _ in rng.normal() * 4 } }
+            let rows = Rows.lossBatch(count: 1...6, maxLength: max, &rng), n = rows[0].count
             var options = Rows.lossOptions(n, CrossEntropyOptions.defaultIgnoreIndex, &rng)
             if rng.unit() < 0.6 { options.reduction = .mean }
             return AuditCase(
-                rows: rows, labels: Array(repeating: CrossEntropyOptions.defaultIgnoreIndex, count: m),
+                rows: rows, labels: Array(repeating: CrossEntropyOptions.defaultIgnoreIndex, count: rows.count),
                 options: LossOptions(crossEntropy: options))
         },
         InputClass(
@@ -438,9 +441,7 @@ extension InputClass {
             source: "F.cross_entropy with weight: the mean divides by the summed weights of the labels, not by the "
                 + "number of rows"
         ) { rng, max in
-            let n = Swift.max(2, rng.logUniformLength(min(max, 64)))
-            let m = rng.int(1...6)
-            let rows = (0..<m).map { _ in (0..<n).map { _ in rng.normal() * 4 } }
+            let rows = Rows.lossBatch(count: 1...6, maxLength: max, &rng), n = rows[0].count
             let labels = rows.map { Rows.label($0, &rng) }
             var weights = (0..<n).map { _ in [0.5, 1, 2, 3][rng.int(0...3)] }
             for t in labels where rng.unit() < 0.7 { weights[t] = 0 }

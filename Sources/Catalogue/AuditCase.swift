@@ -154,4 +154,28 @@ public struct CrossEntropyBatch: Sendable, Equatable {
         if case .labels(let t) = targets { return t[i] == options.ignoreIndex }
         return false
     }
+
+    /// Class c's weight (1 without weights).
+    public func classWeight(_ c: Int) -> Double { options.classWeights?[c] ?? 1 }
+
+    /// Row i's weights a_c = w_c ((1 − ε) t_c + ε/C) as code forms them in doubles (the reference forms
+    /// them exactly).
+    public func weights(row i: Int) -> [Double] {
+        let e = options.labelSmoothing, C = Double(rows[i].count)
+        return rows[i].indices.map { c in
+            switch targets {
+            case .labels(let y): return classWeight(c) * ((c == y[i] ? 1 - e : 0) + e / C)
+            case .probabilities(let q): return classWeight(c) * ((1 - e) * q[i][c] + e / C)
+            }
+        }
+    }
+
+    /// The mean's divisor as code sums it in doubles, row by row: the label weights of the rows not
+    /// ignored (their count without weights), or the number of rows for probability targets.
+    public var meanDivisor: Double {
+        rows.indices.filter { !isIgnored($0) }.reduce(0) { total, i in
+            if case .labels(let y) = targets { return total + classWeight(y[i]) }
+            return total + 1
+        }
+    }
 }

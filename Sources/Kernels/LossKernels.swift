@@ -29,53 +29,33 @@ enum Losses {
         }
     }
 
-    /// The loss of a batch in `form`, the mean's divisor from `divisor`.
-    static func crossEntropyLoss(
-        _ b: CrossEntropyBatch, _ form: Form, divisor: (CrossEntropyBatch, Double) -> Double = weightedDivisor
-    ) -> [Double] {
+    /// The loss of a batch in `form`; the mean divides by PyTorch's divisor, or (`overRows`) by the number
+    /// of rows.
+    static func crossEntropyLoss(_ b: CrossEntropyBatch, _ form: Form, overRows: Bool = false) -> [Double] {
         let o = b.options
         let C = Double(b.rows[0].count)
-        func w(_ c: Int) -> Double { o.classWeights?[c] ?? 1 }
-        var labelWeights = 0.0
-        for i in b.rows.indices where !b.isIgnored(i) {
-            if case .labels(let y) = b.targets { labelWeights += w(y[i]) } else { labelWeights += 1 }
-        }
         // The stable form divides each weight by the mean's divisor first: every term is then at most the
         // result, so none overflows where the result does not. A zero divisor divides at the end: 0/0 = NaN
         // when every row is ignored, as PyTorch has it.
-        let D = o.reduction == .mean ? divisor(b, labelWeights) : 1
+        let D = o.reduction == .mean ? (overRows ? Double(b.rows.count) : b.meanDivisor) : 1
         let scale = form.isStable && D != 0 ? D : 1
-        var losses: [Double] = []
-        for (i, x) in b.rows.enumerated() {
-            if b.isIgnored(i) {
-                losses.append(0)
-                continue
-            }
-            // a_c = w_c ((1 − ε) t_c + ε/C).
-            let a: [Double]
-            switch b.targets {
-            case .labels(let y):
-                a = x.indices.map { c in w(c) * ((c == y[i] ? 1 - o.labelSmoothing : 0) + o.labelSmoothing / C) }
-            case .probabilities(let q):
-                a = x.indices.map { c in w(c) * ((1 - o.labelSmoothing) * q[i][c] + o.labelSmoothing / C) }
-            }
+        let losses = b.rows.enumerated().map { i, x -> Double in
+            if b.isIgnored(i) { return 0 }
             switch (form, b.targets) {
             case (.stable, _):
-                losses.append(weightedLosses(x, a.map { $0 / scale }))
+                return weightedLosses(x, b.weights(row: i).map { $0 / scale })
             case (.logProbabilities(let logSoftmax), _):
-                let l = logSoftmax(x)
-                losses.append(x.indices.reduce(0) { total, c in a[c] == 0 ? total : total - a[c] * l[c] })
+                return negatedDot(b.weights(row: i), logSoftmax(x))
             case (.pytorch, .labels(let y)):
                 let l = Shifted.logSoftmaxLog1p(x), t = y[i]
                 var smooth = 0.0
                 if o.labelSmoothing > 0 {
-                    for c in x.indices where w(c) != 0 { smooth -= w(c) * l[c] }
+                    for c in x.indices where b.classWeight(c) != 0 { smooth -= b.classWeight(c) * l[c] }
                 }
-                let nll = w(t) == 0 ? 0 : -w(t) * l[t]
-                losses.append((1 - o.labelSmoothing) * nll + o.labelSmoothing / C * smooth)
+                let nll = b.classWeight(t) == 0 ? 0 : -b.classWeight(t) * l[t]
+                return (1 - o.labelSmoothing) * nll + o.labelSmoothing / C * smooth
             case (.pytorch, .probabilities):
-                let l = Shifted.logSoftmaxLog1p(x)
-                losses.append(x.indices.reduce(0) { total, c in a[c] == 0 ? total : total - a[c] * l[c] })
+                return negatedDot(b.weights(row: i), Shifted.logSoftmaxLog1p(x))
             }
         }
         switch o.reduction {
@@ -86,32 +66,28 @@ enum Losses {
         }
     }
 
+    /// −Σ_c a_c ℓ_c over the a_c != 0 (0 · log 0 = 0).
+    private static func negatedDot(_ a: [Double], _ l: [Double]) -> Double {
+        a.indices.reduce(0) { total, c in a[c] == 0 ? total : total - a[c] * l[c] }
+    }
+
     /// The gradient (p_j Σa − a_j)/D per row (D = 1 for none and sum), each weight divided by D first;
     /// `labelWeightOnly`: the flawed w_y (p − t')/D, t' = (1 − ε) onehot(y) + ε/C, which leaves the other
     /// classes' weights out of the smoothing term.
     static func crossEntropyLossGradient(_ b: CrossEntropyBatch, labelWeightOnly: Bool = false) -> [[Double]] {
         let o = b.options
         let C = Double(b.rows[0].count)
-        func w(_ c: Int) -> Double { o.classWeights?[c] ?? 1 }
-        var D = 1.0
-        if o.reduction == .mean {
-            D = b.rows.indices.filter { !b.isIgnored($0) }.reduce(0) { total, i in
-                if case .labels(let y) = b.targets { return total + w(y[i]) }
-                return total + 1
-            }
-        }
+        let D = o.reduction == .mean ? b.meanDivisor : 1
         return b.rows.enumerated().map { i, x in
             if b.isIgnored(i) { return Array(repeating: 0, count: x.count) }
             if D == 0 { return Array(repeating: .nan, count: x.count) }
-            let a: [Double] = x.indices.map { c in
-                switch b.targets {
-                case .labels(let y) where labelWeightOnly:
-                    return w(y[i]) * ((c == y[i] ? 1 - o.labelSmoothing : 0) + o.labelSmoothing / C) / D
-                case .labels(let y):
-                    return w(c) * ((c == y[i] ? 1 - o.labelSmoothing : 0) + o.labelSmoothing / C) / D
-                case .probabilities(let q):
-                    return w(c) * ((1 - o.labelSmoothing) * q[i][c] + o.labelSmoothing / C) / D
+            let a: [Double]
+            if labelWeightOnly, case .labels(let y) = b.targets {
+                a = x.indices.map { c in
+                    b.classWeight(y[i]) * ((c == y[i] ? 1 - o.labelSmoothing : 0) + o.labelSmoothing / C) / D
                 }
+            } else {
+                a = b.weights(row: i).map { $0 / D }
             }
             let p = Shifted.softmax(x)
             let total = Summation.recursive(a)
@@ -131,13 +107,6 @@ enum Losses {
         }
         return total
     }
-
-    /// PyTorch's divisor: the summed weights of the rows not ignored (their count without weights), or
-    /// the number of rows for probability targets.
-    static func weightedDivisor(_ b: CrossEntropyBatch, _ labelWeights: Double) -> Double { labelWeights }
-
-    /// The number of rows in the batch, ignored ones included.
-    static func rowCount(_ b: CrossEntropyBatch, _ labelWeights: Double) -> Double { Double(b.rows.count) }
 
     /// log(softmax(x)): −inf wherever p underflows.
     static func logOfSoftmax(_ x: [Double]) -> [Double] { Shifted.softmax(x).map(LibM.log) }
@@ -189,7 +158,7 @@ extension Kernel {
                     + "ratio with class weights or ignored rows, and 0 instead of NaN when every row is ignored"))
         overRows.implement(
             .crossEntropyLoss,
-            .loss { Losses.crossEntropyLoss($0, .stable, divisor: Losses.rowCount) })
+            .loss { Losses.crossEntropyLoss($0, .stable, overRows: true) })
 
         return [accurate, composed, logOfSoftmax, overRows, labelWeight]
     }()

@@ -88,21 +88,27 @@ extension SoftmaxReference {
             space.exponential.precision = p
             space.logarithm.precision = p
             for j in 0..<x.count {
-                // t = e^−|βx_j|, exact only at x_j = 0.
-                space.argument.set(-x[j].magnitude)
-                if beta != 1 { space.argument.multiply(space.argument, beta) }
-                MPFREnvironment.clearUnderflow()
-                var exact = space.exponential.exp(space.argument) == 0
-                c.underflowExponent = nil
-                if MPFREnvironment.underflowed {
-                    // Below MPFR's range: 0, with the allowance U in this element's bound (each is alone).
-                    space.exponential.setZero()
-                    exact = false
-                    c.underflowExponent = ShiftedExponentials.underflowAllowanceExponent
-                }
+                let exact = elementExponential(x[j], beta: beta, argument: space.argument, into: space.exponential, c)
                 record(f, j, x[j], exact, c, beta: beta)
             }
         }
+    }
+
+    /// t = e^−|βx| into `t`, the argument formed exactly in `argument`; returns whether t is exact (only at
+    /// x = 0). Below MPFR's range t is 0, with the allowance U in the candidates' bound: each element of the
+    /// binary family stands alone, so the allowance is set (or cleared) per element.
+    func elementExponential(
+        _ x: Double, beta: Double = 1, argument: MPFRFloat, into t: MPFRFloat, _ c: Candidates
+    ) -> Bool {
+        argument.set(-x.magnitude)
+        if beta != 1 { argument.multiply(argument, beta) }
+        MPFREnvironment.clearUnderflow()
+        let exact = t.exp(argument) == 0
+        c.underflowExponent = nil
+        guard MPFREnvironment.underflowed else { return exact }
+        t.setZero()
+        c.underflowExponent = ShiftedExponentials.underflowAllowanceExponent
+        return false
     }
 
     /// Candidate j from t = e^−|βx| (in the workspace), with its bound, sign and one-sided limit.

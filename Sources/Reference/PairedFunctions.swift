@@ -238,17 +238,7 @@ extension SoftmaxReference {
             }
             space.argument.precision = p + 1
             for j in 0..<x.count {
-                // t = e^−|x_j|, exact only at x_j = 0.
-                space.argument.set(-x[j].magnitude)
-                MPFREnvironment.clearUnderflow()
-                var exactT = space.exponential.exp(space.argument) == 0
-                // Below MPFR's range: 0, with the allowance U in this element's bound (each is alone).
-                c.underflowExponent = nil
-                if MPFREnvironment.underflowed {
-                    space.exponential.setZero()
-                    exactT = false
-                    c.underflowExponent = ShiftedExponentials.underflowAllowanceExponent
-                }
+                let exactT = elementExponential(x[j], argument: space.argument, into: space.exponential, c)
                 if f == .binaryCrossEntropy {
                     recordBinaryLoss(j, x[j], negative[j], positive[j], exactT, c)
                 } else {

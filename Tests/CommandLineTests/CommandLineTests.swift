@@ -73,6 +73,15 @@ struct CommandLineTests {
             s1 == 0 && out == "0x1.6f5b9f6298b9cp+1\n0x1.9d7e876aafb1bp-1 0x1.b957620981157p-1\nnan\n", "\(out) \(err)")
         let (s2, _, e2) = try softmaxAudit(["reference", "cross-entropy-loss"], input: "1: 0 1 reduction=avg\n")
         #expect(s2 == 2 && e2.contains("line 1") && e2.contains("reduction=mean"), "\(e2)")
+        // Hostile batches: one sentence naming the line, exit 2.
+        for (line, says) in [
+            ("1: 0 1 ; 0 1 | 1 0", "all have class indices"), ("1: 0 1 weight=1", "1 class weight is given"),
+            ("1: 0 1 reduction=sum ; 0: 1 2", "must come after the values"), ("1: 0 1 ; ; 0: 1 2", "class index"),
+            ("1: 0 1 ; 0: 1 2 3", "batch row 1 has 3 logits"),
+        ] {
+            let (status, _, err) = try softmaxAudit(["reference", "cross-entropy-loss"], input: line + "\n")
+            #expect(status == 2 && err.contains("line 1: ") && err.contains(says), "\(line): \(err)")
+        }
     }
 
     @Test("a CRLF line ends like a LF one; a NUL byte inside a line is refused, not taken as its end")

@@ -17,28 +17,21 @@ struct LossOracleCase: Sendable, CustomStringConvertible {
         "line \(line): \(batch.rows.count) rows of \(batch.rows[0].count), \(batch.options.description)"
     }
 
-    static let all: [LossOracleCase] = {
-        guard
-            let url = Bundle.module.url(forResource: "oracle-losses", withExtension: "txt", subdirectory: "Fixtures"),
-            let text = try? String(contentsOf: url, encoding: .utf8)
-        else { return [] }
-        func values(_ field: Substring) -> [Double] { field.split(separator: " ").map { Double(String($0))! } }
-        return text.split(separator: "\n").enumerated().compactMap { index, line in
-            guard !line.hasPrefix("#") else { return nil }
-            let f = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces)[...] }
-            let targetFields = f[4].split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces)[...] }
-            let targets: CrossEntropyBatch.Targets =
-                targetFields[0].contains(" ") || targetFields[0].contains("x")
-                ? .probabilities(targetFields.map(values)) : .labels(targetFields.map { Int($0)! })
-            let options = CrossEntropyOptions(
-                classWeights: f[3] == "-" ? nil : values(f[3]), ignoreIndex: Int(f[2])!,
-                labelSmoothing: Double(String(f[1]))!, reduction: LossReduction(rawValue: String(f[0]))!)
-            let rows = f[5].split(separator: ";").map { values($0.trimmingCharacters(in: .whitespaces)[...]) }
-            return LossOracleCase(
-                line: index + 1, batch: CrossEntropyBatch(rows: rows, targets: targets, options: options),
-                expected: values(f[6]), gradient: values(f[7]))
-        }
-    }()
+    static let all: [LossOracleCase] = FixtureRecord.all("oracle-losses").map { r in
+        let f = r.fields
+        let perRow = { (field: String) in field.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) } }
+        let targetFields = perRow(f[4])
+        let targets: CrossEntropyBatch.Targets =
+            targetFields[0].contains(" ") || targetFields[0].contains("x")
+            ? .probabilities(targetFields.map(FixtureRecord.values)) : .labels(targetFields.map { Int($0)! })
+        let options = CrossEntropyOptions(
+            classWeights: f[3] == "-" ? nil : r.values(3), ignoreIndex: Int(f[2])!, labelSmoothing: Double(f[1])!,
+            reduction: LossReduction(rawValue: f[0])!)
+        return LossOracleCase(
+            line: r.line,
+            batch: CrossEntropyBatch(rows: perRow(f[5]).map(FixtureRecord.values), targets: targets, options: options),
+            expected: r.values(6), gradient: r.values(7))
+    }
 }
 
 @Suite("Reference: the cross-entropy loss against the oracle")

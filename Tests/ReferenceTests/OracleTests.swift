@@ -110,20 +110,9 @@ struct TargetCase: Sendable {
     let loss: Double
     let gradient: [Double]
 
-    static let all: [TargetCase] = {
-        guard
-            let url = Bundle.module.url(forResource: "oracle-targets", withExtension: "txt", subdirectory: "Fixtures"),
-            let text = try? String(contentsOf: url, encoding: .utf8)
-        else { return [] }
-        func values(_ field: String) -> [Double] { field.split(separator: " ").map { Double(String($0))! } }
-        return text.split(separator: "\n").enumerated().compactMap { index, line in
-            guard !line.hasPrefix("#") else { return nil }
-            let fields = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
-            return TargetCase(
-                line: index + 1, q: values(fields[0]), row: values(fields[1]),
-                loss: Double(fields[2])!, gradient: values(fields[3]))
-        }
-    }()
+    static let all: [TargetCase] = FixtureRecord.all("oracle-targets").map { r in
+        TargetCase(line: r.line, q: r.values(0), row: r.values(1), loss: Double(r.fields[2])!, gradient: r.values(3))
+    }
 }
 
 @Suite("Reference: probability targets against the oracle")

@@ -14,20 +14,11 @@ struct PairedCase: Sendable {
     let posWeight: Double
     let expected: [Double]
 
-    static let all: [PairedCase] = {
-        guard
-            let url = Bundle.module.url(forResource: "oracle-paired", withExtension: "txt", subdirectory: "Fixtures"),
-            let text = try? String(contentsOf: url, encoding: .utf8)
-        else { return [] }
-        func values(_ field: String) -> [Double] { field.split(separator: " ").map { Double(String($0))! } }
-        return text.split(separator: "\n").enumerated().compactMap { index, line in
-            guard !line.hasPrefix("#") else { return nil }
-            let fields = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
-            return PairedCase(
-                line: index + 1, function: fields[0], row: values(fields[1]), pair: values(fields[2]),
-                posWeight: fields[3] == "-" ? 1 : Double(fields[3])!, expected: values(fields[4]))
-        }
-    }()
+    static let all: [PairedCase] = FixtureRecord.all("oracle-paired").map { r in
+        PairedCase(
+            line: r.line, function: r.fields[0], row: r.values(1), pair: r.values(2),
+            posWeight: r.fields[3] == "-" ? 1 : Double(r.fields[3])!, expected: r.values(4))
+    }
 
     func evaluate(_ r: SoftmaxReference) throws -> [ReferenceValue] {
         switch function {

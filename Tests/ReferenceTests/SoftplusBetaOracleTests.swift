@@ -16,20 +16,9 @@ struct SoftplusBetaOracleTests {
         let gradient: [Double]
     }
 
-    static let lines: [Line] = {
-        guard
-            let url = Bundle.module.url(
-                forResource: "oracle-softplus-beta", withExtension: "txt", subdirectory: "Fixtures"),
-            let text = try? String(contentsOf: url, encoding: .utf8)
-        else { return [] }
-        func values(_ field: String) -> [Double] { field.split(separator: " ").map { Double(String($0))! } }
-        return text.split(separator: "\n").enumerated().compactMap { index, line in
-            guard !line.hasPrefix("#") else { return nil }
-            let f = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
-            return Line(
-                line: index + 1, beta: Double(f[0])!, x: values(f[1]), softplus: values(f[2]), gradient: values(f[3]))
-        }
-    }()
+    static let lines: [Line] = FixtureRecord.all("oracle-softplus-beta").map { r in
+        Line(line: r.line, beta: Double(r.fields[0])!, x: r.values(1), softplus: r.values(2), gradient: r.values(3))
+    }
 
     @Test("softplus(βx)/β and σ(βx) agree bit for bit with mpmath")
     func agreement() throws {
