@@ -198,6 +198,22 @@ enum ErrorBounds {
 
     // MARK: - Per-element bounds
 
+    /// The standard algorithms' bound on every element for a row of n logits with spread w and l =
+    /// logsumexp − max (from the row's facts alone): the shifted softmax, logsumexp and the cross-entropy;
+    /// nil for another formula.
+    static func rowBound(_ formula: BoundFormula, n: Double, w: Double, l: Double, units: Units) -> ElementBound? {
+        switch formula {
+        case .shiftedSoftmax:
+            return ElementBound(relative: units.relative(shiftedSoftmax.units(n: n, w: w)), absolute: units.floor(n))
+        case .log1pLogSumExp:
+            let tail = product(units.relative(logTail.units(n: n, w: w)), l)
+            return ElementBound(relative: finalRounding(units), absolute: tail + units.floor(n))
+        case .log1pCrossEntropy:
+            return ElementBound(relative: units.relative(crossEntropy.units(n: n, w: w)), absolute: units.floor(n))
+        default: return nil
+        }
+    }
+
     /// Per-element bounds for a finite case. `reference` gives the exact values where a bound needs them.
     static func bounds(
         _ formula: BoundFormula, case c: AuditCase, reference r: SoftmaxReference,
@@ -210,16 +226,14 @@ enum ErrorBounds {
         let rel: (Double) -> ElementBound = { ElementBound(relative: units.relative($0), absolute: units.floor(n)) }
         func repeated(_ k: Double, _ count: Int = x.count) -> [ElementBound] { Array(repeating: rel(k), count: count) }
         switch formula {
-        case .shiftedSoftmax: return repeated(shiftedSoftmax.units(n: n, w: w))
+        case .shiftedSoftmax, .log1pLogSumExp, .log1pCrossEntropy:
+            let bound = rowBound(formula, n: n, w: w, l: facts.l, units: units)!
+            return formula == .shiftedSoftmax ? Array(repeating: bound, count: x.count) : [bound]
         case .pairwiseSoftmax: return repeated(pairwiseSoftmax(count: x.count, w: w))
         case .compensatedSoftmax: return repeated(compensatedSoftmax(n: n, w: w, u: units.accumulator))
         case .divisionFreeSoftmax: return x.map { rel(divisionFreeSoftmax($0, facts)) }
         case .onlineSoftmax: return repeated(onlineSoftmax.units(n: n, w: w))
         case .log1pLogSoftmax: return repeated(logSoftmax.units(n: n, w: w))
-        case .log1pLogSumExp:
-            let tail = product(units.relative(logTail.units(n: n, w: w)), facts.l)
-            return [ElementBound(relative: finalRounding(units), absolute: tail + units.floor(n))]
-        case .log1pCrossEntropy: return [rel(crossEntropy.units(n: n, w: w))]
         case .complementGradient:
             let atLabel = rel(gradientAtLabel.units(n: n, w: w)), elsewhere = rel(shiftedSoftmax.units(n: n, w: w))
             return x.indices.map { $0 == c.label ? atLabel : elsewhere }

@@ -45,7 +45,35 @@ public struct BinaryFormat: Sendable, Hashable, CustomStringConvertible {
 
     /// x rounded to this format (to nearest, ties to even; subnormals; ±inf beyond the largest finite).
     public func round(_ x: Double) -> Double {
-        if self == .double || !x.isFinite || x == 0 { return x }
+        if precision == 53 || !x.isFinite || x == 0 { return x }
+        // The hardware's and compiler-rt's conversions round to nearest even, with gradual underflow.
+        if precision == 24 && minExponent == -126 { return Double(Float(x)) }
+        return roundedByBits(x)
+    }
+
+    /// `round` for p <= 24 from the bits: round to nearest even by adding just under half the dropped
+    /// part (plus the kept part's lowest bit) and truncating, a carry moving into the exponent; below
+    /// 2^emin by adding and subtracting 2^52 in units of the smallest subnormal (both exact).
+    @inline(__always)
+    func roundedByBits(_ x: Double) -> Double {
+        let m = x.magnitude
+        let r: Double
+        if Int(m.exponent) >= minExponent {
+            let dropped = UInt64(53 - precision)
+            let bits = m.bitPattern
+            let half = (UInt64(1) << (dropped - 1)) - 1 + ((bits >> dropped) & 1)
+            r = Double(bitPattern: (bits + half) & ~((UInt64(1) << dropped) - 1))
+            if r > greatestFiniteMagnitude { return x < 0 ? -.infinity : .infinity }
+        } else {
+            let units = Double(sign: .plus, exponent: -quantumExponent, significand: m)
+            r = Double(sign: .plus, exponent: quantumExponent, significand: (units + 0x1p52) - 0x1p52)
+        }
+        return x < 0 ? -r : r
+    }
+
+    /// `round` by exact scalings, for any format (the conversions' own definition).
+    func roundedByScaling(_ x: Double) -> Double {
+        if precision == 53 || !x.isFinite || x == 0 { return x }
         let q = max(Int(x.exponent), minExponent) - precision + 1
         let i = Double(sign: .plus, exponent: -q, significand: x).rounded(.toNearestOrEven)  // exact scalings
         let r = Double(sign: .plus, exponent: q, significand: i)

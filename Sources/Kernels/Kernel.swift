@@ -113,6 +113,19 @@ public struct Kernel: Sendable, Identifiable {
     public func output(_ function: AuditFunction, row: [Double], label: Int = 0) -> [Double]? {
         output(function, on: AuditCase(row, label: label))
     }
+
+    /// The function as a map from a row and its label to the output, for functions of one row and
+    /// a label at most (softmax, logsumexp, the cross-entropy, …); nil otherwise. Sweeps call it on
+    /// every input without building a case.
+    public func rowFunction(_ function: AuditFunction) -> (@Sendable ([Double], Int) -> [Double])? {
+        switch implementations[function]?.body {
+        case .perLogit(let f): return { x, _ in f(x) }
+        case .scalar(let f): return { x, _ in [f(x)] }
+        case .labeledScalar(let f): return { x, t in [f(x, t)] }
+        case .labeledPerLogit(let f): return f
+        default: return nil
+        }
+    }
 }
 
 /// One function of a kernel: its body and the bound that judges it.

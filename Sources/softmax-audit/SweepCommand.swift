@@ -21,6 +21,17 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Comma-separated kernels to sweep (default: every 16-bit kernel of the binary family).")
     var kernels: NameList<KernelName>?
 
+    @Flag(
+        help: ArgumentHelp(
+            "Sweep every pair of float16 values through the float16 kernels of two-logit softmax, logsumexp and "
+                + "cross-entropy instead, writing pairs.md and pairs.json (about an hour on two cores)."))
+    var pairs = false
+
+    @Option(
+        help: ArgumentHelp(
+            "With --pairs, sweep only the pairs whose first logit has index K-1 modulo N.", valueName: "K/N"))
+    var shard: Shard?
+
     @Option(help: "Directory for sweeps.md and sweeps.json.")
     var output: String = "Reports/sweeps"
 
@@ -36,6 +47,15 @@ struct SweepCommand: ParsableCommand {
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (got \(jobs)).") }
+        if shard != nil && !pairs { throw ValidationError("--shard applies to --pairs only.") }
+        if pairs {
+            for name in kernels?.names ?? [] where !PairSweep.kernels.contains(where: { $0.name == name }) {
+                throw ValidationError(
+                    "--kernels: '\(name)' is not a float16 kernel of softmax, logsumexp or cross-entropy; "
+                        + "`softmax-audit list --formats` prints the kernels (those @float16 sweep in pairs).")
+            }
+            return
+        }
         for name in kernels?.names ?? [] where !Self.sweepable.contains(where: { $0.name == name }) {
             throw ValidationError(
                 "--kernels: '\(name)' is not a 16-bit kernel of the binary family; `softmax-audit list --formats` "
@@ -44,6 +64,7 @@ struct SweepCommand: ParsableCommand {
     }
 
     func run() throws {
+        if pairs { return try runPairs() }
         let chosen = kernels.map { names in names.names.map { name in Self.sweepable.first { $0.name == name }! } }
         let command = ["softmax-audit sweep", kernels.map { "--kernels \($0.text)" }].compactMap { $0 }
             .joined(separator: " ")
@@ -71,5 +92,40 @@ struct SweepCommand: ParsableCommand {
         print(
             "Wrote \(output)/sweeps.md: \(results.count) kernel × function sweeps, \(inputs) inputs in "
                 + "\(String(format: "%.1f", seconds)) s.")
+    }
+
+    func runPairs() throws {
+        let chosen = kernels.map { names in names.names.map { name in PairSweep.kernels.first { $0.name == name }! } }
+        let command = [
+            "softmax-audit sweep --pairs", kernels.map { "--kernels \($0.text)" },
+            shard.map { "--shard \($0.index)/\($0.count)" },
+        ]
+        .compactMap { $0 }.joined(separator: " ")
+        let start = ContinuousClock.now
+        let summary = PairSweep.run(
+            chosen ?? PairSweep.kernels, jobs: jobs, shard: shard.map { ($0.index - 1, $0.count) } ?? (0, 1))
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let mpfr = SoftmaxReference.mpfrVersion
+        let files = [
+            (
+                "pairs.md",
+                SweepReport.pairMarkdown(summary, command: command, toolVersion: softmaxAuditVersion, mpfrVersion: mpfr)
+            ),
+            (
+                "pairs.json",
+                try SweepReport.pairJSON(summary, command: command, toolVersion: softmaxAuditVersion, mpfrVersion: mpfr)
+            ),
+        ]
+        do {
+            for (name, text) in files { try writeAtomically(text, to: output + "/" + name) }
+        } catch {
+            throw failure(1, "sweep: cannot write the reports under '\(output)': \(error.localizedDescription)")
+        }
+        let swept = summary.results.first?.pairs ?? 0
+        print(
+            "Wrote \(output)/pairs.md: \(summary.results.count) kernel × function sweeps of \(swept) pairs each in "
+                + "\(String(format: "%.1f", seconds)) s; reference calls \(summary.referenceCalls.values.reduce(0, +))."
+        )
     }
 }

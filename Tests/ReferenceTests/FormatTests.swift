@@ -4,13 +4,15 @@
 import Foundation
 import MPFR
 import Testing
+
+@testable import Formats
 @testable import Reference
 
 @Suite("Reference in float, float16 and bfloat16")
 struct FormatTests {
     init() { MPFREnvironment.useWidestExponentRange() }
 
-    @Test("rounding a double to float and float16 matches Swift's conversions on 200,000 values")
+    @Test("rounding a double to float and float16 by scaling matches Swift's conversions, midpoints included")
     func roundingMatchesSwift() {
         var rng = XorShift(5)
         for trial in 0..<200_000 {
@@ -19,14 +21,27 @@ struct FormatTests {
             let x = Double(
                 sign: rng.next() & 1 == 0 ? .plus : .minus, exponent: trial % 2 == 0 ? e : e / 8,
                 significand: 1 + rng.unit())
-            let f = Double(Float(x))
-            #expect(
-                BinaryFormat.float.round(x).bitPattern == f.bitPattern,
-                "float: \(x.hex) → \(BinaryFormat.float.round(x).hex), Swift \(f.hex)")
-            let h = Double(Float16(x))
-            #expect(
-                BinaryFormat.float16.round(x).bitPattern == h.bitPattern,
-                "float16: \(x.hex) → \(BinaryFormat.float16.round(x).hex), Swift \(h.hex)")
+            expectScalingMatchesSwift(x)
+        }
+        // Every float16 midpoint, and the doubles either side of it, ties to even included.
+        for bits in UInt16(0)..<0x7BFF {
+            let v = Double(Float16(bitPattern: bits)), next = Double(Float16(bitPattern: bits + 1))
+            let mid = (v + next) / 2
+            for x in [mid, mid.nextDown, mid.nextUp, -mid, Double(Float(mid).nextUp)] { expectScalingMatchesSwift(x) }
+        }
+    }
+
+    /// `round` (by the bits), `roundedByScaling` (the definition) and Swift's conversions agree for float and
+    /// float16, and the first two for bfloat16.
+    func expectScalingMatchesSwift(_ x: Double) {
+        let conversions: [(BinaryFormat, Double?)] = [
+            (.float, Double(Float(x))), (.float16, Double(Float16(x))), (.bfloat16, nil),
+        ]
+        for (format, swift) in conversions {
+            let expected = format.roundedByScaling(x), rounded = format.round(x), bits = format.roundedByBits(x)
+            let message = "\(format.name): \(x.hex) → \(rounded.hex), by bits \(bits.hex), by scaling \(expected.hex)"
+            #expect(rounded.bitPattern == expected.bitPattern && bits.bitPattern == expected.bitPattern, "\(message)")
+            if let swift { #expect(swift.bitPattern == expected.bitPattern, "\(message), Swift \(swift.hex)") }
         }
     }
 
