@@ -288,7 +288,7 @@ enum ErrorBounds {
     ) throws -> [ElementBound] {
         let batch = AuditFunction.crossEntropyBatch(c)
         let B = Double(c.rows.count)
-        let D = batch.options.reduction == .mean ? batch.meanDivisor : 1
+        let D = batch.options.reduction == .mean ? batch.meanDivisor() : 1
         var bounds: [ElementBound] = []
         for (i, x) in c.rows.enumerated() {
             guard !batch.isIgnored(i) else {

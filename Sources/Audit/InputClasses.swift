@@ -536,6 +536,20 @@ extension InputClass {
             x[n - 1] = -20 - 100 * rng.unit()
             return x
         }.labelled { x in x.count - 1 },
+        InputClass(
+            name: "smoothing-vocabulary-float16",
+            summary: "Label smoothing 0.1 over 2,048 to 8,192 classes (capped by --max-length) with a logit leading by "
+                + "10 or 30: the smoothing term sums -log p over the vocabulary, past float16's 65504.",
+            source: "transformers#10674: label smoothing over a large vocabulary overflowed the sum of "
+                + "log-probabilities to inf in float16"
+        ) { rng, max in
+            let n = rng.int(Swift.min(2048, max)...Swift.min(8192, max))
+            var x = (0..<n).map { _ in rng.normal() * 3 }
+            let t = rng.int(0...(n - 1))
+            x[t] += [10, 30][rng.int(0...1)]
+            let options = CrossEntropyOptions(labelSmoothing: 0.1, reduction: .mean)
+            return AuditCase(rows: [x], labels: [t], options: LossOptions(crossEntropy: options))
+        },
         rows(
             "long-rows", "Lengths between half the maximum and the maximum, normal logits.",
             source: "summation error grows with n (Blanchard, Higham & Higham 2021)"

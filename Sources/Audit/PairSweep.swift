@@ -82,10 +82,22 @@ public enum PairSweep {
 
     /// Sweeps every pair of values of `format` through each kernel's functions of `functions`, across
     /// `jobs` threads; `shard` (index, count) takes the pairs whose first logit has index ≡ index mod count.
-    public static func run(_ kernels: [Kernel], jobs: Int, shard: (index: Int, count: Int) = (0, 1)) -> PairSweepSummary
-    {
-        let values = Sweep.values(of: format)
-        let groups = functions.map { f in (f, kernels.filter { $0.implements(f) }) }.filter { !$0.1.isEmpty }
+    /// `values`, ascending as `Sweep.values` gives them, restricts the sweep to a subset (for tests).
+    public static func run(
+        _ kernels: [Kernel], jobs: Int, shard: (index: Int, count: Int) = (0, 1), values: [Double]? = nil
+    ) -> PairSweepSummary {
+        accumulate(kernels, jobs: jobs, shard: shard, values: values ?? Sweep.values(of: format)).summary()
+    }
+
+    /// The kernels of each function, in `functions`' order.
+    static func groups(_ kernels: [Kernel]) -> [(AuditFunction, [Kernel])] {
+        functions.map { f in (f, kernels.filter { $0.implements(f) }) }.filter { !$0.1.isEmpty }
+    }
+
+    static func accumulate(
+        _ kernels: [Kernel], jobs: Int, shard: (index: Int, count: Int), values: [Double]
+    ) -> PairAccumulators {
+        let groups = groups(kernels)
         let outer = Array(stride(from: shard.index, to: values.count, by: shard.count))
         let workers = max(1, min(jobs, outer.count))
         let slots = ResultSlots<PairAccumulators>(count: workers)
@@ -100,7 +112,7 @@ public enum PairSweep {
         }
         var total = slots.all[0]
         for other in slots.all.dropFirst() { total.merge(other) }
-        return total.summary()
+        return total
     }
 }
 

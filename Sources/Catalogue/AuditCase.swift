@@ -13,6 +13,9 @@ public struct AuditCase: Sendable, Equatable {
     public var pairs: [[Double]]?
     /// The options of the functions that take them (binary cross-entropy's pos_weight).
     public var options: LossOptions
+    /// The format the inputs are values of (`rounded(to:)` sets it): the vectors and options a function
+    /// derives for the case are rounded to it as well.
+    public var format = BinaryFormat.double
 
     public init(rows: [[Double]], labels: [Int], pairs: [[Double]]? = nil, options: LossOptions = LossOptions()) {
         self.rows = rows
@@ -35,10 +38,12 @@ public struct AuditCase: Sendable, Equatable {
     /// that format takes).
     public func rounded(to format: BinaryFormat) -> AuditCase {
         guard format != .double else { return self }
-        return AuditCase(
+        var c = AuditCase(
             rows: rows.map { $0.map(format.round) }, labels: labels,
             pairs: pairs.map { $0.map { $0.map(format.round) } },
             options: options.rounded(to: format))
+        c.format = format
+        return c
     }
 }
 
@@ -159,23 +164,24 @@ public struct CrossEntropyBatch: Sendable, Equatable {
     public func classWeight(_ c: Int) -> Double { options.classWeights?[c] ?? 1 }
 
     /// Row i's weights a_c = w_c ((1 − ε) t_c + ε/C) as code forms them in doubles (the reference forms
-    /// them exactly).
-    public func weights(row i: Int) -> [Double] {
+    /// them exactly); `format` rounds every operation to a narrower one, as code computing in it does.
+    public func weights(row i: Int, in format: BinaryFormat = .double) -> [Double] {
+        let r = format.round
         let e = options.labelSmoothing, C = Double(rows[i].count)
         return rows[i].indices.map { c in
             switch targets {
-            case .labels(let y): return classWeight(c) * ((c == y[i] ? 1 - e : 0) + e / C)
-            case .probabilities(let q): return classWeight(c) * ((1 - e) * q[i][c] + e / C)
+            case .labels(let y): return r(classWeight(c) * r((c == y[i] ? r(1 - e) : 0) + r(e / C)))
+            case .probabilities(let q): return r(classWeight(c) * r(r(r(1 - e) * q[i][c]) + r(e / C)))
             }
         }
     }
 
-    /// The mean's divisor as code sums it in doubles, row by row: the label weights of the rows not
-    /// ignored (their count without weights), or the number of rows for probability targets.
-    public var meanDivisor: Double {
+    /// The mean's divisor as code sums it in doubles (or in `format`), row by row: the label weights of the
+    /// rows not ignored (their count without weights), or the number of rows for probability targets.
+    public func meanDivisor(in format: BinaryFormat = .double) -> Double {
         rows.indices.filter { !isIgnored($0) }.reduce(0) { total, i in
-            if case .labels(let y) = targets { return total + classWeight(y[i]) }
-            return total + 1
+            if case .labels(let y) = targets { return format.round(total + classWeight(y[i])) }
+            return format.round(total + 1)
         }
     }
 }

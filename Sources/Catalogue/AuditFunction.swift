@@ -147,7 +147,8 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         let reductions: [LossReduction] = [.none, .sum, .mean]
         return CrossEntropyOptions(
             classWeights: (0..<c.row.count).map { [1, 0.5, 2, 0.25][$0 % 4] }, labelSmoothing: 0.1,
-            reduction: reductions[c.row.count % reductions.count])
+            reduction: reductions[c.row.count % reductions.count]
+        ).rounded(to: c.format)
     }
 
     /// Whether a different special value on this case is a convention difference rather than a failure:
@@ -183,7 +184,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     /// that every input class reaches the paired functions and reproduces.
     public func pair(_ c: AuditCase, row j: Int = 0) -> [Double] {
         if let pairs = c.pairs { return pairs[j] }
-        return Self.derivedPair(for: self, count: c.rows[j].count)
+        return Self.derivedPair(for: self, count: c.rows[j].count).map(c.format.round)
     }
 
     /// The derived vector: for KL a target from the weights 1, 0, 3, 2 by position over their sum (zeros

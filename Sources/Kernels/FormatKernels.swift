@@ -17,6 +17,7 @@ struct FormatArithmetic: Sendable {
     @inline(__always) func round(_ x: Double) -> Double { format.round(x) }
     @inline(__always) func add(_ a: Double, _ b: Double) -> Double { round(a + b) }
     @inline(__always) func sub(_ a: Double, _ b: Double) -> Double { round(a - b) }
+    @inline(__always) func mul(_ a: Double, _ b: Double) -> Double { round(a * b) }
     @inline(__always) func div(_ a: Double, _ b: Double) -> Double { round(a / b) }
     @inline(__always) func exp(_ x: Double) -> Double { round(LibM.exp(x)) }
     @inline(__always) func log(_ x: Double) -> Double { round(LibM.log(x)) }
@@ -98,7 +99,21 @@ struct FormatShifted: Sendable {
     }
 }
 
+extension KernelPrecision {
+    /// Whether it computes in a 16-bit format.
+    var computesNarrow: Bool { accumulator == .float16 || accumulator == .bfloat16 }
+}
+
 extension Kernel {
+    /// A kernel of the precision audit, `family@float16+float`: accurate, or flawed as `flaw` says.
+    static func inFormat(_ family: String, _ precision: KernelPrecision, summary: String, flaw: String?) -> Kernel {
+        var k = Kernel(
+            name: "\(family)@\(precision.suffix)", summary: summary,
+            expectation: flaw.map { .flawed($0) } ?? .accurate, algorithm: family)
+        k.precision = precision
+        return k
+    }
+
     /// The storage / accumulator pairs the format kernels come in.
     public static let formatPrecisions: [KernelPrecision] = [
         KernelPrecision(storage: .float, accumulator: .float),
@@ -108,24 +123,20 @@ extension Kernel {
         KernelPrecision(storage: .bfloat16, accumulator: .float),
     ]
 
-    /// The kernels of the precision audit: the softmax family's and the binary family's. Judged, like every
+    /// The kernels of the precision audit: the softmax family's, the binary family's, the paired functions' and
+    /// the loss's. Judged, like every
     /// kernel, against the standard algorithm in its storage format with a float accumulator.
-    public static let formatKernels: [Kernel] = softmaxFormatKernels + formatBinaryKernels
+    public static let formatKernels: [Kernel] = softmaxFormatKernels + formatBinaryKernels + formatPairedKernels
 
     /// The accurate algorithms of the softmax family in float, float16 and bfloat16.
     static let softmaxFormatKernels: [Kernel] = formatPrecisions.flatMap { precision -> [Kernel] in
         let f = FormatShifted(precision)
-        let narrowSum = precision.accumulator == .float16 || precision.accumulator == .bfloat16
         let sticks = precision.accumulator == .float16 ? "2048" : "256"
         func kernel(_ family: String, _ summary: String, _ flaw: String?) -> Kernel {
-            var k = Kernel(
-                name: "\(family)@\(precision.suffix)", summary: summary,
-                expectation: flaw.map { .flawed($0) } ?? .accurate, algorithm: family)
-            k.precision = precision
-            return k
+            .inFormat(family, precision, summary: summary, flaw: flaw)
         }
         let sumFlaw =
-            narrowSum
+            precision.computesNarrow
             ? "accumulates in \(precision.accumulator.name): the running sum sticks at \(sticks) (adding 1 rounds "
                 + "back), so a uniform row longer than that is off by the ratio"
             : nil

@@ -37,7 +37,7 @@ enum Losses {
         // The stable form divides each weight by the mean's divisor first: every term is then at most the
         // result, so none overflows where the result does not. A zero divisor divides at the end: 0/0 = NaN
         // when every row is ignored, as PyTorch has it.
-        let D = o.reduction == .mean ? (overRows ? Double(b.rows.count) : b.meanDivisor) : 1
+        let D = o.reduction == .mean ? (overRows ? Double(b.rows.count) : b.meanDivisor()) : 1
         let scale = form.isStable && D != 0 ? D : 1
         let losses = b.rows.enumerated().map { i, x -> Double in
             if b.isIgnored(i) { return 0 }
@@ -77,7 +77,7 @@ enum Losses {
     static func crossEntropyLossGradient(_ b: CrossEntropyBatch, labelWeightOnly: Bool = false) -> [[Double]] {
         let o = b.options
         let C = Double(b.rows[0].count)
-        let D = o.reduction == .mean ? b.meanDivisor : 1
+        let D = o.reduction == .mean ? b.meanDivisor() : 1
         return b.rows.enumerated().map { i, x in
             if b.isIgnored(i) { return Array(repeating: 0, count: x.count) }
             if D == 0 { return Array(repeating: .nan, count: x.count) }

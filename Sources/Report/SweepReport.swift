@@ -22,8 +22,9 @@ public enum SweepReport {
             certified). **Wrong count**: outputs that are not the correctly rounded value. **Failing**: the error \
             above the function's bound (the standard algorithm's, computed in float and stored in the format), or \
             NaN or ±inf where the result is finite; **failing ranges** are the maximal runs of consecutive failing \
-            inputs in the format's value order. Outputs of ±inf inputs that differ from the reference's limits are \
-            convention differences, counted apart. Regenerate with `\(command)`.
+            inputs in the format's value order (the \(rangesListed) largest, in value order, with their sizes). \
+            Outputs of ±inf inputs that differ from the reference's limits are convention differences, counted \
+            apart. Regenerate with `\(command)`.
 
 
             """
@@ -51,18 +52,28 @@ public enum SweepReport {
         return md
     }
 
-    /// "[a, b] (n); …" for the first ranges, and how many more.
+    /// "[a, b] (n); …" for the largest ranges in value order, and how many smaller ones.
     static func ranges(_ r: SweepResult) -> String {
-        guard !r.failingRanges.isEmpty else { return "—" }
-        var parts = r.failingRanges.prefix(rangesListed).map { range -> String in
-            let lower = RowSyntax.decimal(range.lower), upper = RowSyntax.decimal(range.upper)
-            return range.count == 1 ? "\(lower)" : "[\(lower), \(upper)] (\(grouped(range.count)))"
+        listed(r.failingRanges.map { ($0.lower, $0.upper, $0.count) })
+    }
+
+    /// The `rangesListed` largest ranges (the first of equal ones), in value order: "[a, b] (n)", or "a (n)"
+    /// for one value, and "… k smaller".
+    static func listed(_ ranges: [(lower: Double, upper: Double, count: Int)]) -> String {
+        guard !ranges.isEmpty else { return "—" }
+        let largest = ranges.indices.sorted { (ranges[$1].count, $0) < (ranges[$0].count, $1) }.prefix(rangesListed)
+        var parts = largest.sorted().map { i -> String in
+            let r = ranges[i]
+            let lower = decimal(r.lower), upper = decimal(r.upper)
+            return r.lower == r.upper ? "\(lower) (\(grouped(r.count)))" : "[\(lower), \(upper)] (\(grouped(r.count)))"
         }
-        if r.failingRanges.count > rangesListed { parts.append("… \(r.failingRanges.count - rangesListed) more") }
+        if ranges.count > rangesListed { parts.append("… \(ranges.count - rangesListed) smaller") }
         return parts.joined(separator: "; ")
     }
 
     static func grouped(_ n: Int) -> String { AuditMarkdown.grouped(n) }
+
+    static func decimal(_ x: Double) -> String { RowSyntax.decimal(x) }
 
     struct Document: Encodable {
         let schema = "softmax-audit/sweeps/1"
@@ -125,9 +136,9 @@ public enum SweepReport {
             **Failing**: pairs whose error is above the function's bound for two logits of spread |a − b| (the \
             standard algorithm's, computed in float and stored in \(format)), or with NaN or ±inf where the result \
             is finite. **Every pair fails** lists the maximal runs of a − b (binned by its \(format) rounding) and \
-            of max(a, b) over which every pair fails; **failing a − b** is the extent of all failing pairs. Pairs \
-            with an infinite or NaN logit whose output differs from the reference's limits are convention \
-            differences, counted apart. Regenerate with `\(command)`.
+            of max(a, b) over which every pair fails (the \(rangesListed) largest, with their failing pairs); \
+            **failing a − b** is the extent of all failing pairs. Pairs with an infinite or NaN logit whose output \
+            differs from the reference's limits are convention differences, counted apart. Regenerate with `\(command)`.
 
 
             """
@@ -146,24 +157,15 @@ public enum SweepReport {
                 w.map { $0.reference.map(RowSyntax.decimal).joined(separator: ", ") } ?? "—",
                 shortNumber(r.maxBoundRatio), grouped(r.failing), pairRanges(r.differenceRanges),
                 pairRanges(r.maximumRanges),
-                r.failingDifferences.map { "[\(RowSyntax.decimal($0.lower)), \(RowSyntax.decimal($0.upper))]" } ?? "—",
+                r.failingDifferences.map { "[\(decimal($0.lower)), \(decimal($0.upper))]" } ?? "—",
                 grouped(r.conventionDifferences),
             ])
         }
         return md + table.text + "\n"
     }
 
-    /// "[a, b] (n pairs); …" for the largest runs, and how many more.
     static func pairRanges(_ ranges: [PairRange]) -> String {
-        guard !ranges.isEmpty else { return "—" }
-        let largest = ranges.enumerated().sorted { ($1.element.failing, $0.offset) < ($0.element.failing, $1.offset) }
-        var parts = largest.prefix(rangesListed).sorted { $0.offset < $1.offset }.map { _, range -> String in
-            let lower = RowSyntax.decimal(range.lower), upper = RowSyntax.decimal(range.upper)
-            return range.lower == range.upper
-                ? "\(lower) (\(grouped(range.failing)))" : "[\(lower), \(upper)] (\(grouped(range.failing)))"
-        }
-        if ranges.count > rangesListed { parts.append("… \(ranges.count - rangesListed) smaller") }
-        return parts.joined(separator: "; ")
+        listed(ranges.map { ($0.lower, $0.upper, $0.failing) })
     }
 
     struct PairDocument: Encodable {

@@ -29,8 +29,16 @@ struct SweepCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "With --pairs, sweep only the pairs whose first logit has index K-1 modulo N.", valueName: "K/N"))
+            "With --pairs, sweep only the pairs whose first logit has index K-1 modulo N, writing their raw counts "
+                + "to OUTPUT/pairs-shard-K-of-N.json for --merge.", valueName: "K/N"))
     var shard: Shard?
+
+    @Option(
+        parsing: .upToNextOption,
+        help: ArgumentHelp(
+            "With --pairs, join the shard files of one sweep (all N of them) into the reports an unsharded sweep "
+                + "writes.", valueName: "shard-file"))
+    var merge: [String] = []
 
     @Option(help: "Directory for sweeps.md and sweeps.json.")
     var output: String = "Reports/sweeps"
@@ -41,13 +49,19 @@ struct SweepCommand: ParsableCommand {
     /// The kernels a sweep covers by default.
     static var sweepable: [Kernel] {
         Kernel.formatKernels.filter { k in
-            Sweep.formats.contains(k.precision.storage) && k.functions.contains(where: \.isElementwise)
+            Sweep.formats.contains(k.precision.storage) && k.functions.contains(where: Sweep.sweeps)
         }
     }
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (got \(jobs)).") }
-        if shard != nil && !pairs { throw ValidationError("--shard applies to --pairs only.") }
+        if (shard != nil || !merge.isEmpty) && !pairs {
+            throw ValidationError("--shard and --merge apply to --pairs only.")
+        }
+        if shard != nil && !merge.isEmpty { throw ValidationError("--shard and --merge cannot be used together.") }
+        if !merge.isEmpty && kernels != nil {
+            throw ValidationError("--merge takes the kernels from the shard files; leave out --kernels.")
+        }
         if pairs {
             for name in kernels?.names ?? [] where !PairSweep.kernels.contains(where: { $0.name == name }) {
                 throw ValidationError(
@@ -96,25 +110,51 @@ struct SweepCommand: ParsableCommand {
 
     func runPairs() throws {
         let chosen = kernels.map { names in names.names.map { name in PairSweep.kernels.first { $0.name == name }! } }
-        let command = [
-            "softmax-audit sweep --pairs", kernels.map { "--kernels \($0.text)" },
-            shard.map { "--shard \($0.index)/\($0.count)" },
-        ]
-        .compactMap { $0 }.joined(separator: " ")
+        let command = ["softmax-audit sweep --pairs", kernels.map { "--kernels \($0.text)" }].compactMap { $0 }
+            .joined(separator: " ")
         let start = ContinuousClock.now
-        let summary = PairSweep.run(
-            chosen ?? PairSweep.kernels, jobs: jobs, shard: shard.map { ($0.index - 1, $0.count) } ?? (0, 1))
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let summary: PairSweepSummary
+        let reportCommand: String
+        if let shard {
+            let part = PairSweepShard.run(
+                chosen ?? PairSweep.kernels, jobs: jobs, shard: shard.index, of: shard.count, command: command)
+            let path = output + "/pairs-shard-\(shard.index)-of-\(shard.count).json"
+            do {
+                try writeAtomically(try part.json(), to: path)
+            } catch {
+                throw failure(1, "sweep: cannot write the shard '\(path)': \(error.localizedDescription)")
+            }
+            print("Wrote \(path) in \(Self.seconds(since: start)) s; `sweep --pairs --merge` joins the \(shard.count).")
+            return
+        } else if !merge.isEmpty {
+            var files: [(path: String, shard: PairSweepShard)] = []
+            for path in merge {
+                do {
+                    files.append((path, try PairSweepShard.load(path)))
+                } catch {
+                    throw failure(2, "sweep: cannot read the shard '\(path)': \(error.localizedDescription)")
+                }
+            }
+            do {
+                (summary, reportCommand) = try PairSweepShard.merge(files)
+            } catch {
+                throw failure(2, "sweep: \(error).")
+            }
+        } else {
+            summary = PairSweep.run(chosen ?? PairSweep.kernels, jobs: jobs)
+            reportCommand = command
+        }
         let mpfr = SoftmaxReference.mpfrVersion
         let files = [
             (
                 "pairs.md",
-                SweepReport.pairMarkdown(summary, command: command, toolVersion: softmaxAuditVersion, mpfrVersion: mpfr)
+                SweepReport.pairMarkdown(
+                    summary, command: reportCommand, toolVersion: softmaxAuditVersion, mpfrVersion: mpfr)
             ),
             (
                 "pairs.json",
-                try SweepReport.pairJSON(summary, command: command, toolVersion: softmaxAuditVersion, mpfrVersion: mpfr)
+                try SweepReport.pairJSON(
+                    summary, command: reportCommand, toolVersion: softmaxAuditVersion, mpfrVersion: mpfr)
             ),
         ]
         do {
@@ -125,7 +165,12 @@ struct SweepCommand: ParsableCommand {
         let swept = summary.results.first?.pairs ?? 0
         print(
             "Wrote \(output)/pairs.md: \(summary.results.count) kernel × function sweeps of \(swept) pairs each in "
-                + "\(String(format: "%.1f", seconds)) s; reference calls \(summary.referenceCalls.values.reduce(0, +))."
-        )
+                + "\(Self.seconds(since: start)) s; reference calls \(summary.referenceCalls.values.reduce(0, +)).")
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> String {
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return String(format: "%.1f", seconds)
     }
 }

@@ -118,13 +118,13 @@ struct ShardTests {
 @Suite("The precision audit")
 struct PrecisionAuditTests {
     @Test(
-        "float16 and bfloat16 accumulation and −log of an underflowed p_t are caught; the mixed-precision kernels pass")
+        "float16 and bfloat16 accumulation and -log of an underflowed p_t are caught; the mixed-precision kernels pass")
     func verdicts() {
         var configuration = AuditConfiguration.quick
         configuration.kernels = Kernel.formatKernels
         configuration.classes = [
             "normal", "uniform-row-past-256", "uniform-row-past-2048", "near-float16-overflow", "near-float-overflow",
-            "dominant-18", "label-on-smallest",
+            "dominant-8", "dominant-18", "label-on-smallest",
         ]
         .map { name in InputClass.precision.first { $0.name == name }! }
         configuration.casesPerClass = 6

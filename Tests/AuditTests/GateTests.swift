@@ -79,7 +79,8 @@ struct GateTests {
         #expect(run.gate(failOn: [.bound, .property, .special], baseline: comparison).passed, "within the bound")
         let gate = run.gate(failOn: Set(GateCheck.allCases), baseline: comparison)
         #expect(
-            !gate.passed && gate.failures.contains { $0.hasPrefix("baseline exceeded: softmax-shifted × softmax × ") })
+            !gate.passed
+                && gate.failures.contains { $0.hasPrefix("baseline exceeded: softmax-shifted × softmax × ") })
         // And the better kernel's improvements are reported against the worse one's baseline.
         #expect(!recorded.compare(with: run.baselineSection(command: "test")).improvements.isEmpty)
     }

@@ -47,10 +47,10 @@ struct CertificationTests {
             Case(name: "2^-1076 ± 2^-1300: 0", e: -1076, k: 0, f: 0, negative: false, error: -1300, expected: 0),
             Case(name: "-2^-1100 ± 2^-1300: -0.0", e: -1100, k: 0, f: 0, negative: true, error: -1300, expected: -0.0),
             Case(
-                name: "subnormal 2^-1074 · 2.5 exactly: tie to even 2 · 2^-1074", e: -1073, k: 1, f: 2, negative: false,
+                name: "subnormal 2^-1074 * 2.5 exactly: tie to even 2 * 2^-1074", e: -1073, k: 1, f: 2, negative: false,
                 error: nil, expected: 0x1p-1073),
             Case(
-                name: "subnormal 2^-1074 · 3.5 exactly: tie to even 4 · 2^-1074", e: -1073, k: 3, f: 2, negative: false,
+                name: "subnormal 2^-1074 * 3.5 exactly: tie to even 4 * 2^-1074", e: -1073, k: 3, f: 2, negative: false,
                 error: nil, expected: 0x1p-1072),
             Case(
                 name: "2^-1022 (1 - 2^-60): the top of the subnormals rounds up to the smallest normal", e: -1023,
@@ -59,7 +59,8 @@ struct CertificationTests {
                 name: "1 - 2^-54 exactly: tie between 1 - 2^-53 and 1, even is 1", e: -1, k: (1 << 54) - 2, f: 54,
                 negative: false, error: nil, expected: 1),
             Case(
-                name: "1 - 2^-55 ± 2^-200: 1", e: -1, k: (1 << 55) - 2, f: 55, negative: false, error: -200, expected: 1
+                name: "1 - 2^-55 +- 2^-200: 1", e: -1, k: (1 << 55) - 2, f: 55, negative: false, error: -200,
+                expected: 1
             ),
             Case(
                 name: "1 + 2^-53 exactly: tie between 1 and 1 + 2^-52, even is 1", e: 0, k: 1, f: 53, negative: false,

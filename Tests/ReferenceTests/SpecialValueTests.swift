@@ -73,7 +73,7 @@ struct SpecialValueTests {
         let g = try reference.crossEntropyGradient([-inf, 0, 0], target: .distribution([0.25, 0.25, 0.5]))
         #expect(same(g, [-0.25, 0.25, 0]), "p − q: observed \(g)")
         let oneHot = try reference.crossEntropyGradient([inf, 0], target: .distribution([0x1p-60, 1]))
-        #expect(same(oneHot, [1 - 0x1p-60, -1]), "1 − q_a is correctly rounded (1 − 2^-60 → 1): observed \(oneHot)")
+        #expect(same(oneHot, [1 - 0x1p-60, -1]), "1 - q_a is correctly rounded (1 - 2^-60 -> 1): observed \(oneHot)")
         #expect(throws: ReferenceError.invalidTargetEntry(index: 1, value: -0.5)) {
             try reference.crossEntropy([0, 1], target: .distribution([1.5, -0.5]))
         }
