@@ -38,7 +38,7 @@ struct BaselineCommand: ParsableCommand {
             do {
                 try writeAtomically(try baseline.updated(with: result, command: command).encoded(), to: file)
             } catch {
-                throw failure(1, "baseline: cannot write '\(file)': \(error.localizedDescription)")
+                throw failure(ExitStatus.cannotWrite, "baseline: cannot write '\(file)': \(error).")
             }
             print("Wrote the baseline of `\(command)` (\(result.cells.count) cells) to \(file).")
             return

@@ -81,7 +81,9 @@ struct ExternalCommand: ParsableCommand {
             let why =
                 worker.problems.first.map { "\($0.kind.rawValue): \($0.detail)" }
                 ?? "it answered unsupported to every function"
-            throw failure(1, "external: the worker `\(command.joined(separator: " "))` answered no request (\(why)).")
+            throw failure(
+                ExitStatus.workerFailed,
+                "external: the worker `\(command.joined(separator: " "))` answered no request (\(why)).")
         }
         var configuration = try options.configuration()
         configuration.kernels = [kernel]

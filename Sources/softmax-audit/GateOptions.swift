@@ -25,6 +25,12 @@ struct GateOptions: ParsableArguments {
 
     var checks: Set<GateCheck> { Set(failOn.items) }
 
+    func validate() throws {
+        for (name, value) in [("--output", output), ("--baseline", baseline), ("--junit", junit)] where value == "" {
+            throw ValidationError("\(name) is empty: give a path (an unset variable expands to nothing).")
+        }
+    }
+
     /// Writes the reports (and JUnit, and GitHub's step summary), compares with the baseline and applies
     /// the gate: exit status 1 with the failing cells on standard error.
     func finish(_ result: AuditResult, command: String, jobs: Int, stem: String = "audit", extra: String = "") throws {
@@ -39,7 +45,7 @@ struct GateOptions: ParsableArguments {
             do {
                 try writeAtomically(JUnit.render(result, failOn: checks, baseline: comparison), to: junit)
             } catch {
-                throw failure(1, "cannot write the JUnit file '\(junit)': \(error.localizedDescription)")
+                throw failure(ExitStatus.cannotWrite, "cannot write the JUnit file '\(junit)': \(error).")
             }
         }
         if let summary = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty {
@@ -67,9 +73,9 @@ struct GateOptions: ParsableArguments {
         }
         files += PrecisionMatrix.figures(result)
         do {
-            for (name, text) in files { try writeAtomically(text, to: output + "/" + name) }
+            try ReportFiles.write(files, under: output)
         } catch {
-            throw failure(1, "cannot write the reports under '\(output)': \(error.localizedDescription)")
+            throw failure(ExitStatus.cannotWrite, "cannot write the reports under '\(output)': \(error).")
         }
     }
 

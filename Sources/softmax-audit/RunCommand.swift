@@ -32,7 +32,7 @@ struct RunCommand: ParsableCommand {
             do {
                 try writeAtomically(try file.encoded(), to: path)
             } catch {
-                throw failure(1, "run: cannot write '\(path)': \(error.localizedDescription)")
+                throw failure(ExitStatus.cannotWrite, "run: cannot write '\(path)': \(error).")
             }
             print("Wrote \(path); `softmax-audit merge` joins the \(shard.count) shards into the reports.")
             return

@@ -55,6 +55,7 @@ struct SweepCommand: ParsableCommand {
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (got \(jobs)).") }
+        guard !output.isEmpty else { throw ValidationError("--output is empty: give a directory.") }
         if (shard != nil || !merge.isEmpty) && !pairs {
             throw ValidationError("--shard and --merge apply to --pairs only.")
         }
@@ -97,9 +98,9 @@ struct SweepCommand: ParsableCommand {
             ),
         ]
         do {
-            for (name, text) in files { try writeAtomically(text, to: output + "/" + name) }
+            try ReportFiles.write(files, under: output)
         } catch {
-            throw failure(1, "sweep: cannot write the reports under '\(output)': \(error.localizedDescription)")
+            throw failure(ExitStatus.cannotWrite, "sweep: cannot write the reports under '\(output)': \(error).")
         }
         let inputs = results.map(\.inputs).reduce(0, +)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
@@ -122,7 +123,7 @@ struct SweepCommand: ParsableCommand {
             do {
                 try writeAtomically(try part.json(), to: path)
             } catch {
-                throw failure(1, "sweep: cannot write the shard '\(path)': \(error.localizedDescription)")
+                throw failure(ExitStatus.cannotWrite, "sweep: cannot write the shard '\(path)': \(error).")
             }
             print("Wrote \(path) in \(Self.seconds(since: start)) s; `sweep --pairs --merge` joins the \(shard.count).")
             return
@@ -158,9 +159,9 @@ struct SweepCommand: ParsableCommand {
             ),
         ]
         do {
-            for (name, text) in files { try writeAtomically(text, to: output + "/" + name) }
+            try ReportFiles.write(files, under: output)
         } catch {
-            throw failure(1, "sweep: cannot write the reports under '\(output)': \(error.localizedDescription)")
+            throw failure(ExitStatus.cannotWrite, "sweep: cannot write the reports under '\(output)': \(error).")
         }
         let swept = summary.results.first?.pairs ?? 0
         print(

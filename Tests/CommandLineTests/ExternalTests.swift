@@ -69,7 +69,7 @@ struct ExternalTests {
     @Test("a worker that supports nothing is a clear error; bad usage is exit 2")
     func unsupportedAndUsage() throws {
         let (status, log, _) = try external("unsupported")
-        #expect(status == 1 && log.contains("answered no request"), "\(log)")
+        #expect(status == 4 && log.contains("answered no request"), "a worker that never worked is exit 4: \(log)")
         let (s2, _, e2) = try softmaxAudit(["external", "--name", "x"])
         #expect(s2 == 2 && e2.contains("after --"), "\(e2)")
         let (s3, _, e3) = try softmaxAudit(["external", "--name", "x", "--functions", "softmin", "--", "true"])

@@ -1,0 +1,113 @@
+// Hostile input and unlucky operators, end to end: each case the exact exit status and message it must
+// give, and what must be left on disk. Device nodes are stood in for by /dev/full (writable by anyone,
+// never replaced: the writer refuses any target that is not a regular file).
+import Foundation
+import Testing
+
+@Suite("Hostile input: files")
+struct HostileFileTests {
+    /// A small, fast run.
+    static let quick = [
+        "run", "--quick", "--cases", "3", "--max-length", "32", "--jobs", "1", "--kernels", "softmax-shifted",
+    ]
+
+    func scratch(_ name: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-\(name)-\(getpid())")
+        try? FileManager.default.removeItem(at: url)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    struct Case: Sendable, CustomStringConvertible {
+        let name: String
+        let arguments: [String]
+        let status: Int32
+        let message: String
+        var description: String { name }
+    }
+
+    static let refusals: [Case] = [
+        Case(name: "empty --output", arguments: quick + ["--output", ""], status: 2, message: "--output is empty"),
+        Case(name: "empty --junit", arguments: quick + ["--junit", ""], status: 2, message: "--junit is empty"),
+        Case(
+            name: "empty --baseline", arguments: quick + ["--baseline", ""], status: 2, message: "--baseline is empty"),
+        Case(
+            name: "sweep with an empty --output", arguments: ["sweep", "--output", ""], status: 2,
+            message: "--output is empty"),
+        Case(
+            name: "--junit on a device", arguments: quick + ["--junit", "/dev/full"], status: 3,
+            message: "refusing to replace '/dev/full': it is not a regular file"),
+    ]
+
+    @Test("empty paths and devices are refused with one sentence", arguments: refusals)
+    func refused(_ c: Case) throws {
+        let out = try scratch("refused")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let arguments = c.arguments.contains("--output") ? c.arguments : c.arguments + ["--output", out.path]
+        let (status, _, err) = try softmaxAudit(arguments)
+        #expect(status == c.status && err.contains(c.message), "\(c.name): status \(status), stderr: \(err)")
+    }
+
+    @Test("a directory or a link at a report's path is refused, never replaced, and its content kept")
+    func directoryAndLinkKept() throws {
+        let base = try scratch("kept")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let directory = base.appendingPathComponent("v"), link = base.appendingPathComponent("link.xml")
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try "keep".write(to: directory.appendingPathComponent("sub/f"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: directory)
+        let output = base.appendingPathComponent("o").path
+        for target in [directory.path, link.path] {
+            let (status, _, err) = try softmaxAudit(Self.quick + ["--output", output, "--junit", target])
+            #expect(status == 3 && err.contains("refusing to replace '\(target)'"), "status \(status): \(err)")
+        }
+        let kept = try String(contentsOf: directory.appendingPathComponent("sub/f"), encoding: .utf8)
+        let linkTarget = try FileManager.default.destinationOfSymbolicLink(atPath: link.path)
+        #expect(kept == "keep" && linkTarget == directory.path, "the directory's file and the link are intact")
+        // A directory where audit.md would go: the whole set is refused, nothing half-written beside it.
+        let blocked = base.appendingPathComponent("blocked")
+        try FileManager.default.createDirectory(
+            at: blocked.appendingPathComponent("audit.md"), withIntermediateDirectories: true)
+        let (status, _, err) = try softmaxAudit(Self.quick + ["--output", blocked.path])
+        let left = try FileManager.default.contentsOfDirectory(atPath: blocked.path)
+        #expect(status == 3 && err.contains("it is a directory"), "status \(status): \(err)")
+        #expect(left == ["audit.md"], "nothing else written: \(left)")
+    }
+
+    @Test("a read-only report keeps its mode; a step summary on a full device is reported, not fatal")
+    func modeAndSummary() throws {
+        let out = try scratch("mode")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let (s1, _, e1) = try softmaxAudit(Self.quick + ["--output", out.path])
+        #expect(s1 == 0, "\(e1)")
+        let md = out.appendingPathComponent("audit.md").path
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: md)
+        let (s2, _, e2) = try softmaxAudit(
+            Self.quick + ["--output", out.path], environment: ["GITHUB_STEP_SUMMARY": "/dev/full"])
+        let mode = try FileManager.default.attributesOfItem(atPath: md)[.posixPermissions] as? Int
+        #expect(s2 == 0 && e2.contains("cannot append the summary to '/dev/full'"), "status \(s2): \(e2)")
+        #expect(mode == 0o444, "the mode after a rewrite: \(String(mode ?? 0, radix: 8))")
+    }
+
+    @Test("two runs writing one --output leave one whole set; a killed run's staging is removed by the next")
+    func concurrentRuns() async throws {
+        let out = try scratch("concurrent")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let stale = out.appendingPathComponent(".softmax-audit-staging-2147483646-1")
+        try FileManager.default.createDirectory(at: stale, withIntermediateDirectories: true)
+        let statuses = try await withThrowingTaskGroup(of: Int32.self) { group in
+            for seed in ["11", "22"] {
+                group.addTask { try softmaxAudit(Self.quick + ["--seed", seed, "--output", out.path]).0 }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses == [0, 0])
+        let md = try String(contentsOf: out.appendingPathComponent("audit.md"), encoding: .utf8)
+        let json = try String(contentsOf: out.appendingPathComponent("audit.json"), encoding: .utf8)
+        let seeds = ["11", "22"].filter { md.contains("seed \($0).") }
+        #expect(seeds.count == 1 && json.contains("\"seed\" : \(seeds.first ?? "?")"), "audit.md and audit.json agree")
+        let left = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+        #expect(left == ["audit.json", "audit.md", "figures"], "no staging or partial files: \(left)")
+    }
+}
