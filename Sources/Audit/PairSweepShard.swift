@@ -11,6 +11,9 @@ public struct PairSweepShard: Codable, Sendable {
     public static let schemaName = "softmax-audit/pair-sweep-shard/1"
 
     var schema: String
+    /// The tool's and MPFR's versions that swept the shard: shards merge only under the same.
+    var tool: String
+    var mpfr: String
     /// The unsharded sweep's command, which the merged reports carry.
     public var command: String
     public var shard: Int
@@ -42,14 +45,15 @@ public struct PairSweepShard: Codable, Sendable {
 
     /// Sweeps shard K of N (1-based) of every pair (of `values`, a subset for tests).
     public static func run(
-        _ kernels: [Kernel], jobs: Int, shard: Int, of shards: Int, command: String, values: [Double]? = nil
+        _ kernels: [Kernel], jobs: Int, shard: Int, of shards: Int, command: String, tool: String, mpfr: String,
+        values: [Double]? = nil
     ) -> PairSweepShard {
         let values = values ?? Sweep.values(of: PairSweep.format)
         let total = PairSweep.accumulate(kernels, jobs: jobs, shard: (shard - 1, shards), values: values)
-        return PairSweepShard(total, shard: shard, of: shards, command: command)
+        return PairSweepShard(total, shard: shard, of: shards, command: command, tool: tool, mpfr: mpfr)
     }
 
-    init(_ t: PairAccumulators, shard: Int, of shards: Int, command: String) {
+    init(_ t: PairAccumulators, shard: Int, of shards: Int, command: String, tool: String, mpfr: String) {
         let hex: (Double) -> String = { Binary64.hexString($0) }
         func bins(_ b: PairBins) -> [Bin] {
             b.failing.indices.filter { b.failing[$0] > 0 }.map {
@@ -57,10 +61,14 @@ public struct PairSweepShard: Codable, Sendable {
             }
         }
         schema = Self.schemaName
+        self.tool = tool
+        self.mpfr = mpfr
         self.command = command
         self.shard = shard
         self.shards = shards
-        kernels = t.groups.flatMap { $0.1.map(\.name) }
+        var names: [String] = []
+        for k in t.groups.flatMap(\.1) where !names.contains(k.name) { names.append(k.name) }
+        kernels = names
         values = t.values.count
         pairs = t.pairs
         referenceCalls = t.referenceCalls
@@ -98,7 +106,7 @@ public struct PairSweepShard: Codable, Sendable {
 
     /// Joins all N shards of one sweep into its summary and command.
     public static func merge(
-        _ files: [(path: String, shard: PairSweepShard)], values: [Double]? = nil
+        _ files: [(path: String, shard: PairSweepShard)], tool: String, mpfr: String, values: [Double]? = nil
     ) throws -> (PairSweepSummary, String) {
         guard let first = files.first else { throw Invalid(description: "no shard files were given") }
         let values = values ?? Sweep.values(of: PairSweep.format)
@@ -116,6 +124,10 @@ public struct PairSweepShard: Codable, Sendable {
                 Invalid(description: "'\(path)': field \(field): \(what)")
             }
             guard s.schema == schemaName else { throw invalid("schema", "'\(s.schema)' is not \(schemaName)") }
+            guard s.tool == tool && s.mpfr == mpfr else {
+                throw invalid("tool", "swept by softmax-audit \(s.tool) with MPFR \(s.mpfr), not \(tool) with \(mpfr)")
+            }
+            guard s.shards >= 1 else { throw invalid("shards", "\(s.shards) is not a number of shards") }
             guard s.shards == first.shard.shards, s.command == first.shard.command, s.kernels == first.shard.kernels
             else { throw invalid("shards", "the shard belongs to another sweep than '\(first.path)'") }
             guard (1...s.shards).contains(s.shard), seen.insert(s.shard).inserted else {
@@ -154,14 +166,19 @@ public struct PairSweepShard: Codable, Sendable {
             guard let v = RowSyntax.number(Substring(text)) else { throw invalid(field, "'\(text)' is not a number") }
             return v
         }
-        func bins(_ field: String, _ records: [Bin], into b: inout PairBins) throws {
+        func bins(_ field: String, _ records: [Bin], totals: [Int], failing: Int, into b: inout PairBins) throws {
             for r in records {
-                guard b.failing.indices.contains(r.bin), r.failing > 0 else {
-                    throw invalid(field, "bin \(r.bin) with \(r.failing) failing pairs is out of range")
+                guard b.failing.indices.contains(r.bin), r.failing >= 1, r.failing <= totals[r.bin],
+                    b.failing[r.bin] == 0
+                else {
+                    throw invalid(field, "bin \(r.bin) with \(r.failing) failing pairs is out of range or repeated")
                 }
                 b.failing[r.bin] = r.failing
                 b.lower[r.bin] = try double(field, r.lower)
                 b.upper[r.bin] = try double(field, r.upper)
+            }
+            guard records.map(\.failing).reduce(0, +) == failing else {
+                throw invalid(field, "the bins hold another number of failing pairs than the kernel's \(failing)")
             }
         }
         t.pairs = pairs
@@ -184,17 +201,19 @@ public struct PairSweepShard: Codable, Sendable {
                     throw invalid("maxULPs", "a negative or non-finite maximum")
                 }
                 if let w = c.worst {
-                    guard values.indices.contains(w.first), values.indices.contains(w.second) else {
-                        throw invalid("worst", "pair (\(w.first), \(w.second)) is out of range")
-                    }
                     let worst = PairWorst(
                         a: try double("worst", w.a), b: try double("worst", w.b),
                         output: try w.output.map { try double("worst", $0) },
                         reference: try w.reference.map { try double("worst", $0) })
+                    guard values.indices.contains(w.first), values.indices.contains(w.second),
+                        w.first % shards == shard - 1, values[w.first].bitPattern == worst.a.bitPattern,
+                        values[w.second].bitPattern == worst.b.bitPattern
+                    else { throw invalid("worst", "pair (\(w.first), \(w.second)) is not the shard's pair (a, b)") }
                     out.worst = ((w.first, w.second), worst)
                 }
-                try bins("differences", c.differences, into: &out.differences)
-                try bins("maxima", c.maxima, into: &out.maxima)
+                try bins(
+                    "differences", c.differences, totals: differenceTotals, failing: c.failing, into: &out.differences)
+                try bins("maxima", c.maxima, totals: maximumTotals, failing: c.failing, into: &out.maxima)
                 t.counts[g][k] = out
             }
         }

@@ -118,7 +118,8 @@ struct SweepCommand: ParsableCommand {
         let reportCommand: String
         if let shard {
             let part = PairSweepShard.run(
-                chosen ?? PairSweep.kernels, jobs: jobs, shard: shard.index, of: shard.count, command: command)
+                chosen ?? PairSweep.kernels, jobs: jobs, shard: shard.index, of: shard.count, command: command,
+                tool: softmaxAuditVersion, mpfr: SoftmaxReference.mpfrVersion)
             let path = output + "/pairs-shard-\(shard.index)-of-\(shard.count).json"
             do {
                 try writeAtomically(try part.json(), to: path)
@@ -137,7 +138,8 @@ struct SweepCommand: ParsableCommand {
                 }
             }
             do {
-                (summary, reportCommand) = try PairSweepShard.merge(files)
+                (summary, reportCommand) = try PairSweepShard.merge(
+                    files, tool: softmaxAuditVersion, mpfr: SoftmaxReference.mpfrVersion)
             } catch {
                 throw failure(2, "sweep: \(error).")
             }

@@ -18,17 +18,21 @@ struct PairSweepTests {
     struct Counts: Equatable, CustomStringConvertible {
         var misrounded = 0, failing = 0, conventions = 0
         var maxULPs = 0.0
+        /// The extent of a − b over the failing pairs.
+        var failingDifferences: ClosedRange<Double>? = nil
 
         var description: String {
-            "misrounded \(misrounded), failing \(failing), conventions \(conventions), max ULP \(maxULPs)"
+            "misrounded \(misrounded), failing \(failing), conventions \(conventions), max ULP \(maxULPs), "
+                + "failing a - b in \(failingDifferences.map { "\($0)" } ?? "-")"
         }
     }
 
     /// The counts from the certified reference on every pair, and the bound from the binary64 logsumexp.
-    func directCounts(_ k: Kernel, _ f: AuditFunction) throws -> Counts {
+    func directCounts(_ k: Kernel, _ f: AuditFunction) throws -> (Counts, maxRatio: Double) {
         let r = SoftmaxReference(), r64 = SoftmaxReference()
         r.format = .float16
         var counts = Counts()
+        var maxRatio = 0.0
         for a in Self.subset {
             for b in Self.subset {
                 let c = AuditCase([a, b], label: 0)
@@ -52,13 +56,19 @@ struct PairSweepTests {
                         continue
                     }
                     counts.maxULPs = max(counts.maxULPs, error.ulps)
-                    if error.absolute > bound.allowance(e.rounded.magnitude) { fails = true }
+                    let ratio = error.absolute == 0 ? 0 : error.absolute / bound.allowance(e.rounded.magnitude)
+                    maxRatio = max(maxRatio, ratio)
+                    if ratio > 1 { fails = true }
                 }
                 if wrong { counts.misrounded += 1 }
-                if fails { counts.failing += 1 }
+                if fails {
+                    counts.failing += 1
+                    let d = a - b, hull = counts.failingDifferences ?? d...d
+                    counts.failingDifferences = min(hull.lowerBound, d)...max(hull.upperBound, d)
+                }
             }
         }
-        return counts
+        return (counts, maxRatio)
     }
 
     static let kernels = [
@@ -71,15 +81,21 @@ struct PairSweepTests {
         let summary = PairSweep.run(Self.kernels, jobs: 2, values: Self.subset)
         #expect(summary.results.count == Self.kernels.count)
         for result in summary.results {
-            let direct = try directCounts(result.kernel, result.function)
+            let (direct, maxRatio) = try directCounts(result.kernel, result.function)
             var swept = Counts(
                 misrounded: result.misrounded, failing: result.failing, conventions: result.conventionDifferences,
-                maxULPs: result.maxULPs)
-            // The sweep's offsets come from binary64 evaluations, the direct ones from the reference: within 2^-30 ulp.
-            if (swept.maxULPs - direct.maxULPs).magnitude < 0x1p-30 { swept.maxULPs = direct.maxULPs }
+                maxULPs: result.maxULPs, failingDifferences: result.failingDifferences.map { $0.lower...$0.upper })
+            // The sweep's offsets come from binary64 evaluations (within 2^-28 ulp), the direct ones from the
+            // reference (within 2^-24 ulp).
+            if (swept.maxULPs - direct.maxULPs).magnitude < 0x1p-23 { swept.maxULPs = direct.maxULPs }
             let message = "\(result.kernel.name) \(result.function.rawValue): swept \(swept), direct \(direct)"
             #expect(swept == direct, "\(message)")
             #expect(result.pairs == Self.subset.count * Self.subset.count)
+            let ratios = "max error / bound: swept \(result.maxBoundRatio), direct \(maxRatio)"
+            #expect((result.maxBoundRatio - maxRatio).magnitude <= 1e-6 * maxRatio, "\(message); \(ratios)")
+        }
+        for (f, calls) in summary.referenceCalls {
+            #expect(calls < Self.subset.count * Self.subset.count, "\(f.rawValue): \(calls) reference calls")
         }
         // The flawed kernels are caught: -log of a stored p_t below 2^-24 is inf.
         let ofSoftmax = summary.results.first { $0.kernel.name == "cross-entropy-log-softmax@float16+float" }!
@@ -104,16 +120,20 @@ struct PairSweepTests {
     func shardsMerge() throws {
         let whole = PairSweep.run(Self.kernels, jobs: 2, values: Self.subset)
         let shards = try (1...3).map { k in
-            let s = PairSweepShard.run(Self.kernels, jobs: 1, shard: k, of: 3, command: "c", values: Self.subset)
+            let s = PairSweepShard.run(
+                Self.kernels, jobs: 1, shard: k, of: 3, command: "c", tool: "t", mpfr: "m", values: Self.subset)
             return try JSONDecoder().decode(PairSweepShard.self, from: Data(try s.json().utf8))
         }
         let (merged, command) = try PairSweepShard.merge(
-            shards.enumerated().map { ("shard-\($0.offset + 1)", $0.element) }, values: Self.subset)
+            shards.enumerated().map { ("shard-\($0.offset + 1)", $0.element) }, tool: "t", mpfr: "m",
+            values: Self.subset)
         #expect(command == "c")
         for (a, b) in zip(whole.results, merged.results) {
             #expect(
-                a.misrounded == b.misrounded && a.failing == b.failing && a.conventionDifferences
-                    == b.conventionDifferences && a.maxULPs == b.maxULPs && a.worst == b.worst
+                a.misrounded == b.misrounded && a.failing == b.failing
+                    && a.conventionDifferences
+                        == b.conventionDifferences
+                    && a.maxULPs == b.maxULPs && a.worst == b.worst
                     && a.maxBoundRatio == b.maxBoundRatio && a.differenceRanges == b.differenceRanges
                     && a.maximumRanges == b.maximumRanges && a.failingDifferences == b.failingDifferences
                     && a.pairs == b.pairs,
@@ -123,7 +143,7 @@ struct PairSweepTests {
 
         func refusal(_ files: [(String, PairSweepShard)]) -> String {
             do {
-                _ = try PairSweepShard.merge(files, values: Self.subset)
+                _ = try PairSweepShard.merge(files, tool: "t", mpfr: "m", values: Self.subset)
                 return "accepted"
             } catch {
                 return "\(error)"
@@ -141,5 +161,27 @@ struct PairSweepTests {
         tampered.pairs -= 1
         let pairs = refusal([("a", shards[0]), ("b", shards[1]), ("c", tampered)])
         #expect(pairs.contains("'c': field pairs"), "\(pairs)")
+        tampered = shards[2]
+        tampered.shards = 0
+        let none = refusal([("c", tampered)])
+        #expect(none.contains("'c': field shards"), "\(none)")
+        tampered = shards[2]
+        tampered.tool = "0.0.1"
+        let tool = refusal([("a", shards[0]), ("b", shards[1]), ("c", tampered)])
+        #expect(tool.contains("'c': field tool: swept by softmax-audit 0.0.1"), "\(tool)")
+        // A failing count its bins do not hold, and a worst pair that is not the shard's.
+        if let g = shards[2].counts.firstIndex(where: { $0.contains { $0.failing > 0 } }) {
+            let k = shards[2].counts[g].firstIndex { $0.failing > 0 }!
+            tampered = shards[2]
+            tampered.counts[g][k].failing += 1
+            let count = refusal([("a", shards[0]), ("b", shards[1]), ("c", tampered)])
+            #expect(count.contains("'c': field differences: the bins hold another number"), "\(count)")
+            tampered = shards[2]
+            tampered.counts[g][k].worst?.first = 0
+            let worst = refusal([("a", shards[0]), ("b", shards[1]), ("c", tampered)])
+            #expect(worst.contains("'c': field worst"), "\(worst)")
+        } else {
+            Issue.record("the third shard has no failing kernel to tamper with")
+        }
     }
 }
