@@ -50,6 +50,14 @@ public struct BaselineFile: Codable, Equatable, Sendable {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let file = try JSONFiles.decoder().decode(BaselineFile.self, from: data)
         guard file.schema == "softmax-audit/baseline/1" else { throw BaselineError.schema(file.schema) }
+        for section in file.sections {
+            for e in section.entries where !(e.maxULPs >= 0) || !(e.maxErrorOverBound >= 0) {
+                // NaN compares false with every threshold: it would disable the cell's check.
+                throw BaselineError.badEntry(
+                    "\(e.kernel) × \(e.function) × \(e.inputClass): maxULPs \(e.maxULPs), maxErrorOverBound "
+                        + "\(e.maxErrorOverBound) (each must be a number >= 0)")
+            }
+        }
         return file
     }
 
@@ -70,10 +78,12 @@ public struct BaselineFile: Codable, Equatable, Sendable {
 public enum BaselineError: Error, CustomStringConvertible {
     case schema(String)
     case capExceeded([String])
+    case badEntry(String)
 
     public var description: String {
         switch self {
         case .schema(let s): return "the baseline's schema is '\(s)', not softmax-audit/baseline/1"
+        case .badEntry(let e): return "a baseline entry is not a number: \(e)"
         case .capExceeded(let cells):
             return "the cap forbids recording errors above the algorithm's bound for an accurate kernel: "
                 + cells.joined(separator: "; ")

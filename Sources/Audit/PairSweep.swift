@@ -371,11 +371,12 @@ struct PairAccumulators: @unchecked Sendable {
                 ?? ErrorBounds.rowBound(judges[judge].formula, n: 2, w: w, l: l, units: judges[judge].units)!
             bounds[judge] = bound
             var worstULPs = 0.0, ratio = 0.0
-            var wrong = false, fails = false
+            var wrong = false, fails = false, measured = false
             for j in 0..<m {
                 let c = output[j], r = rounded[ib * m + j], exact = j == 0 ? v0 : v1
                 let offset = Self.offset(exact, from: r)
                 if c.bitPattern == r.bitPattern {
+                    measured = true
                     if r.isFinite {
                         worstULPs = max(worstULPs, offset.magnitude)
                         ratio = max(ratio, (exact - r).magnitude / bound.allowance(r.magnitude))
@@ -389,6 +390,7 @@ struct PairAccumulators: @unchecked Sendable {
                     fails = true  // the pair's other outputs still count toward the largest error
                     continue
                 }
+                measured = true
                 worstULPs = max(worstULPs, e.ulps)
                 let q = e.absolute == 0 ? 0 : e.absolute / bound.allowance(r.magnitude)
                 ratio = max(ratio, q)
@@ -396,7 +398,7 @@ struct PairAccumulators: @unchecked Sendable {
             }
             if wrong { counts[g][k].misrounded += 1 }
             counts[g][k].maxRatio = max(counts[g][k].maxRatio, ratio)
-            if worstULPs >= counts[g][k].maxULPs {
+            if measured && worstULPs >= counts[g][k].maxULPs {
                 let reference = (0..<m).map { rounded[ib * m + $0] }
                 counts[g][k].consider(worstULPs, (ia, ib)) {
                     PairWorst(a: a, b: b, output: output, reference: reference)

@@ -94,14 +94,35 @@ struct NameList<Item: ListedName>: ExpressibleByArgument, Sendable {
     static var allValueStrings: [String] { Item.allNames }
 }
 
-/// `--shard K/N`: the cases whose index is K − 1 modulo N.
+/// The ranges of the numeric options (the README's table of limits gives them).
+enum Limits {
+    /// Worker threads: beyond a few per core they only cost memory and scheduling.
+    static let jobs = 1...256
+    /// Cases per input class: a million per class keeps the largest run within memory (cases are kept for
+    /// the worst-case and shrinking passes).
+    static let cases = 1...1_000_000
+    /// Shards of a run or a sweep.
+    static let shards = 1...10_000
+    /// Seconds an external worker may take per request: a day at most, so that a silent worker ends.
+    static let timeout = 0.001...86_400.0
+
+    /// The check every command applies to --jobs.
+    static func checkJobs(_ jobs: Int) throws {
+        guard Limits.jobs.contains(jobs) else {
+            throw ValidationError("--jobs must be between 1 and \(Limits.jobs.upperBound) (got \(jobs)).")
+        }
+    }
+}
+
+/// `--shard K/N`: the cases whose index is K − 1 modulo N (N at most `Limits.shards`).
 struct Shard: ExpressibleByArgument, Sendable {
     let index: Int
     let count: Int
 
     init?(argument: String) {
         let parts = argument.split(separator: "/", omittingEmptySubsequences: false).map { Int($0) }
-        guard parts.count == 2, let k = parts[0], let n = parts[1], n >= 1, (1...n).contains(k) else { return nil }
+        guard parts.count == 2, let k = parts[0], let n = parts[1], Limits.shards.contains(n), (1...n).contains(k)
+        else { return nil }
         index = k
         count = n
     }

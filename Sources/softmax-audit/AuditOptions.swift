@@ -50,8 +50,10 @@ struct AuditOptions: ParsableArguments {
     static let precisionMaxLength = 8192
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (got \(jobs)).") }
-        if let cases, cases < 1 { throw ValidationError("--cases must be at least 1 (got \(cases)).") }
+        try Limits.checkJobs(jobs)
+        if let cases, !Limits.cases.contains(cases) {
+            throw ValidationError("--cases must be between 1 and \(Limits.cases.upperBound) (got \(cases)).")
+        }
         if let maxLength, !(1...1_000_000).contains(maxLength) {
             throw ValidationError("--max-length must be between 1 and 1000000 (got \(maxLength)).")
         }

@@ -63,7 +63,11 @@ struct ExternalCommand: ParsableCommand {
         guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), !name.isEmpty else {
             throw ValidationError("--name must be letters, digits, - and _ (got '\(name)').")
         }
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive (got \(timeout)).") }
+        guard Limits.timeout.contains(timeout) else {
+            throw ValidationError(
+                "--timeout must be between \(Limits.timeout.lowerBound) and \(Limits.timeout.upperBound) seconds "
+                    + "(got \(timeout)): a silent worker must not hang the audit.")
+        }
         if let maxULPs, !(maxULPs > 0) { throw ValidationError("--max-ulps must be positive (got \(maxULPs)).") }
     }
 

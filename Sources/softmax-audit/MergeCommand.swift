@@ -18,7 +18,7 @@ struct MergeCommand: ParsableCommand {
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (got \(jobs)).") }
+        try Limits.checkJobs(jobs)
     }
 
     func run() throws {

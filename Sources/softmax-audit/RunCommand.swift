@@ -19,7 +19,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var options: AuditOptions
     @OptionGroup var gateOptions: GateOptions
 
-    @Option(help: "Run shard K of N (K/N, 1 <= K <= N): the cases whose index is K-1 modulo N.")
+    @Option(help: "Run shard K of N (K/N, 1 <= K <= N <= 10000): the cases whose index is K-1 modulo N.")
     var shard: Shard?
 
     func run() throws {

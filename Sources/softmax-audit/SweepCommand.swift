@@ -54,7 +54,7 @@ struct SweepCommand: ParsableCommand {
     }
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1 (got \(jobs)).") }
+        try Limits.checkJobs(jobs)
         guard !output.isEmpty else { throw ValidationError("--output is empty: give a directory.") }
         if (shard != nil || !merge.isEmpty) && !pairs {
             throw ValidationError("--shard and --merge apply to --pairs only.")

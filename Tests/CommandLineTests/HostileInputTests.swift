@@ -111,3 +111,61 @@ struct HostileFileTests {
         #expect(left == ["audit.json", "audit.md", "figures"], "no staging or partial files: \(left)")
     }
 }
+
+@Suite("Hostile input: options and baselines")
+struct HostileOptionTests {
+    struct Case: Sendable, CustomStringConvertible {
+        let arguments: [String]
+        let message: String
+        var description: String { arguments.joined(separator: " ") }
+    }
+
+    static let quick = HostileFileTests.quick
+
+    /// Each refused at parsing, with exit status 2, before any work.
+    static let refusals: [Case] = [
+        Case(arguments: quick + ["--cases", "1000000000000"], message: "--cases must be between 1 and 1000000"),
+        Case(arguments: quick + ["--cases", "0"], message: "--cases must be between 1 and 1000000"),
+        Case(arguments: quick + ["--jobs", "9223372036854775807"], message: "--jobs must be between 1 and 256"),
+        Case(arguments: quick + ["--jobs", "100000000"], message: "--jobs must be between 1 and 256"),
+        Case(arguments: quick + ["--shard", "1/1000000"], message: "'1/1000000' is invalid for '--shard"),
+        Case(arguments: quick + ["--kernels", ""], message: "'' is invalid for '--kernels"),
+        Case(arguments: quick + ["--classes", ""], message: "'' is invalid for '--classes"),
+        Case(arguments: quick + ["--fail-on", ""], message: "'' is invalid for '--fail-on"),
+        Case(
+            arguments: quick + ["--kernels", "softmax-shifted,softmax-shifted"],
+            message: "'softmax-shifted' is named twice"),
+        Case(
+            arguments: ["external", "--name", "x", "--timeout", "inf", "--", "true"],
+            message: "--timeout must be between 0.001 and 86400.0 seconds (got inf)"),
+        Case(
+            arguments: ["external", "--name", "x", "--timeout", "1e300", "--", "true"],
+            message: "--timeout must be between 0.001 and 86400.0 seconds"),
+        Case(arguments: ["sweep", "--pairs", "--shard", "1/0"], message: "'1/0' is invalid for '--shard"),
+        Case(arguments: ["sweep", "--shard", "1/2"], message: "--shard and --merge apply to --pairs only"),
+    ]
+
+    @Test("out-of-range numbers and empty selections are refused with status 2", arguments: refusals)
+    func refused(_ c: Case) throws {
+        let (status, _, err) = try softmaxAudit(c.arguments)
+        #expect(status == 2 && err.contains(c.message), "\(c): status \(status), stderr: \(err)")
+    }
+
+    @Test("a baseline entry of nan is refused, not taken as a cell without a check")
+    func nanBaselineEntry() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-nan-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let baseline = dir.appendingPathComponent("baseline.json").path
+        let options = Array(Self.quick.dropFirst())
+        let (s1, _, e1) = try softmaxAudit(["baseline", "--update", "--file", baseline] + options)
+        #expect(s1 == 0, "\(e1)")
+        var text = try String(contentsOfFile: baseline, encoding: .utf8)
+        let range = try #require(text.range(of: #""maxULPs" : [0-9.e+-]+"#, options: .regularExpression))
+        text.replaceSubrange(range, with: #""maxULPs" : "nan""#)
+        try text.write(toFile: baseline, atomically: true, encoding: .utf8)
+        let (s2, _, e2) = try softmaxAudit(Self.quick + ["--output", dir.path, "--baseline", baseline])
+        #expect(s2 == 2 && e2.contains("a baseline entry is not a number"), "status \(s2): \(e2)")
+    }
+}
