@@ -88,12 +88,12 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .notANumber(let token, let position):
             return
-                "value \(position), '\(token)', is not a number (decimal, hexadecimal such as 0x1.8p+1, inf, -inf or "
-                + "nan)"
+                "value \(position), '\(RowSyntax.visible(token))', is not a number binary64 holds (decimal, hexadecimal "
+                + "such as 0x1.8p+1, inf, -inf or nan; a literal beyond 1.8e308 is refused, not read as inf)"
         case .missingLabel:
             return "the row must start with a 0-based class label and a colon, as in '2: 0.5 1 -3'"
         case .badLabel(let token):
-            return "the label '\(token)' is not a non-negative integer"
+            return "the label '\(RowSyntax.visible(token))' is not a non-negative integer"
         case .unexpectedLabel:
             return "this function takes no label, but the row has a colon"
         case .missingPair(let name):
@@ -110,7 +110,7 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
                 : "'\(token)' is not an option of \(function), which takes "
                     + names.map { "\($0)=" }.joined(separator: ", ")
         case .badOptionValue(let token):
-            return "'\(token)' needs a number after the '='"
+            return "'\(RowSyntax.visible(token))' needs a number after the '='"
         case .repeatedOption(let name):
             return "the option \(name) is given twice"
         case .badChoice(let token, let choices):
@@ -151,6 +151,7 @@ public enum RowSyntax {
     /// Parses one line for function f: its label, its logits, for a paired function the paired vector,
     /// and the options f takes (name=value, after the values).
     public static func parse(_ line: Substring, for f: AuditFunction) throws(RowSyntaxError) -> LabeledRow {
+        let line = line.last == "\r" ? line.dropLast() : line  // a CRLF line's carriage return
         let (body, given) = try trailingOptions(line)
         var settings: [(String, Double)] = []
         for (name, value, token) in given {
@@ -211,13 +212,33 @@ public enum RowSyntax {
     /// A token as a Double, or nil; a NUL byte inside it is refused (strtod would stop at it and read the
     /// rest of the token as its end).
     static func number(_ token: Substring) -> Double? {
-        token.utf8.contains(0) ? nil : Double(token)
+        guard !token.utf8.contains(0), let value = Double(token) else { return nil }
+        // A finite literal that overflows is refused: only inf and infinity (any case, signed) spell ±inf.
+        if value.isInfinite && !token.lowercased().contains("inf") { return nil }
+        return value
     }
 
-    static func isBlank(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\r" }
+    /// Blanks between values: spaces and tabs. (A carriage return ends a line only before its newline, which
+    /// the readers strip; inside a line it is refused, not taken for a blank that would join two rows.)
+    static func isBlank(_ c: Character) -> Bool { c == " " || c == "\t" }
+
+    /// The text with control characters shown as \u{XX}, so that an error message never carries them to a
+    /// terminal.
+    public static func visible(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
 
     /// Parses one line (a trailing carriage return and surrounding blanks are ignored).
     public static func parse(_ line: Substring, labeled: Bool) throws(RowSyntaxError) -> LabeledRow {
+        let line = line.last == "\r" ? line.dropLast() : line  // a CRLF line's carriage return
         var body = line
         var label: Int? = nil
         if let colon = line.firstIndex(of: ":") {
@@ -232,7 +253,7 @@ public enum RowSyntax {
             throw .missingLabel
         }
         var logits: [Double] = []
-        for (position, token) in body.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).enumerated() {
+        for (position, token) in body.split(whereSeparator: isBlank).enumerated() {
             guard let value = number(token) else { throw .notANumber(String(token), position: position + 1) }
             logits.append(value)
         }

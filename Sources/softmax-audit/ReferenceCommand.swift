@@ -101,6 +101,13 @@ struct ReferenceCommand: ParsableCommand {
             for (i, row) in pending.enumerated() { output.write(hexLine(try evaluate(row, line: i + 1))) }
         }
         output.flush()
+        if let error = reader.readError {
+            throw failure(
+                2, "reference: cannot read \(input.map { "'\($0)'" } ?? "standard input"): \(systemMessage(error)).")
+        }
+        if let error = output.writeError {
+            throw failure(ExitStatus.cannotWrite, "reference: cannot write the results: \(systemMessage(error)).")
+        }
     }
 }
 

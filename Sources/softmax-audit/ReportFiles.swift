@@ -91,7 +91,7 @@ enum ReportFiles {
         guard fd >= 0 else { throw ReportWriteError(description: "cannot create a file beside '\(target)'") }
         defer { close(fd) }
         if lstat(target, &info) == 0 { fchmod(fd, mode) }  // the umask does not narrow an existing file's mode
-        if let error = writeAll(fd, text) {
+        if let error = writeAll(fd, Array(text.utf8)) {
             throw ReportWriteError(description: "cannot write '\(target)': \(String(cString: strerror(error)))")
         }
         guard fsync(fd) == 0 || errno == EINVAL else {
@@ -167,20 +167,7 @@ func appendToFile(_ text: String, path: String) {
         return
     }
     defer { close(fd) }
-    if let error = writeAll(fd, text) {
+    if let error = writeAll(fd, Array(text.utf8)) {
         printError("softmax-audit: cannot append the summary to '\(path)': \(String(cString: strerror(error))).")
     }
-}
-
-/// Writes all of `text` to a descriptor, retrying interrupted and short writes; the errno of a failure.
-func writeAll(_ fd: Int32, _ text: String) -> Int32? {
-    let bytes = Array(text.utf8)
-    var written = 0
-    while written < bytes.count {
-        let n = bytes.withUnsafeBufferPointer { Glibc.write(fd, $0.baseAddress! + written, bytes.count - written) }
-        if n < 0 && errno == EINTR { continue }
-        guard n > 0 else { return n < 0 ? errno : EIO }
-        written += n
-    }
-    return nil
 }

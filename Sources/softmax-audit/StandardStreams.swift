@@ -24,14 +24,22 @@ final class LineReader {
 
     deinit { if ownsFile { fclose(file) } }
 
-    /// The next line without its newline (`\n` or `\r\n`), or nil at the end of input. Every byte is kept:
-    /// a NUL stays in the line, where the parser refuses it, rather than ending it early.
+    /// The errno of a read that failed (a directory, an I/O error), which ended the input early.
+    private(set) var readError: Int32? = nil
+
+    /// The next line without its newline (`\n` or `\r\n`), or nil at the end of input or after a read
+    /// error (`readError`). Every byte is kept: a NUL stays in the line, where the parser refuses it, rather
+    /// than ending it early.
     func nextLine() -> String? {
         var buffer: UnsafeMutablePointer<CChar>? = nil
         var capacity = 0
+        errno = 0
         let length = getline(&buffer, &capacity, file)
         defer { free(buffer) }
-        guard length >= 0, let buffer else { return nil }
+        guard length >= 0, let buffer else {
+            if ferror(file) != 0 { readError = errno == 0 ? EIO : errno }
+            return nil
+        }
         var bytes = UnsafeRawBufferPointer(start: buffer, count: length).bindMemory(to: UInt8.self)[...]
         if bytes.last == UInt8(ascii: "\n") { bytes = bytes.dropLast() }
         if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
@@ -44,6 +52,8 @@ enum LineReaderError: Error { case cannotOpen }
 /// Buffers standard output and writes it in large blocks.
 final class OutputBuffer {
     private var pending: [UInt8] = []
+    /// The errno of the first write that failed (a full disk, a closed pipe); later output is dropped.
+    private(set) var writeError: Int32? = nil
 
     func write(_ line: String) {
         pending.append(contentsOf: line.utf8)
@@ -52,7 +62,7 @@ final class OutputBuffer {
     }
 
     func flush() {
-        writeAll(STDOUT_FILENO, pending)
+        if writeError == nil { writeError = writeAll(STDOUT_FILENO, pending) }
         pending.removeAll(keepingCapacity: true)
     }
 }
@@ -62,15 +72,21 @@ func printError(_ message: String, newline: Bool = true) {
     writeAll(STDERR_FILENO, Array((message + (newline ? "\n" : "")).utf8))
 }
 
-/// Writes every byte to a file descriptor (retrying short writes; gives up on an error such as a
-/// closed pipe).
-func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+/// Writes every byte to a file descriptor, retrying interrupted and short writes; the errno of a
+/// failure (a full disk, a closed pipe), nil when all was written.
+@discardableResult
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
     bytes.withUnsafeBytes { buffer in
         var offset = 0
         while offset < buffer.count {
             let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if written <= 0 { return }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return written < 0 ? errno : EIO }
             offset += written
         }
+        return nil
     }
 }
+
+/// The system's sentence for an errno.
+func systemMessage(_ error: Int32) -> String { String(cString: strerror(error)) }

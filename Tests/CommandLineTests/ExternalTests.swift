@@ -89,7 +89,7 @@ struct ExternalTests {
             "--", "sh", script,
         ])
         // It answers `unsupported` to every function: a clear error, not a report (and no standard-error problem).
-        #expect(status == 1 && stderr.contains("it answered unsupported to every function"), "\(stdout) \(stderr)")
+        #expect(status == 4 && stderr.contains("it answered unsupported to every function"), "\(stdout) \(stderr)")
     }
 
     @Test(
@@ -180,7 +180,7 @@ struct ExternalTests {
         let (s1, _, e1) = try softmaxAudit(
             ["external", "--name", "missing"] + common + ["--", "no-such-worker-\(getpid())"])
         #expect(
-            s1 == 1 && e1.contains("could not start: 'no-such-worker-\(getpid())' is not a program in PATH"), "\(e1)")
+            s1 == 4 && e1.contains("could not start: 'no-such-worker-\(getpid())' is not a program in PATH"), "\(e1)")
         // Standard error without end, and a worker that never answers: one timeout, a bounded report.
         let start = Date()
         _ = try softmaxAudit(

@@ -169,3 +169,53 @@ struct HostileOptionTests {
         #expect(s2 == 2 && e2.contains("a baseline entry is not a number"), "status \(s2): \(e2)")
     }
 }
+
+@Suite("Hostile input: the reference filter")
+struct HostileReferenceTests {
+    struct Case: Sendable, CustomStringConvertible {
+        let input: String
+        let message: String
+        var description: String { input.debugDescription }
+    }
+
+    /// Rows refused with status 2 and the message, control characters shown, never echoed raw.
+    static let refusals: [Case] = [
+        Case(input: "1 2\u{0} 3\n", message: "value 2, '2\\u{0}', is not a number"),
+        Case(input: "1 2\r3 4\n", message: "value 2, '2\\u{D}3', is not a number"),
+        Case(input: "1e400 1\n", message: "value 1, '1e400', is not a number binary64 holds"),
+        Case(input: "0x1p+1024 1\n", message: "value 1, '0x1p+1024', is not a number binary64 holds"),
+        Case(input: "1 \u{1B}[31mred\n", message: "value 2, '\\u{1B}[31mred', is not a number"),
+    ]
+
+    @Test("NUL, a lone CR, an overflowing literal and escape bytes are refused", arguments: refusals)
+    func refused(_ c: Case) throws {
+        let (status, out, err) = try softmaxAudit(["reference", "softmax"], input: c.input)
+        #expect(status == 2 && out.isEmpty && err.contains(c.message), "status \(status), stderr: \(err)")
+        #expect(!err.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0 || $0.value == 0x0D }, "\(err)")
+    }
+
+    @Test("CRLF lines are read as lines; inf and Infinity still spell infinities")
+    func lineEndings() throws {
+        let (status, out, err) = try softmaxAudit(["reference", "softmax"], input: "0 0\r\n-inf Infinity\r\n")
+        #expect(
+            status == 0 && out == "0x1.0000000000000p-1 0x1.0000000000000p-1\n0x0.0p+0 0x1.0000000000000p+0\n", "\(err)"
+        )
+    }
+
+    @Test("a directory as input and a full device as output are errors, not an empty success")
+    func ioErrors() throws {
+        let (s1, _, e1) = try softmaxAudit(["reference", "softmax", "--input", "/tmp"])
+        #expect(s1 == 2 && e1.contains("cannot read '/tmp'"), "status \(s1): \(e1)")
+        // Standard output on /dev/full, through a shell (the test harness reads stdout through a pipe).
+        let binary = productsDirectory.appendingPathComponent("softmax-audit").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "printf '1 2\\n' | '\(binary)' reference softmax > /dev/full"]
+        let stderr = Pipe()
+        process.standardError = stderr
+        try process.run()
+        let err = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 3 && err.contains("cannot write the results"), "\(err)")
+    }
+}
