@@ -88,8 +88,8 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .notANumber(let token, let position):
             return
-                "value \(position), '\(RowSyntax.visible(token))', is not a number binary64 holds (decimal, hexadecimal "
-                + "such as 0x1.8p+1, inf, -inf or nan; a literal beyond 1.8e308 is refused, not read as inf)"
+                "value \(position), '\(RowSyntax.visible(token))', is not a number binary64 holds (decimal, "
+                + "hexadecimal such as 0x1.8p+1, inf, -inf or nan; a literal beyond 1.8e308 is refused, not read as inf)"
         case .missingLabel:
             return "the row must start with a 0-based class label and a colon, as in '2: 0.5 1 -3'"
         case .badLabel(let token):
