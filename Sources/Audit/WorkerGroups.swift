@@ -7,7 +7,7 @@ import Glibc
 #endif
 import Foundation
 
-enum WorkerGroups {
+public enum WorkerGroups {
     /// Workers alive at once (one per `external` run in practice).
     static let capacity = 64
 
@@ -36,6 +36,20 @@ enum WorkerGroups {
         }
     }
 
+    /// Kills every registered group (for a handler that ends the audit some other way).
+    public static func killAll() {
+        for i in 0..<capacity where slots[i] > 0 { kill(-slots[i], SIGKILL) }
+    }
+
+    /// Whether the audit was started with `signal` ignored (as `nohup` starts it with SIGHUP ignored).
+    public static func isIgnored(_ signal: Int32) -> Bool {
+        var current = sigaction()
+        sigaction(signal, nil, &current)
+        let ignoredHandler = 1  // SIG_IGN is the handler address 1
+        guard let handler = current.__sigaction_handler.sa_handler else { return false }
+        return unsafeBitCast(handler, to: Int.self) == ignoredHandler
+    }
+
     static func remove(_ group: pid_t) {
         lock.lock()
         defer { lock.unlock() }
@@ -45,13 +59,7 @@ enum WorkerGroups {
     /// Kills every registered group, then lets the signal take its default course (SA_RESETHAND). A
     /// signal the audit was started with ignored (as `nohup` does) stays ignored.
     private static func install(_ signal: Int32) {
-        var current = sigaction()
-        sigaction(signal, nil, &current)
-        let ignoredHandler = 1  // SIG_IGN is the handler address 1
-        if let handler = current.__sigaction_handler.sa_handler, unsafeBitCast(handler, to: Int.self) == ignoredHandler
-        {
-            return
-        }
+        if isIgnored(signal) { return }
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { received in
             for i in 0..<WorkerGroups.capacity where WorkerGroups.slots[i] > 0 { kill(-WorkerGroups.slots[i], SIGKILL) }

@@ -6,6 +6,7 @@
 // the same set waits its turn: the last set moved in is whole) and while SIGINT, SIGTERM and SIGHUP wait
 // for the moves to finish. A signal during staging removes the staging directory and leaves the old set
 // as it was; staging directories left by a killed process are removed by the next write.
+import Audit
 import Dispatch
 import Foundation
 
@@ -135,17 +136,21 @@ enum ReportFiles {
     }
 
     /// SIGINT, SIGTERM and SIGHUP, from the first write on: the staging directory removed (after any moves
-    /// in progress), then the process ends with the signal's status, 128 + its number.
+    /// in progress) and any worker's process group killed, then the process ends with the signal's status,
+    /// 128 + its number. (Before the first write the signals keep their default action, and WorkerGroups
+    /// kills the workers.)
     static func installSignalHandling() {
         commit.lock()
         defer { commit.unlock() }
         guard signalSources.isEmpty else { return }
-        for s in heldSignals {
+        // A signal the command was started with ignored (nohup's SIGHUP) stays ignored.
+        for s in heldSignals where !WorkerGroups.isIgnored(s) {
             signal(s, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: s, queue: .global())
             source.setEventHandler {
                 commit.lock()
                 if let stage = staging { try? FileManager.default.removeItem(atPath: stage) }
+                WorkerGroups.killAll()  // an `external` worker still running ends with the audit
                 exit(128 + s)
             }
             source.resume()
