@@ -52,7 +52,8 @@ public struct BaselineFile: Codable, Equatable, Sendable {
         guard file.schema == "softmax-audit/baseline/1" else { throw BaselineError.schema(file.schema) }
         for section in file.sections {
             for e in section.entries where !(e.maxULPs >= 0) || !(e.maxErrorOverBound >= 0) {
-                // NaN compares false with every threshold: it would disable the cell's check.
+                // NaN compares false with every threshold: it would disable the cell's check. (+inf is a real
+                // record: a flawed kernel's infinite error, which no run can exceed.)
                 throw BaselineError.badEntry(
                     "\(e.kernel) × \(e.function) × \(e.inputClass): maxULPs \(e.maxULPs), maxErrorOverBound "
                         + "\(e.maxErrorOverBound) (each must be a number >= 0)")

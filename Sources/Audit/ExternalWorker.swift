@@ -136,7 +136,7 @@ public final class ExternalWorker: @unchecked Sendable {
         if trimmed == "unsupported" { return .unsupported }
         var values: [Double] = []
         for token in trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
-            guard let v = Double(token) else {
+            guard let v = RowSyntax.number(token) else {
                 let shownToken = Self.printable(shorten(String(token), 40)),
                     shown = Self.printable(shorten(trimmed, 120))
                 record(.unparseable, line, "'\(shownToken)' in '\(shown)' is not a number")

@@ -18,6 +18,7 @@ extension RowSyntax {
     /// Parses one line of the loss: its rows with their labels or probability targets, and its options
     /// (PyTorch's defaults when a line gives none).
     public static func parseBatch(_ line: Substring) throws(RowSyntaxError) -> AuditCase {
+        let line = line.last == "\r" ? line.dropLast() : line  // a CRLF line's carriage return
         let (body, given) = try trailingOptions(line)
         var options = CrossEntropyOptions()
         for (name, value, token) in given {

@@ -127,7 +127,7 @@ public struct PairSweepShard: Codable, Sendable {
             guard s.tool == tool && s.mpfr == mpfr else {
                 throw invalid("tool", "swept by softmax-audit \(s.tool) with MPFR \(s.mpfr), not \(tool) with \(mpfr)")
             }
-            guard s.shards >= 1 else { throw invalid("shards", "\(s.shards) is not a number of shards") }
+            guard (1...10_000).contains(s.shards) else { throw invalid("shards", "\(s.shards) is not 1 to 10000") }
             guard s.shards == first.shard.shards, s.command == first.shard.command, s.kernels == first.shard.kernels
             else { throw invalid("shards", "the shard belongs to another sweep than '\(first.path)'") }
             guard (1...s.shards).contains(s.shard), seen.insert(s.shard).inserted else {

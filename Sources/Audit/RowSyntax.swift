@@ -89,7 +89,8 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
         case .notANumber(let token, let position):
             return
                 "value \(position), '\(RowSyntax.visible(token))', is not a number binary64 holds (decimal, "
-                + "hexadecimal such as 0x1.8p+1, inf, -inf or nan; a literal beyond 1.8e308 is refused, not read as inf)"
+                + "hexadecimal such as 0x1.8p+1, inf, -inf or nan; a literal past the largest double is refused, not "
+                + "read as inf)"
         case .missingLabel:
             return "the row must start with a 0-based class label and a colon, as in '2: 0.5 1 -3'"
         case .badLabel(let token):
@@ -105,6 +106,7 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
             return "the row has \(count(row, "logit")) but \(count(pair, "value")) of the \(name)"
         case .badOption(let token, let function):
             let names = RowSyntax.optionNames(for: AuditFunction(rawValue: function) ?? .softmax)
+            let token = RowSyntax.visible(token)
             return names.isEmpty
                 ? "'\(token)' is not an option of \(function), which takes none"
                 : "'\(token)' is not an option of \(function), which takes "
@@ -112,15 +114,15 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
         case .badOptionValue(let token):
             return "'\(RowSyntax.visible(token))' needs a number after the '='"
         case .repeatedOption(let name):
-            return "the option \(name) is given twice"
+            return "the option \(RowSyntax.visible(name)) is given twice"
         case .badChoice(let token, let choices):
-            return "'\(token)' is not one of " + choices.joined(separator: ", ")
+            return "'\(RowSyntax.visible(token))' is not one of " + choices.joined(separator: ", ")
         case .missingBatchTarget:
             return "each row of the batch needs a class index and a colon ('1: 0 1 2') or a bar and its target"
         case .mixedBatchTargets:
             return "the rows of a batch must all have class indices or all have probability targets"
         case .optionBeforeValues(let token):
-            return "the option '\(token)' must come after the values, at the end of the row"
+            return "the option '\(RowSyntax.visible(token))' must come after the values, at the end of the row"
         }
     }
 }
@@ -238,7 +240,6 @@ public enum RowSyntax {
 
     /// Parses one line (a trailing carriage return and surrounding blanks are ignored).
     public static func parse(_ line: Substring, labeled: Bool) throws(RowSyntaxError) -> LabeledRow {
-        let line = line.last == "\r" ? line.dropLast() : line  // a CRLF line's carriage return
         var body = line
         var label: Int? = nil
         if let colon = line.firstIndex(of: ":") {
@@ -264,8 +265,8 @@ public enum RowSyntax {
 extension Substring {
     func trimmingBlanks() -> Substring {
         var s = self
-        while let c = s.first, c == " " || c == "\t" || c == "\r" { s.removeFirst() }
-        while let c = s.last, c == " " || c == "\t" || c == "\r" { s.removeLast() }
+        while let c = s.first, c == " " || c == "\t" { s.removeFirst() }
+        while let c = s.last, c == " " || c == "\t" { s.removeLast() }
         return s
     }
 }

@@ -58,6 +58,7 @@ public enum ShardError: Error, CustomStringConvertible {
     case mixed(String)
     case incomplete(missing: [Int], of: Int)
     case unknownName(String)
+    case invalid(String, String)
 
     public var description: String {
         switch self {
@@ -66,6 +67,7 @@ public enum ShardError: Error, CustomStringConvertible {
         case .incomplete(let missing, let n):
             return "shards \(missing.map(String.init).joined(separator: ", ")) of \(n) are missing"
         case .unknownName(let name): return "the shards name '\(name)', which this build does not have"
+        case .invalid(let path, let what): return "'\(path)': \(what)"
         }
     }
 }
@@ -92,8 +94,14 @@ extension AuditEngine {
         _ shards: [(path: String, file: ShardFile)], jobs: Int
     ) throws -> (AuditResult, command: String) {
         guard let first = shards.first?.file else { throw ShardError.incomplete(missing: [1], of: 1) }
-        for (path, file) in shards where file.configuration != first.configuration {
-            throw ShardError.mixed(path)
+        for (path, file) in shards {
+            guard file.configuration == first.configuration else { throw ShardError.mixed(path) }
+            guard (1...10_000).contains(file.shards), (1...file.shards).contains(file.shard) else {
+                throw ShardError.invalid(path, "field shard: \(file.shard) of \(file.shards) is out of range")
+            }
+            guard (1...1_000_000).contains(file.casesPerClass), (1...1_000_000).contains(file.maxLength) else {
+                throw ShardError.invalid(path, "field casesPerClass or maxLength is out of range")
+            }
         }
         let present = Set(shards.map(\.file.shard))
         let missing = (1...first.shards).filter { !present.contains($0) }

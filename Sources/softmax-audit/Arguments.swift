@@ -1,6 +1,7 @@
 // The typed values of the command line: every option with a fixed set of values is a type the parser
 // checks, whose help lists the values and whose bad values it refuses with the list.
 import ArgumentParser
+import Foundation
 import Audit
 import Kernels
 import Reference
@@ -98,6 +99,8 @@ struct NameList<Item: ListedName>: ExpressibleByArgument, Sendable {
 enum Limits {
     /// Worker threads: beyond a few per core they only cost memory and scheduling.
     static let jobs = 1...256
+    /// Every core, within the range.
+    static var defaultJobs: Int { min(ProcessInfo.processInfo.activeProcessorCount, jobs.upperBound) }
     /// Cases per input class: a million per class keeps the largest run within memory (cases are kept for
     /// the worst-case and shrinking passes).
     static let cases = 1...1_000_000

@@ -10,7 +10,7 @@ struct AuditOptions: ParsableArguments {
     var seed: UInt64 = AuditConfiguration.defaultSeed
 
     @Option(help: "Worker threads (default: every core). Results do not depend on it.")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    var jobs: Int = Limits.defaultJobs
 
     @Option(help: "Cases per input class (default 1000; 12 with --quick).")
     var cases: Int?

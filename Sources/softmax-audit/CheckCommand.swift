@@ -50,7 +50,7 @@ struct CheckCommand: ParsableCommand {
                     if let function, paired || part.contains("=") {
                         try RowSyntax.parse(part, for: function)
                     } else {
-                        try RowSyntax.parse(part, labeled: part.contains(":"))
+                        try RowSyntax.parse(part.last == "\r" ? part.dropLast() : part, labeled: part.contains(":"))
                     }
                 rows.append(parsed.logits)
                 labels.append(label ?? parsed.label ?? 0)

@@ -15,7 +15,7 @@ struct MergeCommand: ParsableCommand {
     @OptionGroup var gateOptions: GateOptions
 
     @Option(help: "Worker threads for shrinking.")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    var jobs: Int = Limits.defaultJobs
 
     func validate() throws {
         try Limits.checkJobs(jobs)

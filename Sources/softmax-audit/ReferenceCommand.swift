@@ -45,6 +45,8 @@ struct ReferenceCommand: ParsableCommand {
     var timing = false
 
     func run() throws {
+        // A closed pipe (`| head`) is a write error, exit 3, rather than death by SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         let reader: LineReader
         do {
             reader = try LineReader(path: input)
@@ -80,6 +82,7 @@ struct ReferenceCommand: ParsableCommand {
                 pending.append(row)
             } else {
                 output.write(hexLine(try evaluate(row, line: lineNumber)))
+                if output.writeError != nil { break }  // nobody reads the rest
             }
         }
         if timing {

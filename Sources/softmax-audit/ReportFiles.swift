@@ -38,7 +38,10 @@ enum ReportFiles {
         } catch {
             throw ReportWriteError(description: "cannot create the directory '\(directory)'")
         }
-        for (name, _) in files { try refuseNonRegular(directory + "/" + name) }
+        for (name, _) in files {
+            try parentDirectories(of: name, under: directory)
+            try refuseNonRegular(directory + "/" + name)
+        }
         removeStaleStaging(in: directory)
         installSignalHandling()
         let stage = directory + "/.softmax-audit-staging-\(getpid())-\(UInt64.random(in: 1...UInt64.max))"
@@ -95,42 +98,98 @@ enum ReportFiles {
         if let error = writeAll(fd, Array(text.utf8)) {
             throw ReportWriteError(description: "cannot write '\(target)': \(String(cString: strerror(error)))")
         }
-        guard fsync(fd) == 0 || errno == EINVAL else {
+        guard fsync(fd) == 0 else {
             throw ReportWriteError(description: "cannot write '\(target)': \(String(cString: strerror(errno)))")
         }
     }
 
-    /// Renames every staged file onto its target, under the directory's lock and with signals held back.
+    /// Renames every staged file onto its target, under the directory's lock and with signals held back,
+    /// as one transaction: every target's directory is checked first, each old file is kept as a hard link
+    /// in the staging directory, and if a rename fails the ones done are undone (the old files put back,
+    /// the new ones that had none removed), so the set is the new one whole or the old one whole.
     static func moveIntoPlace(_ names: [String], from stage: String, to directory: String) throws {
         let lock = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard lock >= 0 else { throw ReportWriteError(description: "cannot lock the directory '\(directory)'") }
         defer { close(lock) }
         while flock(lock, LOCK_EX) != 0 {
-            guard errno == EINTR else {
-                throw ReportWriteError(description: "cannot lock the directory '\(directory)'")
+            if errno == EINTR { continue }
+            // A file system without locks on directories (NFS): the set is still moved whole, unserialized.
+            guard [ENOLCK, EOPNOTSUPP, EBADF, EINVAL].contains(errno) else {
+                throw ReportWriteError(description: "cannot lock the directory '\(directory)': \(systemMessage(errno))")
             }
+            break
         }
         commit.lock()
         defer { commit.unlock() }
-        for name in names {
+        try mkdir(stage + "/.old")
+        var moved: [(target: String, backup: String?)] = []
+        func undo() {
+            for (target, backup) in moved.reversed() {
+                if let backup { rename(backup, target) } else { unlink(target) }
+            }
+        }
+        for (i, name) in names.enumerated() {
             let target = directory + "/" + name
-            try refuseNonRegular(target)
-            let parent = URL(fileURLWithPath: target).deletingLastPathComponent().path
-            try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-            guard rename(stage + "/" + name, target) == 0 else {
-                throw ReportWriteError(description: "cannot replace '\(target)': \(String(cString: strerror(errno)))")
+            do {
+                try parentDirectories(of: name, under: directory)
+                try refuseNonRegular(target)
+                var backup: String? = stage + "/.old/\(i)"
+                if link(target, backup!) != 0 {
+                    guard errno == ENOENT else {
+                        throw ReportWriteError(description: "cannot keep '\(target)' aside: \(systemMessage(errno))")
+                    }
+                    backup = nil
+                }
+                guard rename(stage + "/" + name, target) == 0 else {
+                    throw ReportWriteError(description: "cannot replace '\(target)': \(systemMessage(errno))")
+                }
+                moved.append((target, backup))
+            } catch {
+                undo()
+                throw error
             }
         }
     }
 
-    /// Removes staging directories whose process no longer runs.
+    /// Creates the directories between `directory` and `name`'s file (figures/ for figures/x.svg), refusing
+    /// one that is a file or a link.
+    static func parentDirectories(of name: String, under directory: String) throws {
+        var path = directory
+        for part in name.split(separator: "/").dropLast() {
+            path += "/" + part
+            var info = stat()
+            if lstat(path, &info) != 0 {
+                guard Glibc.mkdir(path, 0o755) == 0 || errno == EEXIST else {
+                    throw ReportWriteError(
+                        description: "cannot create the directory '\(path)': \(systemMessage(errno))")
+                }
+            } else if info.st_mode & S_IFMT != S_IFDIR {
+                throw ReportWriteError(description: "refusing to write under '\(path)': it is not a directory")
+            }
+        }
+    }
+
+    static func mkdir(_ path: String) throws {
+        guard Glibc.mkdir(path, 0o700) == 0 else {
+            throw ReportWriteError(description: "cannot create '\(path)': \(systemMessage(errno))")
+        }
+    }
+
+    /// A staging directory this old belongs to no write in progress (a write takes seconds).
+    static let staleAfter: TimeInterval = 3600
+
+    /// Removes staging directories whose process no longer runs here and that are older than an hour (a
+    /// process id from another host or container sharing the directory may name a live writer).
     static func removeStaleStaging(in directory: String) {
         let prefix = ".softmax-audit-staging-"
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         where entry.hasPrefix(prefix) {
             guard let pid = Int32(entry.dropFirst(prefix.count).prefix { $0 != "-" }) else { continue }
+            let path = directory + "/" + entry
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+            guard let modified, Date().timeIntervalSince(modified) > staleAfter else { continue }
             if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
-                try? FileManager.default.removeItem(atPath: directory + "/" + entry)
+                try? FileManager.default.removeItem(atPath: path)
             }
         }
     }
@@ -151,6 +210,8 @@ enum ReportFiles {
                 commit.lock()
                 if let stage = staging { try? FileManager.default.removeItem(atPath: stage) }
                 WorkerGroups.killAll()  // an `external` worker still running ends with the audit
+                signal(s, SIG_DFL)  // ends by the signal itself, as a shell's loop expects of Ctrl-C
+                raise(s)
                 exit(128 + s)
             }
             source.resume()

@@ -33,11 +33,19 @@ final class LineReader {
     func nextLine() -> String? {
         var buffer: UnsafeMutablePointer<CChar>? = nil
         var capacity = 0
+        guard readError == nil else { return nil }
         errno = 0
         let length = getline(&buffer, &capacity, file)
+        let error = errno
         defer { free(buffer) }
         guard length >= 0, let buffer else {
-            if ferror(file) != 0 { readError = errno == 0 ? EIO : errno }
+            // Not the end of the input: a failed read, or getline's own failure (ENOMEM, EOVERFLOW).
+            if feof(file) == 0 { readError = error == 0 ? EIO : error }
+            return nil
+        }
+        if ferror(file) != 0 && buffer[length - 1] != 10 {
+            // A read failed after part of a line: that part is not a row anybody sent.
+            readError = error == 0 ? EIO : error
             return nil
         }
         var bytes = UnsafeRawBufferPointer(start: buffer, count: length).bindMemory(to: UInt8.self)[...]

@@ -44,7 +44,7 @@ struct SweepCommand: ParsableCommand {
     var output: String = "Reports/sweeps"
 
     @Option(help: "Worker threads for the reference (default: every core). Results do not depend on it.")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    var jobs: Int = Limits.defaultJobs
 
     /// The kernels a sweep covers by default.
     static var sweepable: [Kernel] {

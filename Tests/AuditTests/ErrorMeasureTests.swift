@@ -106,7 +106,7 @@ struct ErrorMeasureTests {
 struct RowSyntaxTests {
     @Test("numbers in every notation Double(String) reads")
     func parses() throws {
-        let row = try RowSyntax.parse("0x1.8p+1  -2.5e-3\tinf -inf nan 1e308 5e-324\r", labeled: false)
+        let row = try RowSyntax.parse("0x1.8p+1  -2.5e-3\tinf -inf nan 1e308 5e-324", labeled: false)
         #expect(row.label == nil)
         #expect(row.logits.count == 7 && row.logits[0] == 3 && row.logits[2] == .infinity && row.logits[4].isNaN)
         let labeled = try RowSyntax.parse(" 2: 0.5 1 -3", labeled: true)

@@ -96,6 +96,8 @@ struct HostileFileTests {
         defer { try? FileManager.default.removeItem(at: out) }
         let stale = out.appendingPathComponent(".softmax-audit-staging-2147483646-1")
         try FileManager.default.createDirectory(at: stale, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: stale.path)
         let statuses = try await withThrowingTaskGroup(of: Int32.self) { group in
             for seed in ["11", "22"] {
                 group.addTask { try softmaxAudit(Self.quick + ["--seed", seed, "--output", out.path]).0 }
