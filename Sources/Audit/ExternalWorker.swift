@@ -18,6 +18,7 @@ public struct WorkerProblem: Sendable, Equatable {
         case wrongCount = "answered the wrong number of values"
         case standardError = "wrote to standard error"
         case unsupported = "answered unsupported"
+        case outOfTurn = "wrote a line no request asked for"
     }
 
     public let kind: Kind
@@ -88,6 +89,20 @@ public final class ExternalWorker: @unchecked Sendable {
             }
         }
         let worker = process!
+        // Whatever the worker wrote since its last answer is already waiting: read it before sending.
+        var ready = pollfd(fd: worker.output, events: Int16(POLLIN), revents: 0)
+        if poll(&ready, 1, 0) > 0 && ready.revents & Int16(POLLIN) != 0 { _ = drain(worker.output, into: &pending) }
+        if !pending.isEmpty {
+            // Output before the request was sent (a banner, a second line to the last request): every later
+            // answer would be one request late. Nothing from this worker is scored until it is restarted.
+            let stray = Self.printable(shorten(String(decoding: pending.prefix(200), as: UTF8.self), 80))
+            stopWorker()
+            record(
+                .outOfTurn, line,
+                "'\(stray)' came before the request was sent; the worker was stopped and is restarted for the next "
+                    + "request, so that answers stay with their requests")
+            return .failed(.outOfTurn)
+        }
         let began = Date()
         let deadline = began.addingTimeInterval(timeout)
         defer { waiting += Date().timeIntervalSince(began) }
@@ -126,7 +141,20 @@ public final class ExternalWorker: @unchecked Sendable {
                     + "stopped and is restarted for the next request")
             return .failed(.unparseable)
         case .line(let text):
-            return parse(text, line, expecting: count)
+            if !pending.isEmpty {
+                // More than one line for one request: which is the answer cannot be told.
+                stopWorker()
+                record(
+                    .outOfTurn, line,
+                    "more than one line for one request; the worker was stopped and is restarted for the next "
+                        + "request, so that answers stay with their requests")
+                return .failed(.outOfTurn)
+            }
+            let answer = parse(text, line, expecting: count)
+            // A line that is not an answer may be a stray line (the answer still coming): restart, so that the
+            // next answer is the next request's.
+            if case .failed = answer { stopWorker() }
+            return answer
         }
     }
 

@@ -106,6 +106,9 @@ enum Limits {
     static let cases = 1...1_000_000
     /// Shards of a run or a sweep.
     static let shards = 1...10_000
+    /// Characters of `external --name`, which names the report's files (external-NAME.json: within the
+    /// file system's 255 bytes).
+    static let nameLength = 200
     /// Seconds an external worker may take per request: a day at most, so that a silent worker ends.
     static let timeout = 0.001...86_400.0
 

@@ -17,7 +17,9 @@ struct CheckCommand: ParsableCommand {
     @Argument(help: "A kernel name (see `softmax-audit list`).")
     var kernel: KernelName
 
-    @Option(help: "The row, e.g. \"0 -40\" or \"1: 0 -40\"; batch rows separated by ';'.")
+    @Option(
+        parsing: .unconditional,
+        help: "The row, e.g. \"0 -40\" or \"1: 0 -40\"; batch rows separated by ';' (it may start with '-').")
     var row: String
 
     @Option(help: "The 0-based label (default: the row's own 'label:' prefix, else 0).")

@@ -60,8 +60,12 @@ struct ExternalCommand: ParsableCommand {
         guard !command.isEmpty else {
             throw ValidationError("give the worker command after --, e.g. `-- python3 Adapters/scipy_worker.py`.")
         }
-        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), !name.isEmpty else {
-            throw ValidationError("--name must be letters, digits, - and _ (got '\(name)').")
+        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }),
+            (1...Limits.nameLength).contains(name.count)
+        else {
+            throw ValidationError(
+                "--name must be 1 to \(Limits.nameLength) ASCII letters, digits, - and _ (got "
+                    + "'\(RowSyntax.visible(name))'): it names the report's files.")
         }
         guard Limits.timeout.contains(timeout) else {
             throw ValidationError(

@@ -48,7 +48,7 @@ struct ExternalTests {
         arguments: [
             ("crash", "exited"), ("hang", "timed out"), ("garbage", "answered a line that does not parse"),
             ("wrong-count", "answered the wrong number of values"), ("stderr", "wrote to standard error"),
-            ("late-unsupported", "answered unsupported"),
+            ("late-unsupported", "answered unsupported"), ("extra-line", "wrote a line no request asked for"),
         ])
     func misbehaving(_ c: (String, String)) throws {
         let (status, log, report) = try external(c.0)
@@ -63,6 +63,10 @@ struct ExternalTests {
         }
         if c.0 == "crash" || c.0 == "hang" {
             #expect(report.contains("given up after 2 restarts"), "\(report.suffix(800))")
+        }
+        if c.0 == "extra-line" {
+            // The good worker's answers, kept with their requests: no accuracy failure anywhere.
+            #expect(!log.contains("bound exceeded"), "a misaligned answer was scored: \(log)")
         }
     }
 

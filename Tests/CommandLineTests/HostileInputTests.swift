@@ -145,12 +145,23 @@ struct HostileOptionTests {
             message: "--timeout must be between 0.001 and 86400.0 seconds"),
         Case(arguments: ["sweep", "--pairs", "--shard", "1/0"], message: "'1/0' is invalid for '--shard"),
         Case(arguments: ["sweep", "--shard", "1/2"], message: "--shard and --merge apply to --pairs only"),
+        Case(
+            arguments: ["external", "--name", String(repeating: "a", count: 240), "--", "true"],
+            message: "--name must be 1 to 200 ASCII letters"),
     ]
 
     @Test("out-of-range numbers and empty selections are refused with status 2", arguments: refusals)
     func refused(_ c: Case) throws {
         let (status, _, err) = try softmaxAudit(c.arguments)
         #expect(status == 2 && err.contains(c.message), "\(c): status \(status), stderr: \(err)")
+    }
+
+    @Test("check takes a row that starts with a minus sign")
+    func rowWithMinus() throws {
+        let (status, out, err) = try softmaxAudit([
+            "check", "softmax-shifted", "--function", "softmax", "--row", "-1 -2",
+        ])
+        #expect(status == 0 && out.contains("no check failed"), "status \(status): \(out) \(err)")
     }
 
     @Test("a baseline entry of nan is refused, not taken as a cell without a check")

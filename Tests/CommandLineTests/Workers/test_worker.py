@@ -5,7 +5,8 @@
 MODE: good (an accurate shifted softmax), unshifted (exp(x) / sum: overflows), crash (exits on a
 logit above 100), hang (sleeps on a logit above 100), garbage, wrong-count, unsupported, stderr,
 late-unsupported (answers, then says unsupported from the fifth request on), noisy (answers, then
-writes 200 kB to standard error), descriptors (says on standard error which descriptors beyond the
+writes 200 kB to standard error), extra-line (answers the third request twice, a stray line that would
+put every later answer one request late), descriptors (says on standard error which descriptors beyond the
 three standard ones it was started with).
 """
 import math
@@ -27,6 +28,7 @@ def softmax(x, shift=True):
 
 
 count = 0
+answered = 0
 for line in sys.stdin:
     count += 1
     function, _, row = line.strip().partition(" ")
@@ -51,6 +53,9 @@ for line in sys.stdin:
     if mode == "wrong-count":
         p = p[:1] + p
     print(" ".join(v.hex() for v in p), flush=True)
+    answered += 1
+    if mode == "extra-line" and answered == 3:
+        print(" ".join(v.hex() for v in p), flush=True)
     if mode == "noisy":
         sys.stderr.write("x" * 200_000 + "\n")
         sys.stderr.flush()
