@@ -46,6 +46,37 @@ public struct ShardFile: Codable, Sendable {
 
     public func encoded() throws -> String { try JSONFiles.text(self, pretty: false) }
 
+    /// Checks that the file holds exactly its shard's cases, each outcome naming a kernel of the configuration
+    /// and holding counts a run can produce.
+    func validateItems(_ path: String, count: Int, kernels: Int) throws {
+        func invalid(_ what: String) -> ShardError { .invalid(path, what) }
+        let expected = Array(stride(from: shard - 1, to: count, by: shards))
+        guard items.map(\.index) == expected else {
+            throw invalid(
+                "field items: \(items.count) cases, not the \(expected.count) of shard \(shard) of \(shards) in order")
+        }
+        for item in items {
+            for o in item.outcomes {
+                let c = o.outcome
+                guard (0..<kernels).contains(o.kernelIndex) else {
+                    throw invalid("case \(item.index): kernel index \(o.kernelIndex) is not one of the \(kernels)")
+                }
+                guard c.histogram.count == ULPBins.count, c.histogram.allSatisfy({ $0 >= 0 }) else {
+                    throw invalid(
+                        "case \(item.index): the histogram has \(c.histogram.count) bins, not \(ULPBins.count)")
+                }
+                let counts = [
+                    c.elements, c.correctlyRounded, c.conventionDifferences, c.wrongSignZeros, c.finiteULPCount,
+                ]
+                guard counts.allSatisfy({ $0 >= 0 }), c.maxULPs >= 0, c.maxBoundRatio >= 0, c.bitsSum >= 0,
+                    c.rowLength >= 0
+                else {
+                    throw invalid("case \(item.index): a count, maxULPs or maxBoundRatio is negative or NaN")
+                }
+            }
+        }
+    }
+
     public static func load(_ path: String) throws -> ShardFile {
         let file = try JSONFiles.decoder().decode(ShardFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         guard file.schema == "softmax-audit/shard/1" else { throw ShardError.schema(path, file.schema) }
@@ -122,8 +153,9 @@ extension AuditEngine {
             return c
         }
         var items = [[ItemOutcome]](repeating: [], count: configuration.classes.count * configuration.casesPerClass)
-        for (_, file) in shards {
-            for item in file.items where items.indices.contains(item.index) { items[item.index] = item.outcomes }
+        for (path, file) in shards {
+            try file.validateItems(path, count: items.count, kernels: configuration.kernels.count)
+            for item in file.items { items[item.index] = item.outcomes }
         }
         let result = assemble(
             configuration, items: items, start: ContinuousClock.now, workerSeconds: 0, referenceSeconds: 0)

@@ -232,3 +232,74 @@ struct HostileReferenceTests {
         #expect(process.terminationStatus == 3 && err.contains("cannot write the results"), "\(err)")
     }
 }
+
+@Suite("Hostile input: shard files")
+struct HostileShardTests {
+    /// Runs two shards of a small configuration; returns their paths.
+    func shards(_ dir: URL) throws -> [String] {
+        try (1...2).map { k in
+            let (status, _, err) = try softmaxAudit(
+                HostileFileTests.quick + ["--shard", "\(k)/2", "--output", dir.path])
+            #expect(status == 0, "\(err)")
+            return dir.appendingPathComponent("shard-\(k)-of-2.json").path
+        }
+    }
+
+    /// The second shard rewritten by `edit` (on its JSON object).
+    func tampered(_ path: String, _ edit: (inout [String: Any]) -> Void) throws -> String {
+        var json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        edit(&json)
+        let out = path + ".tampered.json"
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: out))
+        return out
+    }
+
+    @Test("merge refuses a shard whose kernel index, histogram, cases or counts are not a run's")
+    func refused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-shards-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = try shards(dir)
+        func firstOutcome(_ json: inout [String: Any], _ edit: (inout [String: Any]) -> Void) {
+            var items = json["items"] as! [[String: Any]]
+            var outcomes = items[0]["outcomes"] as! [[String: Any]]
+            edit(&outcomes[0])
+            items[0]["outcomes"] = outcomes
+            json["items"] = items
+        }
+        let cases: [(String, (inout [String: Any]) -> Void)] = [
+            ("kernel index 99", { j in firstOutcome(&j) { $0["kernel"] = 99 } }),
+            ("kernel index -1", { j in firstOutcome(&j) { $0["kernel"] = -1 } }),
+            (
+                "the histogram has 1000 bins",
+                { j in
+                    firstOutcome(&j) { o in
+                        var outcome = o["outcome"] as! [String: Any]
+                        outcome["histogram"] = Array(repeating: 0, count: 1000)
+                        o["outcome"] = outcome
+                    }
+                }
+            ),
+            (
+                "negative or NaN",
+                { j in
+                    firstOutcome(&j) { o in
+                        var outcome = o["outcome"] as! [String: Any]
+                        outcome["maxULPs"] = "nan"
+                        o["outcome"] = outcome
+                    }
+                }
+            ),
+            ("field items", { j in j["items"] = Array((j["items"] as! [[String: Any]]).prefix(3)) }),
+        ]
+        for (message, edit) in cases {
+            let bad = try tampered(files[1], edit)
+            let (status, _, err) = try softmaxAudit(["merge", files[0], bad, "--output", dir.path + "/m"])
+            #expect(status == 2 && err.contains(message), "\(message): status \(status), stderr: \(err)")
+        }
+        let (status, _, err) = try softmaxAudit(["merge", files[0], files[1], "--output", dir.path + "/m"])
+        #expect(status == 0, "the untouched shards merge: \(err)")
+    }
+}
