@@ -97,11 +97,7 @@ struct SweepCommand: ParsableCommand {
                 try SweepReport.json(results, command: command, toolVersion: softmaxAuditVersion, mpfrVersion: mpfr)
             ),
         ]
-        do {
-            try ReportFiles.write(files, under: output)
-        } catch {
-            throw failure(ExitStatus.cannotWrite, "sweep: cannot write the reports under '\(output)': \(error).")
-        }
+        try writeReports(files)
         let inputs = results.map(\.inputs).reduce(0, +)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         print(
@@ -160,15 +156,20 @@ struct SweepCommand: ParsableCommand {
                     summary, command: reportCommand, toolVersion: softmaxAuditVersion, mpfrVersion: mpfr)
             ),
         ]
+        try writeReports(files)
+        let swept = summary.results.first?.pairs ?? 0
+        print(
+            "Wrote \(output)/pairs.md: \(summary.results.count) kernel × function sweeps of \(swept) pairs each in "
+                + "\(Self.seconds(since: start)) s; reference calls \(summary.referenceCalls.values.reduce(0, +)).")
+    }
+
+    /// Writes a sweep's report set under --output (exit 3 when it cannot).
+    func writeReports(_ files: [(String, String)]) throws {
         do {
             try ReportFiles.write(files, under: output)
         } catch {
             throw failure(ExitStatus.cannotWrite, "sweep: cannot write the reports under '\(output)': \(error).")
         }
-        let swept = summary.results.first?.pairs ?? 0
-        print(
-            "Wrote \(output)/pairs.md: \(summary.results.count) kernel × function sweeps of \(swept) pairs each in "
-                + "\(Self.seconds(since: start)) s; reference calls \(summary.referenceCalls.values.reduce(0, +)).")
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> String {
