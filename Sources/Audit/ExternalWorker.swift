@@ -106,7 +106,8 @@ public final class ExternalWorker: @unchecked Sendable {
         let began = Date()
         let deadline = began.addingTimeInterval(timeout)
         defer { waiting += Date().timeIntervalSince(began) }
-        let answer = exchange(worker, Array((line + "\n").utf8), deadline: deadline)
+        let limit = Self.answerLimit(count)
+        let answer = exchange(worker, Array((line + "\n").utf8), deadline: deadline, limit: limit)
         collectStandardError(worker, line)
         switch answer {
         case .inputClosed:
@@ -137,8 +138,8 @@ public final class ExternalWorker: @unchecked Sendable {
             stopWorker()
             record(
                 .unparseable, line,
-                "more than \(Self.maximumAnswerBytes) bytes without a newline; the worker was "
-                    + "stopped and is restarted for the next request")
+                "more than \(limit) bytes without a newline, the most an answer of \(count) value"
+                    + "\(count == 1 ? "" : "s") may take; the worker was stopped and is restarted for the next request")
             return .failed(.unparseable)
         case .line(let text):
             if !pending.isEmpty {
@@ -206,8 +207,18 @@ public final class ExternalWorker: @unchecked Sendable {
     /// Bytes of standard error read after an answer before the next request (a worker that floods it
     /// cannot hold the audit).
     static let standardErrorAfterAnswer = 1 << 20
-    /// The longest answer line (a row of a million values in hexadecimal is about 23 MB).
+    /// The longest answer line whatever the row (a row of a million values in hexadecimal is about 23 MB).
     static let maximumAnswerBytes = 1 << 26
+    /// Room for one value of an answer: five times the longest shortest decimal of a double (24 bytes), so
+    /// that a worker printing more digits than it needs still fits.
+    static let answerBytesPerValue = 128
+    /// Room for an answer's blanks, `unsupported`, and a short row's values.
+    static let answerSlack = 1 << 12
+
+    /// The longest answer line accepted for an answer of `count` values: what the row needs, not more.
+    static func answerLimit(_ count: Int) -> Int {
+        min(maximumAnswerBytes, answerSlack + answerBytesPerValue * count)
+    }
     /// How often a worker whose output is still open is checked for having exited (a descendant can
     /// hold the output open after the worker died).
     static let exitCheckInterval = 0.1
@@ -217,7 +228,7 @@ public final class ExternalWorker: @unchecked Sendable {
     private enum Exchange {
         /// The answer line.
         case line(String)
-        /// More than `maximumAnswerBytes` without a newline.
+        /// More than the answer's limit (`answerLimit`) without a newline.
         case overlong
         /// The worker's input closed before the request was written.
         case inputClosed
@@ -232,11 +243,12 @@ public final class ExternalWorker: @unchecked Sendable {
     /// Writes the request and reads the next line of the worker's output by `deadline`, reading its
     /// output and standard error all along, so that a worker blocked on a full pipe of its own while the
     /// request is still being written cannot stall the exchange.
-    private func exchange(_ worker: WorkerProcess, _ request: [UInt8], deadline: Date) -> Exchange {
+    private func exchange(_ worker: WorkerProcess, _ request: [UInt8], deadline: Date, limit: Int) -> Exchange {
         var sent = 0
         var outputOpen = true, errorOpen = true
         while true {
             if sent == request.count, let newline = pending.firstIndex(of: 10) {
+                if newline > limit { return .overlong }
                 let line = String(decoding: pending[..<newline], as: UTF8.self)
                 pending.removeSubrange(...newline)
                 return .line(line)
@@ -248,7 +260,7 @@ public final class ExternalWorker: @unchecked Sendable {
             } else if !outputOpen {
                 return .eof
             }
-            if pending.count > Self.maximumAnswerBytes { return .overlong }
+            if pending.count > limit { return .overlong }
             let remaining = deadline.timeIntervalSinceNow
             if remaining <= 0 { return sent < request.count ? .unread : .timeout }
             var descriptors = [

@@ -18,39 +18,43 @@ extension RowSyntax {
     /// Parses one line of the loss: its rows with their labels or probability targets, and its options
     /// (PyTorch's defaults when a line gives none).
     public static func parseBatch(_ line: Substring) throws(RowSyntaxError) -> AuditCase {
-        let line = line.last == "\r" ? line.dropLast() : line  // a CRLF line's carriage return
+        try withBytes(line) { line throws(RowSyntaxError) in try parseBatch(line) }
+    }
+
+    /// Parses one line of the loss, as bytes.
+    public static func parseBatch(_ line: LineBytes) throws(RowSyntaxError) -> AuditCase {
+        let line = line.last == carriageReturn ? line.dropLast() : line  // a CRLF line's carriage return
         let (body, given) = try trailingOptions(line)
         var options = CrossEntropyOptions()
         for (name, value, token) in given {
-            switch name {
+            switch name.text {
             case "weight":
                 var weights: [Double] = []
-                for part in value.split(separator: ",", omittingEmptySubsequences: false) {
-                    guard let w = number(part) else { throw .badOptionValue(String(token)) }
+                for part in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+                    guard let w = NumberParsing.number(part) else { throw .badOptionValue(token.text) }
                     weights.append(w)
                 }
                 options.classWeights = weights
             case "ignore_index":
-                guard let i = Int(value) else { throw .badOptionValue(String(token)) }
+                guard let i = Int(value.text) else { throw .badOptionValue(token.text) }
                 options.ignoreIndex = i
             case "label_smoothing":
-                guard let e = number(value) else { throw .badOptionValue(String(token)) }
+                guard let e = NumberParsing.number(value) else { throw .badOptionValue(token.text) }
                 options.labelSmoothing = e
             case "reduction":
-                guard let r = LossReduction(rawValue: String(value)) else {
-                    throw .badChoice(
-                        String(token), choices: LossReduction.allCases.map { "reduction=\($0.rawValue)" })
+                guard let r = LossReduction(rawValue: value.text) else {
+                    throw .badChoice(token.text, choices: LossReduction.allCases.map { "reduction=\($0.rawValue)" })
                 }
                 options.reduction = r
             default:
-                throw .badOption(String(token), function: AuditFunction.crossEntropyLoss.rawValue)
+                throw .badOption(token.text, function: AuditFunction.crossEntropyLoss.rawValue)
             }
         }
         var rows: [[Double]] = [], labels: [Int] = [], targets: [[Double]] = []
-        for part in body.split(separator: ";", omittingEmptySubsequences: false) {
-            if let bar = part.firstIndex(of: "|") {
+        for part in body.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false) {
+            if let bar = part.firstIndex(of: barByte) {
                 let row = try parse(part[..<bar], labeled: false)
-                let target = try parse(part[part.index(after: bar)...], labeled: false)
+                let target = try parse(part[(bar + 1)...], labeled: false)
                 guard target.logits.count == row.logits.count else {
                     throw .pairLength(pair: target.logits.count, row: row.logits.count, name: "probability target")
                 }
@@ -58,12 +62,12 @@ extension RowSyntax {
                 targets.append(target.logits)
                 labels.append(0)
             } else {
-                guard let colon = part.firstIndex(of: ":") else { throw .missingBatchTarget }
+                guard let colon = part.firstIndex(of: colonByte) else { throw .missingBatchTarget }
                 let token = part[..<colon].trimmingBlanks()
-                guard let label = Int(token) else {
-                    throw token.isEmpty ? .missingBatchTarget : .badLabel(String(token))
+                guard let label = Int(token.text) else {
+                    throw token.isEmpty ? .missingBatchTarget : .badLabel(token.text)
                 }
-                rows.append(try parse(part[part.index(after: colon)...], labeled: false).logits)
+                rows.append(try parse(part[(colon + 1)...], labeled: false).logits)
                 labels.append(label)
             }
         }

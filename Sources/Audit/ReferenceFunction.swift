@@ -37,6 +37,11 @@ public struct ReferenceFunction: Hashable, Sendable, CaseIterable, RawRepresenta
 
     /// Parses one line of this function's input into the case it describes.
     public func parse(_ line: Substring) throws(RowSyntaxError) -> AuditCase {
+        try RowSyntax.withBytes(line) { line throws(RowSyntaxError) in try parse(line) }
+    }
+
+    /// Parses one line, as bytes, into the case it describes.
+    public func parse(_ line: LineBytes) throws(RowSyntaxError) -> AuditCase {
         if function.takesBatchLine { return try RowSyntax.parseBatch(line) }
         return try RowSyntax.parse(line, for: function).auditCase(for: function)
     }

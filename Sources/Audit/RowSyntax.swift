@@ -6,6 +6,12 @@
 // (KL's target q), `-1000 -2 | 1 0` (logsumexp's weights b).
 import Reference
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One input row: the logits and, for the cross-entropy functions, the label; for the paired functions
 /// the paired vector and the options.
 public struct LabeledRow: Sendable, Equatable {
@@ -153,33 +159,30 @@ public enum RowSyntax {
     /// Parses one line for function f: its label, its logits, for a paired function the paired vector,
     /// and the options f takes (name=value, after the values).
     public static func parse(_ line: Substring, for f: AuditFunction) throws(RowSyntaxError) -> LabeledRow {
-        let line = line.last == "\r" ? line.dropLast() : line  // a CRLF line's carriage return
+        try withBytes(line) { line throws(RowSyntaxError) in try parse(line, for: f) }
+    }
+
+    /// Parses one line, as bytes, for function f.
+    public static func parse(_ line: LineBytes, for f: AuditFunction) throws(RowSyntaxError) -> LabeledRow {
+        let line = line.last == carriageReturn ? line.dropLast() : line  // a CRLF line's carriage return
         let (body, given) = try trailingOptions(line)
         var settings: [(String, Double)] = []
         for (name, value, token) in given {
-            guard optionNames(for: f).contains(String(name)) else {
-                throw .badOption(String(token), function: f.rawValue)
-            }
-            guard let number = number(value) else { throw .badOptionValue(String(token)) }
-            settings.append((String(name), number))
+            guard optionNames(for: f).contains(name.text) else { throw .badOption(token.text, function: f.rawValue) }
+            guard let number = NumberParsing.number(value) else { throw .badOptionValue(token.text) }
+            settings.append((name.text, number))
         }
         var row: LabeledRow
         if let name = f.pairName {
-            guard let bar = body.firstIndex(of: "|") else { throw .missingPair(name) }
+            guard let bar = body.position(of: barByte) else { throw .missingPair(name) }
             row = try parse(body[..<bar], labeled: f.shape.takesLabel)
-            var pair: [Double] = []
-            for (position, token) in body[body.index(after: bar)...].split(whereSeparator: isBlank).enumerated() {
-                guard let value = number(token) else {
-                    throw .notANumber(String(token), position: row.logits.count + position + 1)
-                }
-                pair.append(value)
-            }
+            let pair = try values(body[(bar + 1)...], after: row.logits.count)
             guard pair.count == row.logits.count else {
                 throw .pairLength(pair: pair.count, row: row.logits.count, name: name)
             }
             row.pair = pair
         } else {
-            if body.contains("|") { throw .unexpectedPair }
+            if body.position(of: barByte) != nil { throw .unexpectedPair }
             row = try parse(body, labeled: f.shape.takesLabel)
         }
         for (name, value) in settings {
@@ -192,37 +195,77 @@ public enum RowSyntax {
         return row
     }
 
+    static let carriageReturn = UInt8(ascii: "\r")
+    static let barByte = UInt8(ascii: "|")
+    static let colonByte = UInt8(ascii: ":")
+    static let equalsByte = UInt8(ascii: "=")
+
+    /// The text as bytes, for the parsers that read bytes.
+    static func withBytes<R>(
+        _ text: Substring, _ body: (LineBytes) throws(RowSyntaxError) -> R
+    ) throws(RowSyntaxError) -> R {
+        var text = String(text)
+        return try text.withUTF8 { bytes in Result { () throws(RowSyntaxError) -> R in try body(bytes[...]) } }.get()
+    }
+
     /// The line without its trailing name=value tokens, and those tokens (name, value, token); an option
     /// before a value, or given twice, is an error.
     static func trailingOptions(
-        _ line: Substring
-    ) throws(RowSyntaxError) -> (Substring, [(name: Substring, value: Substring, token: Substring)]) {
+        _ line: LineBytes
+    ) throws(RowSyntaxError) -> (LineBytes, [(name: LineBytes, value: LineBytes, token: LineBytes)]) {
+        guard line.position(of: equalsByte) != nil else { return (line, []) }
         let tokens = line.split(whereSeparator: isBlank)
-        guard let first = tokens.firstIndex(where: { $0.contains("=") }) else { return (line, []) }
-        if tokens[first...].contains(where: { !$0.contains("=") }) { throw .optionBeforeValues(String(tokens[first])) }
-        var seen: Set<Substring> = []
-        var options: [(name: Substring, value: Substring, token: Substring)] = []
+        let first = tokens.firstIndex { $0.contains(equalsByte) }!
+        if tokens[first...].contains(where: { !$0.contains(equalsByte) }) {
+            throw .optionBeforeValues(tokens[first].text)
+        }
+        var seen: Set<String> = []
+        var options: [(name: LineBytes, value: LineBytes, token: LineBytes)] = []
         for token in tokens[first...] {
-            let equals = token.firstIndex(of: "=")!
+            let equals = token.firstIndex(of: equalsByte)!
             let name = token[..<equals]
-            guard seen.insert(name).inserted else { throw .repeatedOption(String(name)) }
-            options.append((name, token[token.index(after: equals)...], token))
+            guard seen.insert(name.text).inserted else { throw .repeatedOption(name.text) }
+            options.append((name, token[(equals + 1)...], token))
         }
         return (line[..<tokens[first].startIndex], options)
     }
 
-    /// A token as a Double, or nil; a NUL byte inside it is refused (strtod would stop at it and read the
-    /// rest of the token as its end).
+    /// A token as a Double, or nil (`NumberParsing.number`: Double(String)'s reading, a NUL byte and a
+    /// finite literal that overflows refused).
     static func number(_ token: Substring) -> Double? {
-        guard !token.utf8.contains(0), let value = Double(token) else { return nil }
-        // A finite literal that overflows is refused: only inf and infinity (any case, signed) spell ±inf.
-        if value.isInfinite && !token.lowercased().contains("inf") { return nil }
-        return value
+        var text = String(token)
+        return text.withUTF8 { NumberParsing.number($0[...]) }
+    }
+
+    /// The numbers between blanks, the first of them value number `count + 1` of the row in messages.
+    static func values(_ bytes: LineBytes, after count: Int) throws(RowSyntaxError) -> [Double] {
+        var values: [Double] = []
+        guard let base = bytes.base.baseAddress else { return values }
+        var i = bytes.startIndex
+        let end = bytes.endIndex
+        while true {
+            while i < end && isBlank(base[i]) { i += 1 }
+            guard i < end else { return values }
+            if let (value, length) = NumberParsing.canonicalHexadecimal(base + i, end - i),
+                i + length == end || isBlank(base[i + length])
+            {
+                values.append(value)
+                i += length
+                continue
+            }
+            let start = i
+            while i < end && !isBlank(base[i]) { i += 1 }
+            guard let value = NumberParsing.number(bytes.base[start..<i]) else {
+                throw .notANumber(bytes.base[start..<i].text, position: count + values.count + 1)
+            }
+            values.append(value)
+        }
     }
 
     /// Blanks between values: spaces and tabs. (A carriage return ends a line only before its newline, which
     /// the readers strip; inside a line it is refused, not taken for a blank that would join two rows.)
-    static func isBlank(_ c: Character) -> Bool { c == " " || c == "\t" }
+    @inline(__always)
+    static func isBlank(_ c: UInt8) -> Bool { c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") }
 
     /// The text with control characters shown as \u{XX}, so that an error message never carries them to a
     /// terminal.
@@ -238,35 +281,46 @@ public enum RowSyntax {
         return out
     }
 
-    /// Parses one line (a trailing carriage return and surrounding blanks are ignored).
+    /// Parses one line (surrounding blanks are ignored).
     public static func parse(_ line: Substring, labeled: Bool) throws(RowSyntaxError) -> LabeledRow {
+        try withBytes(line) { line throws(RowSyntaxError) in try parse(line, labeled: labeled) }
+    }
+
+    /// Parses one line, as bytes: a label and a colon when labeled, then the values.
+    public static func parse(_ line: LineBytes, labeled: Bool) throws(RowSyntaxError) -> LabeledRow {
         var body = line
         var label: Int? = nil
-        if let colon = line.firstIndex(of: ":") {
+        if let colon = line.position(of: colonByte) {
             guard labeled else { throw .unexpectedLabel }
             let token = line[..<colon].trimmingBlanks()
-            guard let value = Int(token), value >= 0 else {
-                throw token.isEmpty ? .missingLabel : .badLabel(String(token))
+            guard let value = Int(token.text), value >= 0 else {
+                throw token.isEmpty ? .missingLabel : .badLabel(token.text)
             }
             label = value
-            body = line[line.index(after: colon)...]
+            body = line[(colon + 1)...]
         } else if labeled {
             throw .missingLabel
         }
-        var logits: [Double] = []
-        for (position, token) in body.split(whereSeparator: isBlank).enumerated() {
-            guard let value = number(token) else { throw .notANumber(String(token), position: position + 1) }
-            logits.append(value)
-        }
-        return LabeledRow(label: label, logits: logits)
+        return LabeledRow(label: label, logits: try values(body, after: 0))
     }
 }
 
-extension Substring {
-    func trimmingBlanks() -> Substring {
+extension Slice where Base == UnsafeBufferPointer<UInt8> {
+    /// The index of the first such byte (memchr's scan), or nil.
+    func position(of byte: UInt8) -> Int? {
+        guard let base = base.baseAddress, !isEmpty,
+            let found = memchr(base + startIndex, Int32(byte), count)
+        else { return nil }
+        return UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - base
+    }
+
+    /// The bytes as text (invalid UTF-8 shown as U+FFFD), for messages and names.
+    var text: String { String(decoding: self, as: UTF8.self) }
+
+    func trimmingBlanks() -> Self {
         var s = self
-        while let c = s.first, c == " " || c == "\t" { s.removeFirst() }
-        while let c = s.last, c == " " || c == "\t" { s.removeLast() }
+        while let c = s.first, RowSyntax.isBlank(c) { s.removeFirst() }
+        while let c = s.last, RowSyntax.isBlank(c) { s.removeLast() }
         return s
     }
 }

@@ -73,7 +73,7 @@ struct ReferenceCommand: ParsableCommand {
             lineNumber += 1
             let row: AuditCase
             do {
-                row = try function.parse(line[...])
+                row = try function.parse(line)
             } catch {
                 output.flush()
                 throw failure(2, "\(source), line \(lineNumber): \(error)")
@@ -81,7 +81,7 @@ struct ReferenceCommand: ParsableCommand {
             if timing {
                 pending.append(row)
             } else {
-                output.write(hexLine(try evaluate(row, line: lineNumber)))
+                output.writeHex(try evaluate(row, line: lineNumber).lazy.map(\.rounded))
                 if output.writeError != nil { break }  // nobody reads the rest
             }
         }
@@ -101,7 +101,7 @@ struct ReferenceCommand: ParsableCommand {
                     + "fast path \(c.fast), fallback \(c.fallback), MPFR only \(c.uncovered)"
             )
             withExtendedLifetime(checksum) {}
-            for (i, row) in pending.enumerated() { output.write(hexLine(try evaluate(row, line: i + 1))) }
+            for (i, row) in pending.enumerated() { output.writeHex(try evaluate(row, line: i + 1).lazy.map(\.rounded)) }
         }
         output.flush()
         if let error = reader.readError {
@@ -112,10 +112,6 @@ struct ReferenceCommand: ParsableCommand {
             throw failure(ExitStatus.cannotWrite, "reference: cannot write the results: \(systemMessage(error)).")
         }
     }
-}
-
-private func hexLine(_ values: [ReferenceValue]) -> String {
-    values.map { Binary64.hexString($0.rounded) }.joined(separator: " ")
 }
 
 /// Writes a one-sentence message to standard error and returns the exit status to throw.

@@ -4,54 +4,84 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Audit
+import Formats
 
-/// Reads lines from a file or standard input.
+/// Reads lines from a file or standard input in large blocks, and hands each out as bytes: memory is the
+/// longest line (twice at most), never the file.
 final class LineReader {
-    private let file: UnsafeMutablePointer<FILE>
+    private let fd: Int32
     private let ownsFile: Bool
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var start = 0  // the unread bytes are start..<end
+    private var end = 0
+    private var atEnd = false
+
+    /// The size of one read, and of the buffer until a line needs more.
+    static let blockSize = 1 << 16
 
     init(path: String?) throws {
         if let path, path != "-" {
-            guard let f = fopen(path, "r") else { throw LineReaderError.cannotOpen }
-            file = f
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw LineReaderError.cannotOpen }
             ownsFile = true
         } else {
-            guard let f = fdopen(STDIN_FILENO, "r") else { throw LineReaderError.cannotOpen }
-            file = f
+            fd = STDIN_FILENO
             ownsFile = false
         }
+        buffer = .allocate(byteCount: Self.blockSize, alignment: 16)
     }
 
-    deinit { if ownsFile { fclose(file) } }
+    deinit {
+        buffer.deallocate()
+        if ownsFile { close(fd) }
+    }
 
     /// The errno of a read that failed (a directory, an I/O error), which ended the input early.
     private(set) var readError: Int32? = nil
 
-    /// The next line without its newline (`\n` or `\r\n`), or nil at the end of input or after a read
-    /// error (`readError`). Every byte is kept: a NUL stays in the line, where the parser refuses it, rather
-    /// than ending it early.
-    func nextLine() -> String? {
-        var buffer: UnsafeMutablePointer<CChar>? = nil
-        var capacity = 0
+    /// The next line without its newline (`\n` or `\r\n`), valid until the next call; nil at the end of input
+    /// or after a read error (`readError`), when a partial line is dropped: nobody sent it as a row. Every
+    /// byte is kept: a NUL stays in the line, where the parser refuses it, rather than ending it early.
+    func nextLine() -> LineBytes? {
         guard readError == nil else { return nil }
-        errno = 0
-        let length = getline(&buffer, &capacity, file)
-        let error = errno
-        defer { free(buffer) }
-        guard length >= 0, let buffer else {
-            // Not the end of the input: a failed read, or getline's own failure (ENOMEM, EOVERFLOW).
-            if feof(file) == 0 { readError = error == 0 ? EIO : error }
-            return nil
+        var scanned = start
+        while true {
+            let base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            if let newline = memchr(base + scanned, Int32(UInt8(ascii: "\n")), end - scanned) {
+                let lineEnd = newline.assumingMemoryBound(to: UInt8.self) - base
+                defer { start = lineEnd + 1 }
+                return line(start..<lineEnd)
+            }
+            scanned = end
+            if atEnd {
+                guard start < end else { return nil }
+                defer { start = end }
+                return line(start..<end)
+            }
+            if start > 0 {
+                memmove(base, base + start, end - start)
+                (scanned, end, start) = (scanned - start, end - start, 0)
+            }
+            if end == buffer.count {
+                let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * buffer.count, alignment: 16)
+                larger.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[..<end]))
+                buffer.deallocate()
+                buffer = larger
+            }
+            let count = read(fd, buffer.baseAddress! + end, buffer.count - end)
+            if count < 0 {
+                if errno == EINTR { continue }
+                readError = errno
+                return nil
+            }
+            if count == 0 { atEnd = true } else { end += count }
         }
-        if ferror(file) != 0 && buffer[length - 1] != 10 {
-            // A read failed after part of a line: that part is not a row anybody sent.
-            readError = error == 0 ? EIO : error
-            return nil
-        }
-        var bytes = UnsafeRawBufferPointer(start: buffer, count: length).bindMemory(to: UInt8.self)[...]
-        if bytes.last == UInt8(ascii: "\n") { bytes = bytes.dropLast() }
-        if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
-        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private func line(_ range: Range<Int>) -> LineBytes {
+        let bytes = UnsafeBufferPointer(buffer.bindMemory(to: UInt8.self))[range]
+        return bytes.last == UInt8(ascii: "\r") ? bytes.dropLast() : bytes
     }
 }
 
@@ -59,19 +89,45 @@ enum LineReaderError: Error { case cannotOpen }
 
 /// Buffers standard output and writes it in large blocks.
 final class OutputBuffer {
-    private var pending: [UInt8] = []
+    private let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+    private var count = 0
     /// The errno of the first write that failed (a full disk, a closed pipe); later output is dropped.
     private(set) var writeError: Int32? = nil
 
+    /// A block, and room for the value being written when it fills.
+    private static let capacity = LineReader.blockSize + Binary64.hexLength + 1
+
+    deinit { buffer.deallocate() }
+
     func write(_ line: String) {
-        pending.append(contentsOf: line.utf8)
-        pending.append(10)
-        if pending.count >= 1 << 16 { flush() }
+        for byte in line.utf8 { put(byte) }
+        put(10)
+    }
+
+    /// Writes values as one line of hexadecimal floats (`Binary64.hexString`), straight from their bits.
+    func writeHex(_ values: some Sequence<Double>) {
+        var first = true
+        for value in values {
+            if !first { put(UInt8(ascii: " ")) }
+            first = false
+            count += Binary64.writeHex(value, to: buffer + count)
+            if count >= LineReader.blockSize { flush() }
+        }
+        put(10)
+    }
+
+    @inline(__always)
+    private func put(_ byte: UInt8) {
+        buffer[count] = byte
+        count += 1
+        if count >= LineReader.blockSize { flush() }
     }
 
     func flush() {
-        if writeError == nil { writeError = writeAll(STDOUT_FILENO, pending) }
-        pending.removeAll(keepingCapacity: true)
+        if writeError == nil {
+            writeError = writeAll(STDOUT_FILENO, UnsafeRawBufferPointer(start: buffer, count: count))
+        }
+        count = 0
     }
 }
 
@@ -84,16 +140,20 @@ func printError(_ message: String, newline: Bool = true) {
 /// failure (a full disk, a closed pipe), nil when all was written.
 @discardableResult
 func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
-    bytes.withUnsafeBytes { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return written < 0 ? errno : EIO }
-            offset += written
-        }
-        return nil
+    bytes.withUnsafeBytes { writeAll(fd, $0) }
+}
+
+/// Writes every byte of a buffer to a file descriptor (as `writeAll(_:_:)` does an array's).
+@discardableResult
+func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Int32? {
+    var offset = 0
+    while offset < buffer.count {
+        let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+        if written < 0 && errno == EINTR { continue }
+        if written <= 0 { return written < 0 ? errno : EIO }
+        offset += written
     }
+    return nil
 }
 
 /// The system's sentence for an errno.

@@ -14,13 +14,15 @@ func softmaxAudit(
     env["GITHUB_STEP_SUMMARY"] = nil
     for (key, value) in environment { env[key] = value }
     process.environment = env
-    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-    process.standardInput = stdin
+    // The input comes from a file, so that a large input and a large output never wait on each other's pipe.
+    let inputFile = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-input-\(UUID())")
+    try Data(input.utf8).write(to: inputFile)
+    defer { try? FileManager.default.removeItem(at: inputFile) }
+    let stdout = Pipe(), stderr = Pipe()
+    process.standardInput = try FileHandle(forReadingFrom: inputFile)
     process.standardOutput = stdout
     process.standardError = stderr
     try process.run()
-    stdin.fileHandleForWriting.write(Data(input.utf8))
-    try stdin.fileHandleForWriting.close()
     let out = stdout.fileHandleForReading.readDataToEndOfFile()
     let err = stderr.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()

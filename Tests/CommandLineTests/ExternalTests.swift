@@ -70,6 +70,26 @@ struct ExternalTests {
         }
     }
 
+    @Test("standard error is reported with the request that caused it, not the next one")
+    func standardErrorAttribution() throws {
+        let (_, log, report) = try external("stderr-once")
+        let rows = report.split(separator: "\n").filter { $0.contains("| wrote to standard error | `softmax ") }
+        #expect(rows.count == 1, "one request wrote to standard error: \(report.suffix(800)) \(log)")
+        for row in rows {
+            let request = row.components(separatedBy: "`softmax ")[1]
+            let first = request.prefix { $0 != " " && $0 != "`" }
+            #expect(row.contains("warning: about \(first)"), "the warning names another request: \(row)")
+        }
+    }
+
+    @Test("an answer line longer than its row needs is refused, with the limit")
+    func overlongAnswer() throws {
+        let (status, log, report) = try external("padded")
+        #expect(
+            status == 1 && report.contains("| answered a line that does not parse | `softmax ")
+                && report.contains("the most an answer of"), "\(report.suffix(800)) \(log)")
+    }
+
     @Test("a worker that supports nothing is a clear error; bad usage is exit 2")
     func unsupportedAndUsage() throws {
         let (status, log, _) = try external("unsupported")

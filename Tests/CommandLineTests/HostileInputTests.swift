@@ -215,6 +215,28 @@ struct HostileReferenceTests {
         )
     }
 
+    @Test("rows longer than a read block, CRLF and a last line without a newline: softmax of n equal logits is 1/n")
+    func longRows() throws {
+        // Equal logits give 1/n, correctly rounded by one division; the longest row is about 5 read blocks, so
+        // its tokens straddle the blocks' edges, and some go through the general parser (decimal, 0X, P).
+        let rows: [(n: Int, token: String, end: String)] = [
+            (30_000, "0x1.8p+3", "\n"), (3, "-0x1.0000000000000p-1", "\r\n"), (40_000, "12.5", "\r\n"),
+            (1, "0", "\n"), (25_000, "0X1.91EB851EB851FP+1", ""),
+        ]
+        let input = rows.map { r in Array(repeating: r.token, count: r.n).joined(separator: " ") + r.end }.joined()
+        let (status, out, err) = try softmaxAudit(["reference", "softmax"], input: input)
+        let lines = out.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(status == 0 && lines.count == rows.count + 1 && lines.last == "", "status \(status), \(err)")
+        for (row, line) in zip(rows, lines) {
+            let values = line.split(separator: " ").map { Double($0) }
+            let expected = 1 / Double(row.n)
+            let observed = "\(values.count) values, first \(String(describing: values.first))"
+            #expect(
+                values.count == row.n && values.allSatisfy { $0 == expected },
+                "\(row.n) × \(row.token): expected \(row.n) × \(expected), observed \(observed)")
+        }
+    }
+
     @Test("a directory as input and a full device as output are errors, not an empty success")
     func ioErrors() throws {
         let (s1, _, e1) = try softmaxAudit(["reference", "softmax", "--input", "/tmp"])

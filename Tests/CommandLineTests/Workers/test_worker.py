@@ -6,7 +6,9 @@ MODE: good (an accurate shifted softmax), unshifted (exp(x) / sum: overflows), c
 logit above 100), hang (sleeps on a logit above 100), garbage, wrong-count, unsupported, stderr,
 late-unsupported (answers, then says unsupported from the fifth request on), noisy (answers, then
 writes 200 kB to standard error), extra-line (answers the third request twice, a stray line that would
-put every later answer one request late), descriptors (says on standard error which descriptors beyond the
+put every later answer one request late), stderr-once (writes a warning naming the fourth softmax
+request's first value), padded (200 blanks between values: a line longer than the row needs),
+descriptors (says on standard error which descriptors beyond the
 three standard ones it was started with).
 """
 import math
@@ -47,12 +49,14 @@ for line in sys.stdin:
         continue
     if mode == "stderr":
         print("warning: something", file=sys.stderr, flush=True)
+    if mode == "stderr-once" and answered == 3:
+        print(f"warning: about {row.split()[0]}", file=sys.stderr, flush=True)
     if mode == "descriptors" and inherited:
         print(f"started with descriptors {inherited}", file=sys.stderr, flush=True)
     p = softmax(x, shift=(mode != "unshifted"))
     if mode == "wrong-count":
         p = p[:1] + p
-    print(" ".join(v.hex() for v in p), flush=True)
+    print((" " * 200 if mode == "padded" else " ").join(v.hex() for v in p), flush=True)
     answered += 1
     if mode == "extra-line" and answered == 3:
         print(" ".join(v.hex() for v in p), flush=True)
