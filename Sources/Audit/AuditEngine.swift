@@ -73,17 +73,26 @@ public enum AuditEngine {
         let store = ItemStore(count: total)
         let mine = (0..<total).filter { shard == nil || $0 % shard!.1 == shard!.0 - 1 }
         let jobs = max(1, configuration.jobs)
+        let prefetching = kernels.contains { $0.prefetch != nil }
+        @Sendable func makeCase(_ position: Int) -> AuditCase {
+            let item = mine[position]
+            return classes[item / n].makeCase(
+                seed: configuration.seed, index: item % n, maxLength: configuration.maxLength)
+        }
         DispatchQueue.concurrentPerform(iterations: jobs) { worker in
             let checker = CaseChecker()
             checker.reference.fastPath = configuration.referencePath
             let workerStart = ContinuousClock.now
             var referenceTime = Duration.zero
             var position = worker
+            var block: [Int: AuditCase] = [:]  // the cases of the block told to the kernels that prefetch
             while position < mine.count {
                 let item = mine[position]
-                let inputClass = classes[item / n]
-                let c = inputClass.makeCase(
-                    seed: configuration.seed, index: item % n, maxLength: configuration.maxLength)
+                if prefetching && block[position] == nil {
+                    block = nextBlock(from: position, step: jobs, count: mine.count, makeCase)
+                    prefetch(block.keys.sorted().map { block[$0]! }, kernels)
+                }
+                let c = block.removeValue(forKey: position) ?? makeCase(position)
                 let outcomes = evaluate(c, kernels, checker, referenceTime: &referenceTime)
                 referenceTime += checker.takeBoundTime()
                 let done = store.store(item, outcomes)
@@ -150,6 +159,43 @@ public enum AuditEngine {
 
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    /// Cases a block of one job's positions holds at most, and logits.
+    static let prefetchCases = 1_024
+    static let prefetchLogits = 1 << 20
+
+    /// The cases at positions from, from + step, … up to `prefetchCases` of them or `prefetchLogits` logits.
+    static func nextBlock(
+        from position: Int, step: Int, count: Int, _ makeCase: (Int) -> AuditCase
+    ) -> [Int: AuditCase] {
+        var block: [Int: AuditCase] = [:]
+        var logits = 0
+        var p = position
+        while p < count && block.count < prefetchCases && logits < prefetchLogits {
+            let c = makeCase(p)
+            logits += c.rows.reduce(0) { $0 + $1.count }
+            block[p] = c
+            p += step
+        }
+        return block
+    }
+
+    /// Tells each kernel that prefetches every call its check of these cases will make, in the order the
+    /// checks make them (as `evaluate` and `CaseChecker.check` do).
+    static func prefetch(_ cases: [AuditCase], _ kernels: [Kernel]) {
+        for k in kernels {
+            guard let prefetch = k.prefetch else { continue }
+            var calls: [(AuditFunction, AuditCase)] = []
+            for c in cases {
+                let cf = c.rounded(to: k.precision.storage)
+                for f in k.functions where f.applies(to: cf) {
+                    calls.append((f, cf))
+                    calls += Properties.calls(k, f, cf)
+                }
+            }
+            prefetch(calls)
+        }
     }
 
     static func evaluate(

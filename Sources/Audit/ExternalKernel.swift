@@ -29,6 +29,28 @@ final class DroppedFlag: @unchecked Sendable {
     }
 }
 
+/// Answers a worker gave to prefetched requests, by request line, from any thread.
+final class AnswerCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var answers: [String: WorkerAnswer] = [:]
+
+    /// Answers kept at most: past it the oldest blocks' answers, which their checks have used, are dropped.
+    static let capacity = 1 << 16
+
+    subscript(line: String) -> WorkerAnswer? {
+        lock.lock()
+        defer { lock.unlock() }
+        return answers[line]
+    }
+
+    func store(_ new: [(String, WorkerAnswer)]) {
+        lock.lock()
+        defer { lock.unlock() }
+        if answers.count + new.count > Self.capacity { answers = [:] }
+        for (line, answer) in new { answers[line] = answer }
+    }
+}
+
 public enum ExternalKernel {
     /// A small row per function, sent first: a worker that answers `unsupported` loses the function.
     static func probe(_ f: ReferenceFunction) -> AuditCase {
@@ -53,6 +75,8 @@ public enum ExternalKernel {
             expectation: .accurate)
         kernel.precision = KernelPrecision(storage: format, accumulator: format)
         var unsupported: [ReferenceFunction] = []
+        var droppedFlags: [AuditFunction: DroppedFlag] = [:]
+        let answers = AnswerCache()
         for f in functions {
             let row = probe(f)
             // A worker that says `unsupported`, or that cannot be started at all, does not get the function.
@@ -62,6 +86,7 @@ public enum ExternalKernel {
                 continue
             }
             let dropped = DroppedFlag()
+            droppedFlags[f.function] = dropped
             let shape = f.function.shape
             kernel.implement(
                 f.function,
@@ -70,7 +95,7 @@ public enum ExternalKernel {
                     // After a late `unsupported` the function is not sent again; its answers count as NaN.
                     if dropped.isSet { return Array(repeating: .nan, count: count) }
                     let line = requestLine(f, c, format: format)
-                    switch worker.request(line, expecting: count) {
+                    switch answers[line] ?? worker.request(line, expecting: count) {
                     case .values(let v): return v
                     case .unsupported:
                         if dropped.set() {
@@ -82,6 +107,16 @@ public enum ExternalKernel {
                     }
                     return Array(repeating: .nan, count: count)
                 })
+        }
+        let flags = droppedFlags
+        kernel.prefetch = { calls in
+            // The engine's calls for a block of cases, sent at once: the worker answers them in a pipeline.
+            let batch = calls.compactMap { f, c -> ExternalWorker.Request? in
+                guard let r = ReferenceFunction(f), let flag = flags[f], !flag.isSet else { return nil }
+                return ExternalWorker.Request(
+                    line: requestLine(r, c, format: format), count: r.outputCount(c), function: f.rawValue)
+            }
+            answers.store(zip(batch.map(\.line), worker.requests(batch)).compactMap { line, a in a.map { (line, $0) } })
         }
         return (kernel, unsupported)
     }

@@ -41,7 +41,24 @@ public final class ExternalWorker: @unchecked Sendable {
 
     private let lock = NSLock()
     private var process: WorkerProcess?
+    /// What the worker wrote after its last whole line.
     private var pending: [UInt8] = []
+    /// Whole lines read and not yet taken as answers: a queue, answers[answersTaken...].
+    private var answers: [[UInt8]] = []
+    private var answersTaken = 0
+
+    private var answersWaiting: Bool { answersTaken < answers.count }
+
+    /// The oldest line not yet taken.
+    private func takeAnswer() -> [UInt8] {
+        defer {
+            answersTaken += 1
+            if answersTaken == answers.count { (answers, answersTaken) = ([], 0) }
+        }
+        return answers[answersTaken]
+    }
+    /// Whether every request goes alone: the worker wrote to standard error during a batch.
+    private var alone = false
     /// The start of what the worker wrote to standard error since the last request, and how much more.
     private var errorText: [UInt8] = []
     private var errorDropped = 0
@@ -65,6 +82,11 @@ public final class ExternalWorker: @unchecked Sendable {
     public func request(_ line: String, expecting count: Int) -> WorkerAnswer {
         lock.lock()
         defer { lock.unlock() }
+        return requestAlone(line, expecting: count)
+    }
+
+    /// One request, its answer awaited before anything else is sent: every problem is the request's own.
+    private func requestAlone(_ line: String, expecting count: Int) -> WorkerAnswer {
         requests += 1
         if process == nil {
             guard starts <= maximumRestarts else {
@@ -92,10 +114,11 @@ public final class ExternalWorker: @unchecked Sendable {
         // Whatever the worker wrote since its last answer is already waiting: read it before sending.
         var ready = pollfd(fd: worker.output, events: Int16(POLLIN), revents: 0)
         if poll(&ready, 1, 0) > 0 && ready.revents & Int16(POLLIN) != 0 { _ = drain(worker.output, into: &pending) }
-        if !pending.isEmpty {
+        if !pending.isEmpty || answersWaiting {
             // Output before the request was sent (a banner, a second line to the last request): every later
             // answer would be one request late. Nothing from this worker is scored until it is restarted.
-            let stray = Self.printable(shorten(String(decoding: pending.prefix(200), as: UTF8.self), 80))
+            let stray = Self.printable(
+                shorten(String(decoding: (answersWaiting ? takeAnswer() + [10] : []) + pending, as: UTF8.self), 80))
             stopWorker()
             record(
                 .outOfTurn, line,
@@ -104,12 +127,16 @@ public final class ExternalWorker: @unchecked Sendable {
             return .failed(.outOfTurn)
         }
         let began = Date()
-        let deadline = began.addingTimeInterval(timeout)
         defer { waiting += Date().timeIntervalSince(began) }
         let limit = Self.answerLimit(count)
-        let answer = exchange(worker, Array((line + "\n").utf8), deadline: deadline, limit: limit)
+        var request = Outgoing(Array((line + "\n").utf8))
+        let answer = exchange(worker, &request, limit: limit, deadline: { began.addingTimeInterval(self.timeout) })
         collectStandardError(worker, line)
         switch answer {
+        case .overlong:
+            stopWorker()
+            record(.unparseable, line, Self.tooLong("more than \(limit) bytes without a newline", limit, count))
+            return .failed(.unparseable)
         case .inputClosed:
             let status = exitDescription(worker)
             stopWorker()
@@ -134,15 +161,14 @@ public final class ExternalWorker: @unchecked Sendable {
                 "no answer within \(timeout) s; the worker was stopped and is restarted for the "
                     + "next request")
             return .failed(.timeout)
-        case .overlong:
-            stopWorker()
-            record(
-                .unparseable, line,
-                "more than \(limit) bytes without a newline, the most an answer of \(count) value"
-                    + "\(count == 1 ? "" : "s") may take; the worker was stopped and is restarted for the next request")
-            return .failed(.unparseable)
-        case .line(let text):
-            if !pending.isEmpty {
+        case .lines:
+            let text = takeAnswer()
+            if text.count > limit {
+                stopWorker()
+                record(.unparseable, line, Self.tooLong("an answer of \(text.count) bytes", limit, count))
+                return .failed(.unparseable)
+            }
+            if !pending.isEmpty || answersWaiting {
                 // More than one line for one request: which is the answer cannot be told.
                 stopWorker()
                 record(
@@ -151,33 +177,189 @@ public final class ExternalWorker: @unchecked Sendable {
                         + "request, so that answers stay with their requests")
                 return .failed(.outOfTurn)
             }
-            let answer = parse(text, line, expecting: count)
-            // A line that is not an answer may be a stray line (the answer still coming): restart, so that the
-            // next answer is the next request's.
-            if case .failed = answer { stopWorker() }
+            let (answer, problem) = Self.parse(String(decoding: text, as: UTF8.self), expecting: count)
+            if let problem {
+                // A line that is not an answer may be a stray line (the answer still coming): restart, so that
+                // the next answer is the next request's.
+                stopWorker()
+                record(problem.kind, line, problem.detail)
+            }
             return answer
         }
     }
 
-    /// The answer line as values, or the problem with it.
-    private func parse(_ text: String, _ line: String, expecting count: Int) -> WorkerAnswer {
+    /// One request of a batch: its line, how many values its answer must have, and which function it asks.
+    public struct Request: Sendable {
+        public let line: String
+        public let count: Int
+        public let function: String
+
+        public init(line: String, count: Int, function: String) {
+            self.line = line
+            self.count = count
+            self.function = function
+        }
+    }
+
+    /// Sends a batch of requests in order, with up to `window` of them in flight, reading the answers as they
+    /// come (answers come in order); the answers by request, nil for a request not sent because an earlier
+    /// answer in the batch said its function is unsupported. A worker that misbehaves (a crash, a hang, a line
+    /// that does not parse or has the wrong count, a line no request asked for, anything on standard error) is
+    /// stopped, and the requests it had not answered well are sent again one at a time, each awaited before
+    /// the next is sent, so that every problem is recorded with its exact request; a worker that wrote to
+    /// standard error or out of turn is sent every later request alone.
+    public func requests(_ batch: [Request], window: Int = ExternalWorker.window) -> [WorkerAnswer?] {
+        lock.lock()
+        defer { lock.unlock() }
+        var answers = [WorkerAnswer?](repeating: nil, count: batch.count)
+        var dropped = Set<String>()
+        var first = 0  // the first request not yet answered
+        if !alone, let worker = readyForBatch(batch) {
+            first = pipeline(worker, batch, window: window, into: &answers, dropped: &dropped)
+            if first == 0 {
+                // Nothing of the batch can be trusted (a stray line, standard error): all of it goes again.
+                answers = answers.map { _ in nil }
+                dropped = []
+            }
+        }
+        for i in first..<batch.count where !dropped.contains(batch[i].function) {
+            answers[i] = requestAlone(batch[i].line, expecting: batch[i].count)
+            if answers[i] == .unsupported { dropped.insert(batch[i].function) }
+        }
+        return answers
+    }
+
+    /// Requests in flight at most in a batch.
+    public static let window = 256
+    /// How long the output must stay quiet after a batch's last answer, at least, before the batch counts as
+    /// aligned (longer when the worker took longer between answers).
+    static let quietAfterBatch = 0.000_2
+
+    /// Waits up to `seconds` for the worker's output, and reads what comes.
+    private func awaitOutput(_ worker: WorkerProcess, seconds: Double) {
+        var descriptor = pollfd(fd: worker.output, events: Int16(POLLIN), revents: 0)
+        if poll(&descriptor, 1, Int32(seconds * 1000) + 1) > 0 && descriptor.revents & Int16(POLLIN) != 0 {
+            _ = drain(worker.output, into: &pending)
+        }
+    }
+
+    /// The worker, started if need be, when nothing stray is waiting from it; nil otherwise (the batch then
+    /// goes one request at a time, which records the problem).
+    private func readyForBatch(_ batch: [Request]) -> WorkerProcess? {
+        guard !batch.isEmpty, process != nil || starts <= maximumRestarts else { return nil }
+        if process == nil {
+            starts += 1
+            guard let started = try? WorkerProcess(command) else {
+                starts -= 1  // the request alone starts it again and records why it cannot
+                return nil
+            }
+            process = started
+            pending = []
+            errorText = []
+        }
+        let worker = process!
+        var ready = pollfd(fd: worker.output, events: Int16(POLLIN), revents: 0)
+        if poll(&ready, 1, 0) > 0 && ready.revents & Int16(POLLIN) != 0 { _ = drain(worker.output, into: &pending) }
+        return pending.isEmpty && !answersWaiting ? worker : nil
+    }
+
+    /// Pipelines the batch through a running worker; returns the index of the first request whose answer was
+    /// not taken (batch.count when all were).
+    private func pipeline(
+        _ worker: WorkerProcess, _ batch: [Request], window: Int, into answers: inout [WorkerAnswer?],
+        dropped: inout Set<String>
+    ) -> Int {
+        var sent: [Int] = []  // indices of the requests written (or being written), in order
+        var next = 0  // the next request to queue
+        var taken = 0  // answers taken, counted in `sent`
+        var outgoing = Outgoing([])
+        let began = Date()
+        defer { waiting += Date().timeIntervalSince(began) }
+        var lastProgress = Date()
+        var longestWait = 0.0  // the longest time between answers
+        func fail() -> Int {
+            stopWorker()
+            return taken < sent.count ? sent[taken] : next
+        }
+        /// Gives up the whole batch, whose answers may be misaligned (a stray line, standard error, a line that is
+        /// not the answer): it all goes again alone, where each problem is placed; and every later request too
+        /// when `forGood` (a worker that writes to standard error, which only requests alone can place).
+        func discard(_ sentCount: Int, forGood: Bool) -> Int {
+            if forGood { alone = true }
+            errorText = []
+            errorDropped = 0
+            requests -= sentCount
+            stopWorker()
+            return 0
+        }
+        while true {
+            while sent.count - taken < window, next < batch.count {
+                if !dropped.contains(batch[next].function) {
+                    outgoing.append(Array((batch[next].line + "\n").utf8))
+                    sent.append(next)
+                    requests += 1
+                }
+                next += 1
+            }
+            if taken == sent.count {
+                guard next == batch.count else { continue }
+                // All answered. A stray line in the batch would leave the last answer still to come: wait for more
+                // output as long as answers took, then anything more, or anything on standard error, cannot be placed.
+                awaitOutput(worker, seconds: min(timeout, 2 * longestWait + Self.quietAfterBatch))
+                drainAvailableStandardError(worker)
+                if !errorText.isEmpty || errorDropped > 0 { return discard(sent.count, forGood: true) }
+                return pending.isEmpty && !answersWaiting ? batch.count : discard(sent.count, forGood: false)
+            }
+            let status = exchange(
+                worker, &outgoing, pipelined: true, limit: Self.answerLimit(batch[sent[taken]].count),
+                deadline: { lastProgress.addingTimeInterval(self.timeout) })
+            // Standard error during the batch: which request wrote it cannot be told, so all go again, alone.
+            if !errorText.isEmpty || errorDropped > 0 { return discard(sent.count, forGood: true) }
+            switch status {
+            case .lines: break
+            case .overlong: return discard(sent.count, forGood: false)
+            case .inputClosed, .unread, .eof, .timeout:
+                // The answers taken came before the worker stopped: they stand; the rest go again alone.
+                requests -= sent.count - taken
+                return fail()
+            }
+            if taken > 0 { longestWait = max(longestWait, Date().timeIntervalSince(lastProgress)) }  // not the start
+            lastProgress = Date()
+            while taken < sent.count, answersWaiting {
+                let i = sent[taken]
+                let text = takeAnswer()
+                let (answer, problem) = Self.parse(String(decoding: text, as: UTF8.self), expecting: batch[i].count)
+                guard problem == nil, text.count <= Self.answerLimit(batch[i].count) else {
+                    // Not an answer: perhaps a stray line earlier made every answer since one request late.
+                    return discard(sent.count, forGood: false)
+                }
+                // A request sent before its function's `unsupported` was read is taken as not sent.
+                if !dropped.contains(batch[i].function) { answers[i] = answer }
+                if answer == .unsupported { dropped.insert(batch[i].function) }
+                taken += 1
+            }
+        }
+    }
+
+    /// The answer line as values, or the problem with it (which the caller records or retries).
+    static func parse(
+        _ text: String, expecting count: Int
+    ) -> (WorkerAnswer, (kind: WorkerProblem.Kind, detail: String)?) {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed == "unsupported" { return .unsupported }
+        if trimmed == "unsupported" { return (.unsupported, nil) }
         var values: [Double] = []
+        values.reserveCapacity(count)
         for token in trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
             guard let v = RowSyntax.number(token) else {
-                let shownToken = Self.printable(shorten(String(token), 40)),
-                    shown = Self.printable(shorten(trimmed, 120))
-                record(.unparseable, line, "'\(shownToken)' in '\(shown)' is not a number")
-                return .failed(.unparseable)
+                let shownToken = printable(shorten(String(token), 40)), shown = printable(shorten(trimmed, 120))
+                return (.failed(.unparseable), (.unparseable, "'\(shownToken)' in '\(shown)' is not a number"))
             }
             values.append(v)
         }
         guard values.count == count else {
-            record(.wrongCount, line, "\(values.count) values where \(count) were expected")
-            return .failed(.wrongCount)
+            return (.failed(.wrongCount), (.wrongCount, "\(values.count) values where \(count) were expected"))
         }
-        return .values(values)
+        return (.values(values), nil)
     }
 
     /// Records a problem found by the caller (a late `unsupported`).
@@ -198,6 +380,7 @@ public final class ExternalWorker: @unchecked Sendable {
         process?.stop()
         process = nil
         pending = []
+        (answers, answersTaken) = ([], 0)
     }
 
     // MARK: - Limits
@@ -215,6 +398,12 @@ public final class ExternalWorker: @unchecked Sendable {
     /// Room for an answer's blanks, `unsupported`, and a short row's values.
     static let answerSlack = 1 << 12
 
+    /// The problem with an answer longer than its limit.
+    static func tooLong(_ observed: String, _ limit: Int, _ count: Int) -> String {
+        "\(observed), but the most an answer of \(count) value\(count == 1 ? "" : "s") may take is \(limit) bytes; "
+            + "the worker was stopped and is restarted for the next request"
+    }
+
     /// The longest answer line accepted for an answer of `count` values: what the row needs, not more.
     static func answerLimit(_ count: Int) -> Int {
         min(maximumAnswerBytes, answerSlack + answerBytesPerValue * count)
@@ -226,13 +415,13 @@ public final class ExternalWorker: @unchecked Sendable {
     // MARK: - Internals
 
     private enum Exchange {
-        /// The answer line.
-        case line(String)
+        /// Whole answer lines are waiting in `answers`.
+        case lines
         /// More than the answer's limit (`answerLimit`) without a newline.
         case overlong
-        /// The worker's input closed before the request was written.
+        /// The worker's input closed before the requests were written.
         case inputClosed
-        /// The worker did not take the whole request by the deadline.
+        /// The worker did not take every request by the deadline.
         case unread
         /// The worker's output ended before a whole line.
         case eof
@@ -240,33 +429,57 @@ public final class ExternalWorker: @unchecked Sendable {
         case timeout
     }
 
-    /// Writes the request and reads the next line of the worker's output by `deadline`, reading its
-    /// output and standard error all along, so that a worker blocked on a full pipe of its own while the
-    /// request is still being written cannot stall the exchange.
-    private func exchange(_ worker: WorkerProcess, _ request: [UInt8], deadline: Date, limit: Int) -> Exchange {
-        var sent = 0
+    /// Request bytes still to be written.
+    struct Outgoing {
+        var bytes: [UInt8]
+        var offset = 0
+
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+        var isDone: Bool { offset == bytes.count }
+
+        mutating func append(_ more: [UInt8]) {
+            if isDone {
+                bytes = more
+                offset = 0
+            } else {
+                if offset >= 1 << 16 { (bytes, offset) = (Array(bytes[offset...]), 0) }  // what is written goes
+                bytes += more
+            }
+        }
+    }
+
+    /// Writes the requests and reads the worker's output until whole answer lines are waiting in `answers`
+    /// (for a request alone: its answer, once it is all written; in a batch: any, so that more requests can be
+    /// queued), by the deadline; it reads the output and standard error all along, so that a worker blocked on
+    /// a full pipe of its own while the requests are still being written cannot stall the exchange.
+    private func exchange(
+        _ worker: WorkerProcess, _ outgoing: inout Outgoing, pipelined: Bool = false, limit: Int,
+        deadline: () -> Date
+    ) -> Exchange {
         var outputOpen = true, errorOpen = true
         while true {
-            if sent == request.count, let newline = pending.firstIndex(of: 10) {
-                if newline > limit { return .overlong }
-                let line = String(decoding: pending[..<newline], as: UTF8.self)
-                pending.removeSubrange(...newline)
-                return .line(line)
+            var lineStart = 0
+            while let newline = pending[lineStart...].firstIndex(of: 10) {
+                answers.append(Array(pending[lineStart..<newline]))
+                lineStart = newline + 1
             }
-            if sent < request.count {
-                guard let written = worker.writeSome(request, from: sent) else { return .inputClosed }
-                sent += written
-                if sent == request.count { continue }
+            if lineStart > 0 { pending.removeSubrange(..<lineStart) }
+            if answersWaiting && (outgoing.isDone || pipelined) { return .lines }
+            if !outgoing.isDone {
+                guard let written = worker.writeSome(outgoing.bytes, from: outgoing.offset) else { return .inputClosed }
+                outgoing.offset += written
+                if outgoing.isDone { continue }
             } else if !outputOpen {
                 return .eof
             }
             if pending.count > limit { return .overlong }
-            let remaining = deadline.timeIntervalSinceNow
-            if remaining <= 0 { return sent < request.count ? .unread : .timeout }
+            let remaining = deadline().timeIntervalSinceNow
+            if remaining <= 0 { return outgoing.isDone ? .timeout : .unread }
             var descriptors = [
                 pollfd(fd: outputOpen ? worker.output : -1, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: errorOpen ? worker.error : -1, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: sent < request.count ? worker.input : -1, events: Int16(POLLOUT), revents: 0),
+                pollfd(fd: outgoing.isDone ? -1 : worker.input, events: Int16(POLLOUT), revents: 0),
             ]
             let ready = poll(&descriptors, 3, Int32(min(remaining, Self.exitCheckInterval) * 1000) + 1)
             if ready < 0 && errno == EINTR { continue }
@@ -306,11 +519,7 @@ public final class ExternalWorker: @unchecked Sendable {
     /// Records what the worker wrote to standard error while answering `line`: what is there already, up
     /// to `standardErrorAfterAnswer` bytes more.
     private func collectStandardError(_ worker: WorkerProcess, _ line: String) {
-        var descriptor = pollfd(fd: worker.error, events: Int16(POLLIN), revents: 0)
-        let limit = errorText.count + errorDropped + Self.standardErrorAfterAnswer
-        while errorText.count + errorDropped < limit && poll(&descriptor, 1, 0) > 0
-            && descriptor.revents & Int16(POLLIN) != 0 && drainStandardError(worker)
-        {}
+        drainAvailableStandardError(worker)
         let total = errorText.count + errorDropped
         let text = Self.printable(String(decoding: errorText, as: UTF8.self))
         errorText = []
@@ -319,6 +528,15 @@ public final class ExternalWorker: @unchecked Sendable {
         guard !trimmed.isEmpty else { return }
         let size = total > Self.standardErrorKept ? " (\(total) bytes in all)" : ""
         record(.standardError, line, shorten(trimmed.replacingOccurrences(of: "\n", with: " ⏎ "), 200) + size)
+    }
+
+    /// Reads what is waiting on the worker's standard error now, up to `standardErrorAfterAnswer` bytes.
+    private func drainAvailableStandardError(_ worker: WorkerProcess) {
+        var descriptor = pollfd(fd: worker.error, events: Int16(POLLIN), revents: 0)
+        let limit = errorText.count + errorDropped + Self.standardErrorAfterAnswer
+        while errorText.count + errorDropped < limit && poll(&descriptor, 1, 0) > 0
+            && descriptor.revents & Int16(POLLIN) != 0 && drainStandardError(worker)
+        {}
     }
 
     /// Text fit for a report: control characters but newlines shown as U+FFFD, tabs as spaces.

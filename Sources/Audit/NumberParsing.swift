@@ -102,7 +102,8 @@ enum NumberParsing {
         }
     }
 
-    /// The largest exponent digits worth reading: past it the value is far outside binary64 either way.
+    /// The largest exponent the fast paths take; a larger one (which leading zeros after the point could
+    /// bring back into range) goes to Double(String).
     static let exponentCeiling = 100_000
 
     /// An optional signed decimal exponent from index i to the end; nil when it is not one.
@@ -119,7 +120,8 @@ enum NumberParsing {
         while i < t.count {
             let d = t[i] &- zero
             guard d < 10 else { return nil }
-            e = min(e * 10 + Int(d), exponentCeiling)
+            e = e * 10 + Int(d)
+            guard e <= exponentCeiling else { return nil }
             i += 1
         }
         return negative ? -e : e

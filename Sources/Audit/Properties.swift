@@ -219,6 +219,34 @@ enum Properties {
         return [PropertyFailure(property: .range, detail: "\(f.rawValue)[\(i)] = \(output[i])")]
     }
 
+    /// Every call the properties of kernel k's function f make on case c besides f on c itself, in the
+    /// order they make them: the functions they compare f with, then f on the shifted and the reversed case.
+    static func calls(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase) -> [(AuditFunction, AuditCase)] {
+        guard !c.isBatch || f == .batchCrossEntropyGradient, c.isFinite else { return [] }
+        var calls: [(AuditFunction, AuditCase)] = []
+        if f == .logSoftmax && !c.isBatch { calls.append((.crossEntropy, c)) }
+        if f == .vectorJacobianProduct && !c.isBatch && c.row.count <= AuditFunction.jacobianMaxLength {
+            calls.append((.jacobian, AuditCase(c.row, label: 0)))
+        }
+        let (shifted, reversed) = transformedCases(k, f, c)
+        return calls + [shifted?.case, reversed].compactMap { $0.map { (f, $0) } }
+    }
+
+    /// The cases on which the metamorphic properties call f again (nil where a property does not apply): c
+    /// shifted by an exact amount, and c reversed.
+    static func transformedCases(
+        _ k: Kernel, _ f: AuditFunction, _ c: AuditCase, softmaxBound: Double = 0
+    ) -> (shifted: (by: Double, case: AuditCase)?, reversed: AuditCase?) {
+        guard !c.isBatch, c.isFinite,
+            PropertyTolerances(k.precision.standard, c.row).metamorphic(f, softmaxBound: softmaxBound) != nil
+        else { return (nil, nil) }
+        let x = c.row
+        let shifted = exactShift(x, in: k.precision.storage).map { shift in
+            (shift, AuditCase(x.map { $0 + shift }, label: c.label))
+        }
+        return (shifted, AuditCase(x.reversed(), label: x.count - 1 - c.label))
+    }
+
     /// Properties that compare the kernel with itself on a transformed case.
     static func metamorphicFailures(
         _ k: Kernel, _ f: AuditFunction, _ c: AuditCase, output: [Double],
@@ -231,9 +259,8 @@ enum Properties {
         var failures: [PropertyFailure] = []
         let x = c.row
         let floor = 2 * Units(k.precision.standard).floor(Double(x.count))
-        if let shift = exactShift(x, in: k.precision.storage),
-            let other = k.output(f, on: AuditCase(x.map { $0 + shift }, label: c.label))
-        {
+        let (shifted, reversed) = transformedCases(k, f, c, softmaxBound: softmaxBound)
+        if let (shift, shiftedCase) = shifted, let other = k.output(f, on: shiftedCase) {
             // log-softmax and CE are shift-invariant too; only logsumexp moves (not checked here).
             if let i = close(output, other, relative: tol, floor: floor) {
                 failures.append(
@@ -242,7 +269,7 @@ enum Properties {
                         detail: "shift by \(shift): element \(i) is \(output[i]) before and \(other[i]) after"))
             }
         }
-        if var other = k.output(f, on: AuditCase(x.reversed(), label: x.count - 1 - c.label)) {
+        if let reversed, var other = k.output(f, on: reversed) {
             if !f.shape.isScalar { other.reverse() }
             if let i = close(output, other, relative: tol, floor: floor) {
                 failures.append(

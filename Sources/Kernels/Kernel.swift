@@ -58,6 +58,10 @@ public struct Kernel: Sendable, Identifiable {
     /// `--strict-special-values`).
     public var judging = Judging()
 
+    /// Told, before the engine evaluates a block of cases, which function each case will be asked on (in the
+    /// order it will ask them), so that a kernel in another process can send them all at once.
+    public var prefetch: (@Sendable ([(AuditFunction, AuditCase)]) -> Void)? = nil
+
     public struct Judging: Sendable, Equatable {
         /// A plain cap in ulps instead of the bounds.
         public var maxULPs: Double? = nil

@@ -40,7 +40,7 @@ final class LineReader {
     /// The errno of a read that failed (a directory, an I/O error), which ended the input early.
     private(set) var readError: Int32? = nil
 
-    /// The next line without its newline (`\n` or `\r\n`), valid until the next call; nil at the end of input
+    /// The next line without its newline, valid until the next call; nil at the end of input
     /// or after a read error (`readError`), when a partial line is dropped: nobody sent it as a row. Every
     /// byte is kept: a NUL stays in the line, where the parser refuses it, rather than ending it early.
     func nextLine() -> LineBytes? {
@@ -79,9 +79,10 @@ final class LineReader {
         }
     }
 
+    /// The line's bytes; a CRLF line keeps its CR, which the parser drops (one, so that a second CR before the
+    /// newline is refused as a CR inside the line).
     private func line(_ range: Range<Int>) -> LineBytes {
-        let bytes = UnsafeBufferPointer(buffer.bindMemory(to: UInt8.self))[range]
-        return bytes.last == UInt8(ascii: "\r") ? bytes.dropLast() : bytes
+        UnsafeBufferPointer(buffer.bindMemory(to: UInt8.self))[range]
     }
 }
 

@@ -118,6 +118,18 @@ struct RowSyntaxFuzzTests {
         #expect(fast > 10_000, "many generated lines are valid rows")
     }
 
+    @Test("zeros after the point and an exponent past the fast paths' ceiling read as Double(String) reads them")
+    func longZerosAndLargeExponents() {
+        // 0.0…01e100005 is 1e5 and 0x0.0…01p105000 overflows: an exponent clamped at the ceiling read them as 1
+        // and 2^-4.
+        for (zeros, exponent) in [(99_999, 100_005), (99_999, 99_999), (100_000, 100_001), (5, 100_001)] {
+            Self.expectAgreement("0." + String(repeating: "0", count: zeros) + "1e\(exponent)")
+        }
+        for (zeros, exponent) in [(25_000, 105_000), (25_000, 100_004), (25_000, 100_001), (3, 100_001)] {
+            Self.expectAgreement("0x0." + String(repeating: "0", count: zeros) + "1p\(exponent) -0x1p-\(exponent)")
+        }
+    }
+
     /// float.hex's notation written the slow way, digit by digit: the reference for Binary64.hexString.
     static func referenceHex(_ x: Double) -> String {
         if x.isNaN { return "nan" }

@@ -195,6 +195,7 @@ struct HostileReferenceTests {
     static let refusals: [Case] = [
         Case(input: "1 2\u{0} 3\n", message: "value 2, '2\\u{0}', is not a number"),
         Case(input: "1 2\r3 4\n", message: "value 2, '2\\u{D}3', is not a number"),
+        Case(input: "1 2\r\r\n", message: "value 2, '2\\u{D}', is not a number"),
         Case(input: "1e400 1\n", message: "value 1, '1e400', is not a number binary64 holds"),
         Case(input: "0x1p+1024 1\n", message: "value 1, '0x1p+1024', is not a number binary64 holds"),
         Case(input: "1 \u{1B}[31mred\n", message: "value 2, '\\u{1B}[31mred', is not a number"),
