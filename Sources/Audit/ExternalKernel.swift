@@ -116,9 +116,35 @@ public enum ExternalKernel {
                 return ExternalWorker.Request(
                     line: requestLine(r, c, format: format), count: r.outputCount(c), function: f.rawValue)
             }
-            answers.store(zip(batch.map(\.line), worker.requests(batch)).compactMap { line, a in a.map { (line, $0) } })
+            let live = flags.filter { !$0.value.isSet }.keys.sorted { $0.rawValue < $1.rawValue }
+            let sentinel = sentinel(avoiding: Set(batch.map(\.count)), among: live, format: format)
+            let got = worker.requests(batch, sentinel: sentinel)
+            answers.store(zip(batch.map(\.line), got).compactMap { line, a in a.map { (line, $0) } })
         }
         return (kernel, unsupported)
+    }
+
+    /// The longest row a sentinel is made of.
+    static let sentinelLength = 64
+
+    /// A request after a batch whose answer has a number of values no request of the batch has (so that a
+    /// stray line in the batch shows at the sentinel): the first of the functions, in catalogue order, that
+    /// gives such a count on a row of 1 to `sentinelLength` logits (0, −1, −2, …, label 0); nil when none does
+    /// (a worker of logsumexp alone: every answer has one value), and the batch then goes one request at a time.
+    static func sentinel(
+        avoiding counts: Set<Int>, among functions: [AuditFunction], format: BinaryFormat
+    ) -> ExternalWorker.Request? {
+        for f in AuditFunction.allCases where functions.contains(f) {
+            guard let r = ReferenceFunction(f), !f.takesBatchLine else { continue }
+            for n in 1...sentinelLength {
+                var c = AuditCase((0..<n).map { -Double($0) }, label: 0)
+                c.options = probe(r).options
+                guard f.applies(to: c), !counts.contains(r.outputCount(c)) else { continue }
+                return ExternalWorker.Request(
+                    line: requestLine(r, c, format: format), count: r.outputCount(c), function: f.rawValue)
+            }
+        }
+        return nil
     }
 
     /// The problems the report lists (the rest are counted).

@@ -88,6 +88,7 @@ public final class ExternalWorker: @unchecked Sendable {
     /// One request, its answer awaited before anything else is sent: every problem is the request's own.
     private func requestAlone(_ line: String, expecting count: Int) -> WorkerAnswer {
         requests += 1
+        lastRequest = line
         if process == nil {
             guard starts <= maximumRestarts else {
                 if !gaveUp {
@@ -203,45 +204,46 @@ public final class ExternalWorker: @unchecked Sendable {
 
     /// Sends a batch of requests in order, with up to `window` of them in flight, reading the answers as they
     /// come (answers come in order); the answers by request, nil for a request not sent because an earlier
-    /// answer in the batch said its function is unsupported. A worker that misbehaves (a crash, a hang, a line
-    /// that does not parse or has the wrong count, a line no request asked for, anything on standard error) is
-    /// stopped, and the requests it had not answered well are sent again one at a time, each awaited before
-    /// the next is sent, so that every problem is recorded with its exact request; a worker that wrote to
-    /// standard error or out of turn is sent every later request alone.
-    public func requests(_ batch: [Request], window: Int = ExternalWorker.window) -> [WorkerAnswer?] {
+    /// answer in the batch said its function is unsupported.
+    ///
+    /// Alignment is proven, not assumed: after the batch goes `sentinel`, a request whose answer has a number
+    /// of values that no request of the batch has, so that a stray line anywhere in the batch, which puts every
+    /// later answer one line late, shows as a wrong count at the sentinel at the latest. Anything that may be
+    /// misalignment or misbehaviour — a line that does not parse or has the wrong count, a sentinel answered
+    /// wrong, a crash, a hang, anything on standard error — gives up the batch: the worker is stopped and the
+    /// whole batch goes again one request at a time, each awaited before the next is sent, where every
+    /// problem is recorded with its own request (and, if the replay does not meet the problem again, it is
+    /// recorded against the batch). Without a sentinel (no function of the worker gives a count the batch
+    /// lacks) and after the worker wrote to standard error, requests go one at a time.
+    public func requests(
+        _ batch: [Request], sentinel: Request? = nil, window: Int = ExternalWorker.window
+    ) -> [WorkerAnswer?] {
         lock.lock()
         defer { lock.unlock() }
         var answers = [WorkerAnswer?](repeating: nil, count: batch.count)
-        var dropped = Set<String>()
-        var first = 0  // the first request not yet answered
-        if !alone, let worker = readyForBatch(batch) {
-            first = pipeline(worker, batch, window: window, into: &answers, dropped: &dropped)
-            if first == 0 {
-                // Nothing of the batch can be trusted (a stray line, standard error): all of it goes again.
-                answers = answers.map { _ in nil }
-                dropped = []
+        var unexplained: WorkerProblem? = nil
+        if !alone, let sentinel, !batch.contains(where: { $0.count == sentinel.count }),
+            let worker = readyForBatch(batch)
+        {
+            switch pipeline(worker, batch, sentinel: sentinel, window: window) {
+            case .answered(let all): return all
+            case .givenUp(let problem): unexplained = problem
             }
         }
-        for i in first..<batch.count where !dropped.contains(batch[i].function) {
+        let before = problems.count
+        var dropped = Set<String>()
+        for i in batch.indices where !dropped.contains(batch[i].function) {
             answers[i] = requestAlone(batch[i].line, expecting: batch[i].count)
             if answers[i] == .unsupported { dropped.insert(batch[i].function) }
+        }
+        if let unexplained, !problems[before...].contains(where: { $0.kind == unexplained.kind }) {
+            problems.append(unexplained)
         }
         return answers
     }
 
     /// Requests in flight at most in a batch.
     public static let window = 256
-    /// How long the output must stay quiet after a batch's last answer, at least, before the batch counts as
-    /// aligned (longer when the worker took longer between answers).
-    static let quietAfterBatch = 0.000_2
-
-    /// Waits up to `seconds` for the worker's output, and reads what comes.
-    private func awaitOutput(_ worker: WorkerProcess, seconds: Double) {
-        var descriptor = pollfd(fd: worker.output, events: Int16(POLLIN), revents: 0)
-        if poll(&descriptor, 1, Int32(seconds * 1000) + 1) > 0 && descriptor.revents & Int16(POLLIN) != 0 {
-            _ = drain(worker.output, into: &pending)
-        }
-    }
 
     /// The worker, started if need be, when nothing stray is waiting from it; nil otherwise (the batch then
     /// goes one request at a time, which records the problem).
@@ -263,80 +265,85 @@ public final class ExternalWorker: @unchecked Sendable {
         return pending.isEmpty && !answersWaiting ? worker : nil
     }
 
-    /// Pipelines the batch through a running worker; returns the index of the first request whose answer was
-    /// not taken (batch.count when all were).
+    private enum BatchOutcome {
+        /// Every answer, aligned.
+        case answered([WorkerAnswer?])
+        /// The batch is given up, with the problem that gave it up, recorded only if the replay alone does not
+        /// meet it again (none when the batch was given up only to be sure).
+        case givenUp(WorkerProblem?)
+    }
+
+    /// Pipelines the batch and its sentinel through a running worker.
     private func pipeline(
-        _ worker: WorkerProcess, _ batch: [Request], window: Int, into answers: inout [WorkerAnswer?],
-        dropped: inout Set<String>
-    ) -> Int {
-        var sent: [Int] = []  // indices of the requests written (or being written), in order
+        _ worker: WorkerProcess, _ batch: [Request], sentinel: Request, window: Int
+    ) -> BatchOutcome {
+        let all = batch + [sentinel]
+        var answers = [WorkerAnswer?](repeating: nil, count: batch.count)
+        var dropped = Set<String>()
+        var sent: [Int] = []  // indices into `all` of the requests written (or being written), in order
         var next = 0  // the next request to queue
         var taken = 0  // answers taken, counted in `sent`
         var outgoing = Outgoing([])
         let began = Date()
         defer { waiting += Date().timeIntervalSince(began) }
         var lastProgress = Date()
-        var longestWait = 0.0  // the longest time between answers
-        func fail() -> Int {
-            stopWorker()
-            return taken < sent.count ? sent[taken] : next
-        }
-        /// Gives up the whole batch, whose answers may be misaligned (a stray line, standard error, a line that is
-        /// not the answer): it all goes again alone, where each problem is placed; and every later request too
-        /// when `forGood` (a worker that writes to standard error, which only requests alone can place).
-        func discard(_ sentCount: Int, forGood: Bool) -> Int {
-            if forGood { alone = true }
+        func giveUp(_ kind: WorkerProblem.Kind?, _ what: String = "") -> BatchOutcome {
+            if kind == .standardError { alone = true }  // only a request alone can place what it writes there
+            let shown = Self.printable(String(decoding: errorText, as: UTF8.self))
             errorText = []
             errorDropped = 0
-            requests -= sentCount
             stopWorker()
-            return 0
+            guard let kind else { return .givenUp(nil) }
+            let detail =
+                what + (kind == .standardError ? ": '\(shorten(shown, 120))'" : "")
+                + " in a batch of \(batch.count) requests sent together; the batch was sent again one request at a time"
+            return .givenUp(WorkerProblem(kind: kind, request: shorten(batch[0].line, 160), detail: detail))
         }
         while true {
-            while sent.count - taken < window, next < batch.count {
-                if !dropped.contains(batch[next].function) {
-                    outgoing.append(Array((batch[next].line + "\n").utf8))
+            while sent.count - taken < window, next < all.count {
+                if next == batch.count || !dropped.contains(all[next].function) {
+                    outgoing.append(Array((all[next].line + "\n").utf8))
                     sent.append(next)
-                    requests += 1
                 }
                 next += 1
             }
-            if taken == sent.count {
-                guard next == batch.count else { continue }
-                // All answered. A stray line in the batch would leave the last answer still to come: wait for more
-                // output as long as answers took, then anything more, or anything on standard error, cannot be placed.
-                awaitOutput(worker, seconds: min(timeout, 2 * longestWait + Self.quietAfterBatch))
-                drainAvailableStandardError(worker)
-                if !errorText.isEmpty || errorDropped > 0 { return discard(sent.count, forGood: true) }
-                return pending.isEmpty && !answersWaiting ? batch.count : discard(sent.count, forGood: false)
-            }
             let status = exchange(
-                worker, &outgoing, pipelined: true, limit: Self.answerLimit(batch[sent[taken]].count),
+                worker, &outgoing, pipelined: true, limit: Self.answerLimit(all[sent[taken]].count),
                 deadline: { lastProgress.addingTimeInterval(self.timeout) })
-            // Standard error during the batch: which request wrote it cannot be told, so all go again, alone.
-            if !errorText.isEmpty || errorDropped > 0 { return discard(sent.count, forGood: true) }
+            if !errorText.isEmpty || errorDropped > 0 { return giveUp(.standardError, "standard error") }
             switch status {
             case .lines: break
-            case .overlong: return discard(sent.count, forGood: false)
-            case .inputClosed, .unread, .eof, .timeout:
-                // The answers taken came before the worker stopped: they stand; the rest go again alone.
-                requests -= sent.count - taken
-                return fail()
+            case .overlong: return giveUp(.unparseable, "an answer longer than its row needs")
+            case .inputClosed, .eof: return giveUp(.crash, "the worker stopped (\(exitDescription(worker)))")
+            case .unread, .timeout: return giveUp(.timeout, "no answer within \(timeout) s")
             }
-            if taken > 0 { longestWait = max(longestWait, Date().timeIntervalSince(lastProgress)) }  // not the start
             lastProgress = Date()
             while taken < sent.count, answersWaiting {
                 let i = sent[taken]
                 let text = takeAnswer()
-                let (answer, problem) = Self.parse(String(decoding: text, as: UTF8.self), expecting: batch[i].count)
-                guard problem == nil, text.count <= Self.answerLimit(batch[i].count) else {
-                    // Not an answer: perhaps a stray line earlier made every answer since one request late.
-                    return discard(sent.count, forGood: false)
+                let (answer, problem) = Self.parse(String(decoding: text, as: UTF8.self), expecting: all[i].count)
+                if i == batch.count, answer == .unsupported, dropped.contains(sentinel.function) {
+                    return giveUp(nil)  // the sentinel's function became unsupported in the batch: no proof
+                }
+                if i == batch.count, problem != nil || answer == .unsupported {
+                    // Not the sentinel's answer: a stray line put the batch's answers one line late.
+                    return giveUp(
+                        .outOfTurn, "a line no request asked for (the answer after the batch was not its own)")
+                }
+                if let problem { return giveUp(problem.kind, problem.detail) }
+                guard text.count <= Self.answerLimit(all[i].count) else {
+                    return giveUp(.unparseable, "an answer longer than its row needs")
+                }
+                taken += 1
+                if i == batch.count {
+                    // The sentinel's answer, in its place: every answer before it was its own request's.
+                    requests += sent.count - 1
+                    lastRequest = sent.count > 1 ? batch[sent[sent.count - 2]].line : lastRequest
+                    return .answered(answers)
                 }
                 // A request sent before its function's `unsupported` was read is taken as not sent.
-                if !dropped.contains(batch[i].function) { answers[i] = answer }
-                if answer == .unsupported { dropped.insert(batch[i].function) }
-                taken += 1
+                if !dropped.contains(all[i].function) { answers[i] = answer }
+                if answer == .unsupported { dropped.insert(all[i].function) }
             }
         }
     }
@@ -369,12 +376,17 @@ public final class ExternalWorker: @unchecked Sendable {
         record(kind, request, detail)
     }
 
-    /// Stops the worker and whatever it started (closing its input first, then killing its process group).
+    /// Stops the worker and whatever it started (closing its input first, then killing its process group),
+    /// recording what it wrote to standard error since the last request was answered.
     public func stop() {
         lock.lock()
         defer { lock.unlock() }
+        if let process, let lastRequest { collectStandardError(process, lastRequest) }
         stopWorker()
     }
+
+    /// The last request sent, which standard error written after every answer is recorded with.
+    private var lastRequest: String? = nil
 
     private func stopWorker() {
         process?.stop()
