@@ -71,6 +71,8 @@ public final class CaseChecker {
         let precision: KernelPrecision
     }
     private var cachedCase: AuditCase? = nil
+    /// The row's order for the order properties, sorted once per row.
+    private let rowOrder = RowOrder()
     /// Time spent evaluating bounds (which ask the reference for logsumexp, p and the VJP).
     private var boundTime = Duration.zero
 
@@ -107,7 +109,7 @@ public final class CaseChecker {
         // The softmax bound that judges this kernel, for the tolerances of the softmax properties.
         var softmaxBound = PropertyTolerances.standardSoftmax(c.row, Units(k.precision.standard))
         if f == .softmax, let bounds { softmaxBound = bounds.map(\.relative).max() ?? softmaxBound }
-        for p in Properties.failures(k, f, c, output: output, softmaxBound: softmaxBound)
+        for p in Properties.failures(k, f, c, output: output, softmaxBound: softmaxBound, order: rowOrder)
             + Properties.metamorphicFailures(k, f, c, output: output, softmaxBound: softmaxBound)
         {
             outcome.failures.append(CaseFailure(kind: .property(p.property), detail: p.detail))

@@ -68,13 +68,13 @@ enum Properties {
     /// relative bound that judges the kernel's softmax (its own algorithm's when declared accurate).
     static func failures(
         _ k: Kernel, _ f: AuditFunction, _ c: AuditCase, output: [Double],
-        softmaxBound: Double
+        softmaxBound: Double, order: RowOrder = RowOrder()
     ) -> [PropertyFailure] {
         guard !c.isBatch || f == .batchCrossEntropyGradient, c.isFinite else { return [] }
         let tolerances = PropertyTolerances(k.precision.standard, c.row)
         switch f {
-        case .softmax: return softmaxFailures(c.row, output, tolerances, softmaxBound: softmaxBound)
-        case .logSoftmax: return logSoftmaxFailures(k, c, output, tolerances)
+        case .softmax: return softmaxFailures(c.row, output, tolerances, softmaxBound: softmaxBound, order: order)
+        case .logSoftmax: return logSoftmaxFailures(k, c, output, tolerances, order: order)
         case .crossEntropy: return crossEntropyFailures(c.row, output[0], tolerances)
         case .crossEntropyGradient, .batchCrossEntropyGradient: return gradientFailures(c, output, tolerances)
         case .vectorJacobianProduct: return vectorJacobianProductFailures(k, c.row, output, tolerances)
@@ -89,8 +89,10 @@ enum Properties {
 
     /// Every step from x_j to p_j (x_j − a, exp, division by one S; or a log-softmax's subtraction of
     /// one L) is monotone, so the order holds with no tolerance.
-    private static func orderFailure(_ x: [Double], _ output: [Double], _ name: String) -> PropertyFailure? {
-        let order = x.indices.sorted { x[$0] < x[$1] }
+    private static func orderFailure(
+        _ x: [Double], _ output: [Double], _ name: String, _ rowOrder: RowOrder
+    ) -> PropertyFailure? {
+        let order = rowOrder.of(x)
         for (i, j) in zip(order, order.dropFirst()) where x[j] > x[i] && output[j] < output[i] {
             let detail = "x[\(j)] > x[\(i)] but \(name)[\(j)] = \(output[j]) < \(name)[\(i)] = \(output[i])"
             return PropertyFailure(property: .orderPreservation, detail: detail)
@@ -100,7 +102,7 @@ enum Properties {
 
     private static func softmaxFailures(
         _ x: [Double], _ p: [Double], _ t: PropertyTolerances,
-        softmaxBound: Double
+        softmaxBound: Double, order: RowOrder
     ) -> [PropertyFailure] {
         var failures: [PropertyFailure] = []
         if let i = p.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
@@ -113,7 +115,7 @@ enum Properties {
                     PropertyFailure(property: .probabilityRange, detail: "sum = \(total), tolerance \(allowance)"))
             }
         }
-        if let failure = orderFailure(x, p, "p") { failures.append(failure) }
+        if let failure = orderFailure(x, p, "p", order) { failures.append(failure) }
         if Set(x).count == 1 {
             let n = Double(x.count)
             if let i = close(
@@ -128,11 +130,11 @@ enum Properties {
 
     private static func logSoftmaxFailures(
         _ k: Kernel, _ c: AuditCase, _ output: [Double],
-        _ t: PropertyTolerances
+        _ t: PropertyTolerances, order: RowOrder
     ) -> [PropertyFailure] {
         let x = c.row
         var failures: [PropertyFailure] = []
-        if let failure = orderFailure(x, output, "log p") { failures.append(failure) }
+        if let failure = orderFailure(x, output, "log p", order) { failures.append(failure) }
         let logN = logarithm(Double(x.count))
         if Set(x).count == 1,
             let i = close(
@@ -292,4 +294,19 @@ import Darwin
 
 extension Double {
     var logarithm: Double { log(self) }
+}
+
+/// The order of a row's logits (indices sorted by value, stably), sorted once for every kernel and function whose
+/// order property checks the row, rather than once each.
+final class RowOrder {
+    private var row: [Double]? = nil
+    private var order: [Int] = []
+
+    func of(_ x: [Double]) -> [Int] {
+        if row != x {
+            row = x
+            order = x.indices.sorted { x[$0] < x[$1] }
+        }
+        return order
+    }
 }
