@@ -129,9 +129,8 @@ public enum AuditEngine {
                     continue
                 }
                 let key = CellKey(kernel: kernels[o.kernelIndex].name, function: o.function, inputClass: className)
-                var cell = cells[key] ?? AuditCell(key)
-                merge(o.outcome, index: index, into: &cell)
-                cells[key] = cell
+                // In place: a copy taken out of the dictionary would copy the cell's per-case arrays every case.
+                merge(o.outcome, index: index, into: &cells[key, default: AuditCell(key)])
             }
         }
         // Cells in report order: kernel, function, class.
