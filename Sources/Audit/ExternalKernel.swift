@@ -33,9 +33,13 @@ final class DroppedFlag: @unchecked Sendable {
 final class AnswerCache: @unchecked Sendable {
     private let lock = NSLock()
     private var answers: [String: WorkerAnswer] = [:]
+    private var bytes = 0
 
-    /// Answers kept at most: past it the oldest blocks' answers, which their checks have used, are dropped.
+    /// Answers kept at most, and bytes of their lines and values: past either, the answers kept so far (the
+    /// older blocks', which their checks have used) are dropped before a block's are stored. A check that
+    /// finds no answer sends its request alone.
     static let capacity = 1 << 16
+    static let byteCapacity = 1 << 28
 
     subscript(line: String) -> WorkerAnswer? {
         lock.lock()
@@ -46,8 +50,16 @@ final class AnswerCache: @unchecked Sendable {
     func store(_ new: [(String, WorkerAnswer)]) {
         lock.lock()
         defer { lock.unlock() }
-        if answers.count + new.count > Self.capacity { answers = [:] }
+        let added = new.reduce(0) { total, entry in
+            if case .values(let v) = entry.1 { return total + entry.0.utf8.count + 8 * v.count }
+            return total + entry.0.utf8.count
+        }
+        if answers.count + new.count > Self.capacity || bytes + added > Self.byteCapacity {
+            answers = [:]
+            bytes = 0
+        }
         for (line, answer) in new { answers[line] = answer }
+        bytes += added
     }
 }
 
