@@ -330,6 +330,15 @@ public final class ExternalWorker: @unchecked Sendable {
                     return giveUp(
                         .outOfTurn, "a line no request asked for (the answer after the batch was not its own)")
                 }
+                if let problem, problem.kind == .wrongCount, taken > 0,
+                    Self.valueCount(text) == all[sent[taken - 1]].count
+                {
+                    // The previous request's count where this one's was due: the answers came one line late.
+                    return giveUp(
+                        .outOfTurn,
+                        "a line no request asked for (the answers came one line late: \(problem.detail), as many as "
+                            + "the request before asked for)")
+                }
                 if let problem { return giveUp(problem.kind, problem.detail) }
                 guard text.count <= Self.answerLimit(all[i].count) else {
                     return giveUp(.unparseable, "an answer longer than its row needs")
@@ -346,6 +355,11 @@ public final class ExternalWorker: @unchecked Sendable {
                 if answer == .unsupported { dropped.insert(all[i].function) }
             }
         }
+    }
+
+    /// How many values a line holds (its tokens between blanks).
+    static func valueCount(_ line: [UInt8]) -> Int {
+        line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }).count
     }
 
     /// The answer line as values, or the problem with it (which the caller records or retries).
