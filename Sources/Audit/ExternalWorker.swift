@@ -178,7 +178,7 @@ public final class ExternalWorker: @unchecked Sendable {
                         + "request, so that answers stay with their requests")
                 return .failed(.outOfTurn)
             }
-            let (answer, problem) = Self.parse(String(decoding: text, as: UTF8.self), expecting: count)
+            let (answer, problem) = Self.parse(text, expecting: count)
             if let problem {
                 // A line that is not an answer may be a stray line (the answer still coming): restart, so that
                 // the next answer is the next request's.
@@ -321,7 +321,7 @@ public final class ExternalWorker: @unchecked Sendable {
             while taken < sent.count, answersWaiting {
                 let i = sent[taken]
                 let text = takeAnswer()
-                let (answer, problem) = Self.parse(String(decoding: text, as: UTF8.self), expecting: all[i].count)
+                let (answer, problem) = Self.parse(text, expecting: all[i].count)
                 if i == batch.count, answer == .unsupported, dropped.contains(sentinel.function) {
                     return giveUp(nil)  // the sentinel's function became unsupported in the batch: no proof
                 }
@@ -360,6 +360,20 @@ public final class ExternalWorker: @unchecked Sendable {
     /// How many values a line holds (its tokens between blanks).
     static func valueCount(_ line: [UInt8]) -> Int {
         line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }).count
+    }
+
+    /// The answer line as values, or the problem with it: a line of printable ASCII and tabs that holds the
+    /// values expected is read from its bytes (the same blanks and the same number reader as the text), anything
+    /// else as text, which gives the problem its words.
+    static func parse(
+        _ line: [UInt8], expecting count: Int
+    ) -> (WorkerAnswer, (kind: WorkerProblem.Kind, detail: String)?) {
+        let values: [Double]? = line.withUnsafeBufferPointer { bytes in
+            guard bytes.allSatisfy({ (0x20..<0x7F).contains($0) || $0 == 0x09 }) else { return nil }
+            return try? RowSyntax.values(bytes[...], after: 0)
+        }
+        if let values, values.count == count { return (.values(values), nil) }
+        return parse(String(decoding: line, as: UTF8.self), expecting: count)
     }
 
     /// The answer line as values, or the problem with it (which the caller records or retries).
