@@ -89,33 +89,22 @@ public final class ExternalWorker: @unchecked Sendable {
     private func requestAlone(_ line: String, expecting count: Int) -> WorkerAnswer {
         requests += 1
         lastRequest = line
-        if process == nil {
-            guard starts <= maximumRestarts else {
-                if !gaveUp {
-                    gaveUp = true
-                    record(
-                        .cannotStart, line,
-                        "given up after \(maximumRestarts) restarts: this and every later request fail without being "
-                            + "sent"
-                    )
-                }
-                return .failed(.cannotStart)
+        let worker: WorkerProcess
+        switch startWorker() {
+        case .running(let running): worker = running
+        case .givenUp:
+            if !gaveUp {
+                gaveUp = true
+                record(
+                    .cannotStart, line,
+                    "given up after \(maximumRestarts) restarts: this and every later request fail without being sent")
             }
-            starts += 1
-            do {
-                process = try WorkerProcess(command)
-                pending = []
-                errorText = []
-            } catch {
-                record(.cannotStart, line, "\(error)")
-                return .failed(.cannotStart)
-            }
+            return .failed(.cannotStart)
+        case .cannotStart(let reason):
+            record(.cannotStart, line, reason)
+            return .failed(.cannotStart)
         }
-        let worker = process!
-        // Whatever the worker wrote since its last answer is already waiting: read it before sending.
-        var ready = pollfd(fd: worker.output, events: Int16(POLLIN), revents: 0)
-        if poll(&ready, 1, 0) > 0 && ready.revents & Int16(POLLIN) != 0 { _ = drain(worker.output, into: &pending) }
-        if !pending.isEmpty || answersWaiting {
+        if outputWaiting(worker) {
             // Output before the request was sent (a banner, a second line to the last request): every later
             // answer would be one request late. Nothing from this worker is scored until it is restarted.
             let stray = Self.printable(
@@ -248,21 +237,45 @@ public final class ExternalWorker: @unchecked Sendable {
     /// The worker, started if need be, when nothing stray is waiting from it; nil otherwise (the batch then
     /// goes one request at a time, which records the problem).
     private func readyForBatch(_ batch: [Request]) -> WorkerProcess? {
-        guard !batch.isEmpty, process != nil || starts <= maximumRestarts else { return nil }
-        if process == nil {
-            starts += 1
-            guard let started = try? WorkerProcess(command) else {
-                starts -= 1  // the request alone starts it again and records why it cannot
-                return nil
-            }
+        guard !batch.isEmpty else { return nil }
+        switch startWorker() {
+        case .running(let worker): return outputWaiting(worker) ? nil : worker
+        case .givenUp: return nil
+        case .cannotStart:
+            starts -= 1  // the request alone starts it again and records why it cannot
+            return nil
+        }
+    }
+
+    private enum Start {
+        case running(WorkerProcess)
+        /// The restarts are spent.
+        case givenUp
+        case cannotStart(String)
+    }
+
+    /// The running worker, started if none runs and restarts remain.
+    private func startWorker() -> Start {
+        if let process { return .running(process) }
+        guard starts <= maximumRestarts else { return .givenUp }
+        starts += 1
+        do {
+            let started = try WorkerProcess(command)
             process = started
             pending = []
             errorText = []
+            return .running(started)
+        } catch {
+            return .cannotStart("\(error)")
         }
-        let worker = process!
+    }
+
+    /// Whether the worker wrote anything since its last answer (read now): before a request is sent, that is a
+    /// line no request asked for, which would make every later answer one request late.
+    private func outputWaiting(_ worker: WorkerProcess) -> Bool {
         var ready = pollfd(fd: worker.output, events: Int16(POLLIN), revents: 0)
         if poll(&ready, 1, 0) > 0 && ready.revents & Int16(POLLIN) != 0 { _ = drain(worker.output, into: &pending) }
-        return pending.isEmpty && !answersWaiting ? worker : nil
+        return !pending.isEmpty || answersWaiting
     }
 
     private enum BatchOutcome {
