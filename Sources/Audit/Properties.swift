@@ -116,7 +116,7 @@ enum Properties {
             }
         }
         if let failure = orderFailure(x, p, "p", order) { failures.append(failure) }
-        if Set(x).count == 1 {
+        if allEqual(x) {
             let n = Double(x.count)
             if let i = close(
                 p, Array(repeating: 1 / n, count: x.count), relative: t.uniformProbability(softmaxBound: softmaxBound),
@@ -136,7 +136,7 @@ enum Properties {
         var failures: [PropertyFailure] = []
         if let failure = orderFailure(x, output, "log p", order) { failures.append(failure) }
         let logN = logarithm(Double(x.count))
-        if Set(x).count == 1,
+        if allEqual(x),
             let i = close(
                 output, Array(repeating: -logN, count: x.count), relative: t.uniformLogarithm,
                 floor: t.floor)
@@ -161,7 +161,7 @@ enum Properties {
         // A sum of two non-negative terms (or the log of a probability <= 1): no tolerance.
         if !(loss >= 0) { failures.append(PropertyFailure(property: .nonNegativeLoss, detail: "CE = \(loss)")) }
         let logN = logarithm(Double(x.count))
-        if Set(x).count == 1, close([loss], [logN], relative: t.uniformLogarithm, floor: t.floor) != nil {
+        if allEqual(x), close([loss], [logN], relative: t.uniformLogarithm, floor: t.floor) != nil {
             failures.append(PropertyFailure(property: .uniformRow, detail: "CE = \(loss), log n = \(logN)"))
         }
         return failures
@@ -309,4 +309,11 @@ final class RowOrder {
         }
         return order
     }
+}
+
+/// Whether a non-empty row holds a single value (as a set of its values would: −0 equals +0, and a NaN
+/// equals nothing but itself when alone).
+private func allEqual(_ x: [Double]) -> Bool {
+    guard let first = x.first else { return false }
+    return x.dropFirst().allSatisfy { $0 == first }
 }

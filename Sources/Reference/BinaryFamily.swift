@@ -70,10 +70,14 @@ extension SoftmaxReference {
         infinite: (Double) -> ReferenceValue
     ) throws -> [ReferenceValue] {
         var out = [ReferenceValue](repeating: .undefined, count: x.count)
-        let finite = x.indices.filter { x[$0].isFinite }
+        var finite = x.indices.filter { x[$0].isFinite }
         for j in x.indices where x[j].isInfinite { out[j] = infinite(x[j]) }
         guard !finite.isEmpty else { return out }
-        uncoveredCall()
+        // The fast path first, element by element; MPFR answers only the elements it leaves.
+        finite = fastElementwise(finite, into: &out) { j in
+            FastBinaryFamily.value(f, x[j], beta: beta, format: format)
+        }
+        guard !finite.isEmpty else { return out }
         let values = try certifiedElementwise(f, finite.map { x[$0] }, beta: beta)
         for (value, j) in zip(values, finite) { out[j] = value }
         return out

@@ -261,7 +261,15 @@ extension SoftmaxReference {
         if rows.contains(where: \.isInfinite) { return .infinity(negative: false) }
         let live = rows.compactMap(\.finite)
         guard !live.isEmpty else { return .exactly(0) }
-        uncoveredCall()
+        if fastPath == .auto && decimalDigits == nil {
+            if let value = fastCrossEntropyLoss(live, divisor: divisor) {
+                fastPathCounts.fast += 1
+                return value
+            }
+            fastPathCounts.fallback += 1
+        } else {
+            uncoveredCall()
+        }
         let space = workspaces.crossEntropyLoss
         return try certified(.crossEntropyLoss, count: 1) { c in
             let p = c.precision

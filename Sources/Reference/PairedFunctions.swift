@@ -174,14 +174,19 @@ extension SoftmaxReference {
         }
         guard w.isFinite && w >= 0 else { throw ReferenceError.invalidOption(name: "pos_weight", value: w) }
         var out = [ReferenceValue](repeating: .undefined, count: x.count)
-        let finite = x.indices.filter { x[$0].isFinite }
+        var finite = x.indices.filter { x[$0].isFinite }
         let infinite = x.indices.filter { x[$0].isInfinite }
         if !infinite.isEmpty {
             let values = try binaryLimits(f, infinite.map { x[$0] }, infinite.map { y[$0] }, w)
             for (value, j) in zip(values, infinite) { out[j] = value }
         }
         guard !finite.isEmpty else { return out }
-        uncoveredCall()
+        // The fast path first, element by element; MPFR answers only the elements it leaves.
+        finite = fastElementwise(finite, into: &out) { j in
+            FastBinaryFamily.binaryCrossEntropy(
+                x[j], target: y[j], posWeight: w, gradient: f == .binaryCrossEntropyGradient, format: format)
+        }
+        guard !finite.isEmpty else { return out }
         let xs = finite.map { x[$0] }, ys = finite.map { y[$0] }
         let values = try certifiedBinaryCrossEntropy(f, xs, ys, w)
         for (value, j) in zip(values, finite) { out[j] = value }

@@ -119,6 +119,8 @@ final class CrossEntropyLossWorkspace {
     let probability = MPFRFloat(precision: 64)
     let product = MPFRFloat(precision: 64)
     let limits = MPFRValues()
+    /// The fast path's conversion of a weight to a double word (its low word).
+    let conversion = MPFRFloat(precision: 64)
 }
 
 /// One workspace per formula.

@@ -44,12 +44,12 @@ public enum AuditMarkdown {
             + "\(grouped(total.fast)) "
             + "(\(share(total.fast, of: calls))), \(grouped(total.fallback)) (\(share(total.fallback, of: calls))) "
             + "fell back to MPFR "
-            + "(a result within the fast path's error of a rounding boundary, an exact zero, or a cancellation "
-            + "deeper than its "
-            + "106 bits), and \(grouped(total.uncovered)) (\(share(total.uncovered, of: calls))) went to "
-            + "MPFR directly (what the fast path does not cover: the binary family, the paired functions, and "
-            + "probability targets, which "
-            + "a label on a −inf logit becomes). "
+            + "(a result within the fast path's error of a rounding boundary, an exact zero, a cancellation "
+            + "deeper than its 106 bits, or an argument beyond its range; for the elementwise functions, those "
+            + "elements alone), and \(grouped(total.uncovered)) (\(share(total.uncovered, of: calls))) went to "
+            + "MPFR directly (what the fast path does not cover: KL and the cross-entropy with probability "
+            + "targets, which a label on a −inf logit becomes, the weighted logsumexp, and the framework loss's "
+            + "gradient). "
         let falling = r.referencePath.filter { $0.counts.fallback > 0 }
         if falling.isEmpty {
             text += "No class fell back."

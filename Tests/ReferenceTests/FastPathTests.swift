@@ -2,6 +2,8 @@
 // bound, the exponential within the bound the analysis charges, the rounding decision in doubles
 // against exact rounding, rows that must fall back, and fast versus MPFR-only answers on random rows.
 // (AuditTests/DifferentialTests.swift runs the audit's every input class through both paths.)
+import Catalogue
+import Formats
 import Foundation
 import MPFR
 import Testing
@@ -252,6 +254,308 @@ struct FastPathTests {
             auto.fastPathCounts.fast >= 2200, "the fast path answered only \(auto.fastPathCounts.fast) of 2,400 calls")
         #expect(mpfr.fastPathCounts.fast == 0)
     }
+
+    @Test("the binary family's double-word approximations stay within the bounds they charge, against 600 bits")
+    func binaryFamilyBounds() {
+        var rng = XorShift(77)
+        let functions: [AuditFunction] = [.sigmoid, .sigmoidGradient, .logSigmoid, .softplus]
+        var worst = 0.0
+        var checked = 0
+        for (i, x) in binaryFamilyElements(&rng, count: 24_000).enumerated() {
+            let f = functions[i % 4]
+            let beta = f == .softplus && i % 3 == 0 ? [2, 0.5, 1e-3, 7.25, 1e200][i % 5] : 1
+            guard let a = FastBinaryFamily.approximation(f, x, beta: beta) else { continue }
+            checked += 1
+            // |exact − V| in units of 2^scale, against the error charged.
+            let d = binaryFamilyExact(f, x, beta: beta)
+            d.scale(d, byPowerOfTwo: -a.value.scale)
+            d.subtract(d, a.value.value.hi)
+            d.subtract(d, a.value.value.lo)
+            let ratio = abs(d.double()) / a.value.error
+            worst = max(worst, ratio)
+            #expect(
+                ratio <= 1,
+                """
+                \(f.rawValue)(\(Binary64.hexString(x))) β = \(beta): \
+                V = 2^\(a.value.scale)·(\(a.value.value.hi) + \(a.value.value.lo)), \
+                |V − exact| = \(abs(d.double())), bound \(a.value.error)
+                """
+            )
+        }
+        #expect(checked > 20_000, "the fast path took only \(checked) of 24,000 elements")
+        #expect(worst > 0, "every approximation exact: the comparison is not measuring")
+    }
+
+    @Test("binary cross-entropy's double-word loss and gradient stay within the bounds they charge, against 600 bits")
+    func binaryCrossEntropyBounds() {
+        var rng = XorShift(91)
+        var checked = 0
+        let xs = binaryFamilyElements(&rng, count: 20_000)
+        for (i, x0) in xs.enumerated() {
+            var x = x0
+            var y = binaryTarget(&rng, i)
+            let w = [1, 0, 3, 0.25, 1e-300, 7e200][i % 6]
+            let gradient = (i / 6) % 2 == 1
+            if i % 7 == 0 && w == 1 || w == 3 {
+                // The gradient's numerator cancels, (1 − y) e^min(x, 0) ≈ w y e^−max(x, 0),
+                // at x = log(w y/(1 − y)).
+                y = rng.uniform(0.01, 0.99)
+                x = Foundation.log(w * y / (1 - y))
+            }
+            guard
+                let a = FastBinaryFamily.binaryCrossEntropyApproximation(
+                    x, target: y, posWeight: w, gradient: gradient)
+            else { continue }
+            checked += 1
+            let d = binaryCrossEntropyExact(x, y, w, gradient: gradient)
+            d.scale(d, byPowerOfTwo: -a.value.scale)
+            d.subtract(d, a.value.value.hi)
+            d.subtract(d, a.value.value.lo)
+            #expect(
+                abs(d.double()) <= a.value.error,
+                """
+                \(gradient ? "gradient" : "loss")(x = \(Binary64.hexString(x)), y = \(Binary64.hexString(y)), \
+                w = \(w)): V = 2^\(a.value.scale)·(\(a.value.value.hi) + \(a.value.value.lo)), \
+                |V − exact| = \(abs(d.double())), bound \(a.value.error)
+                """
+            )
+        }
+        #expect(checked > 12_000, "the fast path took only \(checked) of 20,000 elements")
+    }
+
+    @Test("the framework loss in double words stays within the bound it charges, against 600 bits")
+    func crossEntropyLossBound() {
+        var rng = XorShift(23)
+        let reference = SoftmaxReference()
+        var checked = 0
+        for trial in 0..<2_000 {
+            let B = 1 + trial % 3, C = 2 + (trial / 3) % 6
+            let spread = [0.5, 5, 50, 800][trial % 4]
+            let rows = (0..<B).map { _ in (0..<C).map { _ in spread * rng.uniform(-1, 1) } }
+            let weights = (0..<B).map { _ in
+                (0..<C).map { _ in [1, 0.5, 3, 0, rng.unit(), 1e-200][Int(rng.next() % 6)] }
+            }
+            let divisor = [1, 3, 0.1, 7e-100][trial % 4]
+            let exactWeights = weights.map { $0.map { MPFRFloat($0, precision: 53) } }
+            guard
+                let a = reference.fastCrossEntropyLossApproximation(
+                    Array(zip(rows, exactWeights)), divisor: MPFRFloat(divisor, precision: 53))
+            else { continue }
+            checked += 1
+            // Σ_i Σ_c A_ic (logsumexp(x_i) − x_ic) / divisor at 600 bits.
+            let exact = MPFRFloat(precision: 600), lse = MPFRFloat(precision: 600), t = MPFRFloat(precision: 600)
+            exact.setZero()
+            for (x, w) in zip(rows, weights) {
+                let m = x.max()!
+                lse.setZero()
+                for v in x {
+                    t.subtract(v, m)
+                    t.exp(t)
+                    lse.add(lse, t)
+                }
+                lse.log(lse)
+                lse.add(lse, m)
+                for (v, c) in zip(x, w) {
+                    t.subtract(lse, v)
+                    t.multiply(t, c)
+                    exact.add(exact, t)
+                }
+            }
+            exact.divide(exact, divisor)
+            exact.subtract(exact, a.value.hi)
+            exact.subtract(exact, a.value.lo)
+            #expect(
+                abs(exact.double()) <= a.error,
+                """
+                rows \(rows) weights \(weights) / \(divisor): V = \(a.value.hi) + \(a.value.lo), \
+                |V − exact| = \(abs(exact.double())), bound \(a.error)
+                """
+            )
+        }
+        #expect(checked > 1_500, "the fast path took only \(checked) of 2,000 batches")
+    }
+
+    @Test("a mean loss over a tiny total weight: terms that underflow are not certified (review: +0 for 2^-109)")
+    func crossEntropyLossTinyWeight() throws {
+        // The mean is L itself whatever the weight, but A·L falls below the normal range before the division.
+        let batches: [([[Double]], [Double])] = [
+            ([[0, -75]], [0x1p-969, 1]), ([[0, -72]], [0x1p-969, 1]), ([[0, -41.6]], [0x1p-969, 1]),
+            ([[0, -0x1.2adc61df967e5p+6, -0x1.2ea76615c2eaap+6]], [0x1.07e7588f87c96p-969, 1, 0x1p-715]),
+        ]
+        for format in BinaryFormat.all {
+            let (auto, mpfr) = referencePair(format)
+            for (rows, weights) in batches {
+                let batch = CrossEntropyBatch(
+                    rows: rows, targets: .labels([0]), options: CrossEntropyOptions(classWeights: weights))
+                let a = try auto.crossEntropyLoss(batch)[0], b = try mpfr.crossEntropyLoss(batch)[0]
+                #expect(
+                    a.rounded.bitPattern == b.rounded.bitPattern,
+                    "\(format) loss of \(rows) weights \(weights): fast \(a), MPFR \(b)")
+            }
+        }
+    }
+
+    @Test("the framework loss's fast path gives MPFR's bits and offsets within 2^-23 ulp, in every format")
+    func crossEntropyLossAgreesWithMPFR() throws {
+        var rng = XorShift(17)
+        for format in BinaryFormat.all {
+            let (auto, mpfr) = referencePair(format)
+            for trial in 0..<300 {
+                let B = 1 + trial % 4, C = 2 + (trial / 4) % 7
+                let spread = [0.5, 5, 50, 1e3][trial % 4]
+                let offset = [0, 0, 1e8, -1e300][trial % 4 == 3 ? 3 : trial % 3]
+                let rows = (0..<B).map { _ in (0..<C).map { _ in offset + spread * rng.uniform(-1, 1) } }
+                let targets: CrossEntropyBatch.Targets =
+                    trial % 3 == 0
+                    ? .probabilities((0..<B).map { _ in (0..<C).map { _ in [0, 1, rng.unit()][Int(rng.next() % 3)] } })
+                    : .labels((0..<B).map { i in i == 1 && trial % 5 == 0 ? -100 : Int(rng.next() % UInt64(C)) })
+                let options = CrossEntropyOptions(
+                    classWeights: trial % 2 == 0
+                        ? nil : (0..<C).map { _ in [1, 0.5, 3, 0, rng.unit()][Int(rng.next() % 5)] },
+                    labelSmoothing: [0, 0.1, 0x1p-40, rng.unit()][trial % 4],
+                    reduction: [LossReduction.mean, .sum, .none][trial % 3])
+                let batch = CrossEntropyBatch(rows: rows, targets: targets, options: options)
+                let a = try auto.crossEntropyLoss(batch), b = try mpfr.crossEntropyLoss(batch)
+                for (i, (p, q)) in zip(a, b).enumerated() {
+                    #expect(
+                        p.rounded.bitPattern == q.rounded.bitPattern && abs(p.ulpOffset - q.ulpOffset) <= 0x1p-23,
+                        "\(format) loss of \(batch.rows) \(batch.targets) \(options), value \(i): fast \(p), MPFR \(q)")
+                }
+            }
+            #expect(auto.fastPathCounts.fast >= 300, "\(format): only \(auto.fastPathCounts) calls on the fast path")
+        }
+    }
+
+    @Test("the binary family's fast path and BCE's give MPFR's bits and offsets within 2^-23 ulp, in every format")
+    func binaryFamilyAgreesWithMPFR() throws {
+        var rng = XorShift(5)
+        for format in BinaryFormat.all {
+            let (auto, mpfr) = referencePair(format)
+            for trial in 0..<150 {
+                let x = binaryFamilyElements(&rng, count: 1 + trial % 24)
+                let beta = [1, 2, 0.1, 1e3, 1e-200][trial % 5]
+                let y = x.indices.map { binaryTarget(&rng, $0) }
+                let w = [1, 0, 3, 0.25, 1e-300, 7e200][trial % 6]
+                let pairs: [([ReferenceValue], [ReferenceValue], String)] = [
+                    (try auto.sigmoid(x), try mpfr.sigmoid(x), "sigmoid"),
+                    (try auto.logSigmoid(x), try mpfr.logSigmoid(x), "log-sigmoid"),
+                    (try auto.sigmoidGradient(x), try mpfr.sigmoidGradient(x), "sigmoid-gradient"),
+                    (try auto.softplus(x, beta: beta), try mpfr.softplus(x, beta: beta), "softplus"),
+                    (
+                        try auto.softplusGradient(x, beta: beta), try mpfr.softplusGradient(x, beta: beta),
+                        "softplus-gradient"
+                    ),
+                    (
+                        try auto.binaryCrossEntropy(x, targets: y, posWeight: w),
+                        try mpfr.binaryCrossEntropy(x, targets: y, posWeight: w), "binary cross-entropy"
+                    ),
+                    (
+                        try auto.binaryCrossEntropyGradient(x, targets: y, posWeight: w),
+                        try mpfr.binaryCrossEntropyGradient(x, targets: y, posWeight: w), "its gradient"
+                    ),
+                ]
+                for (a, b, name) in pairs {
+                    for (i, (p, q)) in zip(a, b).enumerated() {
+                        #expect(
+                            p.rounded.bitPattern == q.rounded.bitPattern && abs(p.ulpOffset - q.ulpOffset) <= 0x1p-23,
+                            """
+                            \(name) in \(format) of \(Binary64.hexString(x[i])) β = \(beta), y = \(y[i]), \
+                            w = \(w): fast \(p), MPFR \(q)
+                            """
+                        )
+                    }
+                }
+            }
+            // Most calls have an element beyond |βx| = 2^20 or near a midpoint, and fall back element by element.
+            #expect(auto.fastPathCounts.fast >= 100, "\(format): only \(auto.fastPathCounts) calls on the fast path")
+            #expect(mpfr.fastPathCounts.fast == 0 && mpfr.fastPathCounts.fallback == 0)
+        }
+    }
+}
+
+/// A reference on the default path and one on MPFR alone, both rounding to `format`.
+func referencePair(_ format: BinaryFormat) -> (auto: SoftmaxReference, mpfr: SoftmaxReference) {
+    let auto = SoftmaxReference(), mpfr = SoftmaxReference()
+    auto.format = format
+    mpfr.format = format
+    mpfr.fastPath = .mpfr
+    return (auto, mpfr)
+}
+
+/// Elements for the binary family's tests: every regime of t = e^−|βx| (near 1, the Newton and atanh
+/// sides of 2^-10, below 2^-1074, the wide exponential's range), zeros, subnormals and values of the
+/// narrow formats.
+func binaryFamilyElements(_ rng: inout XorShift, count: Int) -> [Double] {
+    (0..<count).map { i in
+        let sign: Double = rng.next() & 1 == 0 ? 1 : -1
+        switch i % 8 {
+        case 0: return rng.uniform(-40, 40)
+        case 1: return sign * rng.uniform(6.5, 7.5)  // t around 2^-10
+        case 2: return rng.uniform(-800, 800)
+        case 3: return sign * rng.uniform(700, 2e5)
+        case 4:
+            return sign * Double(sign: .plus, exponent: Int(rng.next() % 1100) - 1074, significand: rng.uniform(1, 2))
+        case 5: return sign * Double(rng.next() % 2048) * 0x1p-10  // on the grid of float16's significands
+        case 6: return [0.0, -0.0, 0x1p-1074, -0x1p-1074, 36.04, -36.04, 0x1p20, -0x1p20][Int(rng.next() % 8)]
+        default: return sign * rng.uniform(0, 1)
+        }
+    }
+}
+
+/// f(x) at 600 bits, from t = e^−|βx| with βx exact (BinaryFamily.swift's formulas).
+func binaryFamilyExact(_ f: AuditFunction, _ x: Double, beta: Double) -> MPFRFloat {
+    let precision = 600
+    let y = MPFRFloat(precision: precision), t = MPFRFloat(precision: precision)
+    let v = MPFRFloat(precision: precision), w = MPFRFloat(precision: precision)
+    y.set(-x.magnitude)
+    y.multiply(y, beta)
+    t.exp(y)
+    w.add(t, 1.0)
+    switch f {
+    case .sigmoid where x >= 0: v.set(1.0); v.divide(v, w)
+    case .sigmoid: v.divide(t, w)
+    case .sigmoidGradient: w.multiply(w, w); v.divide(t, w)
+    case .logSigmoid: v.log(onePlus: t); v.negate(v); if x < 0 { v.add(v, x) }
+    default: v.log(onePlus: t); v.divide(v, beta); if x > 0 { v.add(v, x) }  // softplus
+    }
+    return v
+}
+
+/// Targets in [0, 1] for binary cross-entropy: hard labels, 1 − 2^-k, 2^-k down to subnormals, uniform.
+func binaryTarget(_ rng: inout XorShift, _ i: Int) -> Double {
+    switch i % 5 {
+    case 0: return Double(rng.next() & 1)
+    case 1: return 1 - Double(sign: .plus, exponent: -Int(1 + rng.next() % 53), significand: 1)
+    case 2: return Double(sign: .plus, exponent: -Int(1 + rng.next() % 1074), significand: 1)
+    default: return rng.unit()
+    }
+}
+
+/// Binary cross-entropy's loss or gradient at 600 bits from the exact weights 1 − y and w y.
+func binaryCrossEntropyExact(_ x: Double, _ y: Double, _ w: Double, gradient: Bool) -> MPFRFloat {
+    let precision = 1200
+    let a = MPFRFloat(precision: precision), b = MPFRFloat(precision: precision)
+    let t = MPFRFloat(precision: precision), v = MPFRFloat(precision: precision)
+    let u = MPFRFloat(precision: precision)
+    a.subtract(1, y)
+    b.set(w)
+    b.multiply(b, y)
+    t.set(-x.magnitude)
+    t.exp(t)
+    if gradient {
+        // (a − b t)/(1 + t) for x >= 0, (a t − b)/(1 + t) below.
+        if x >= 0 { u.multiply(b, t); v.subtract(a, u) } else { u.multiply(a, t); v.subtract(u, b) }
+        u.add(t, 1.0)
+        v.divide(v, u)
+        return v
+    }
+    let (A, B) = x >= 0 ? (a, b) : (b, a)
+    u.log(onePlus: t)
+    v.add(A, B)
+    v.multiply(v, u)
+    u.multiply(A, x.magnitude)
+    v.add(v, u)
+    return v
 }
 
 /// The five row functions of `a` and `b` on one row (label t), side by side with their names.

@@ -33,14 +33,18 @@ protocol Lanes {
     static func * (a: Self, b: Self) -> Self
     static prefix func - (a: Self) -> Self
     init(broadcast value: Double)
+    /// a·b + c with one rounding.
+    static func fused(_ a: Self, _ b: Self, _ c: Self) -> Self
 }
 
 extension Double: Lanes {
     @inline(__always) init(broadcast value: Double) { self = value }
+    @inline(__always) static func fused(_ a: Double, _ b: Double, _ c: Double) -> Double { c.addingProduct(a, b) }
 }
 
 extension SIMD2: Lanes where Scalar == Double {
     @inline(__always) init(broadcast value: Double) { self.init(repeating: value) }
+    @inline(__always) static func fused(_ a: Self, _ b: Self, _ c: Self) -> Self { c.addingProduct(a, b) }
 }
 
 typealias DoubleWord = DW<Double>
@@ -115,10 +119,15 @@ func split<T: Lanes>(_ a: T) -> (T, T) {
 @inline(__always)
 func twoProduct<T: Lanes>(_ a: T, _ b: T) -> DW<T> {
     let p = a * b
+    #if SOFTMAX_AUDIT_FMA
+    // The same exact pair (p = RN(ab) and ab − p are unique), one instruction where the target has FMA.
+    return DW(p, T.fused(a, b, -p))
+    #else
     let (ah, al) = split(a)
     let (bh, bl) = split(b)
     let e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
     return DW(p, e)
+    #endif
 }
 
 // MARK: - Rounded operations

@@ -67,12 +67,18 @@ extension FastRow {
     }
 
     /// L as one unscaled double word with its absolute error.
-    private func unscaledL() -> (DoubleWord, Double) {
+    func unscaledL() -> (DoubleWord, Double) {
         if ultra { return (DoubleWord(0), 0x1p-1000) }
-        let binade = Lm.hi.exponent + LExp
+        return Self.unscaled(Lm, LExp, relativeError: LError)
+    }
+
+    /// 2^e · m (m > 0, 2^e · m below 2^1000) as one double word with its absolute error, from m's relative
+    /// error: below 2^-900 it is 0, off by less than 2^(binade + 2).
+    static func unscaled(_ m: DoubleWord, _ e: Int, relativeError: Double) -> (DoubleWord, Double) {
+        let binade = m.hi.exponent + e
         if binade >= -900 {
-            let L = Lm.scaled(LExp)
-            return (L, 2 * LError * L.hi * boundRoundingUp + 0x1p-1073)
+            let v = m.scaled(e)
+            return (v, 2 * relativeError * v.hi * boundRoundingUp + 0x1p-1073)
         }
         return (DoubleWord(0), Double(sign: .plus, exponent: max(binade + 2, -1074), significand: 1))
     }

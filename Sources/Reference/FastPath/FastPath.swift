@@ -1,9 +1,14 @@
 // Where the fast path sits: before the MPFR path, for the functions it covers. It answers a row only
-// when every element is certified; otherwise the MPFR path (the authority) answers the whole row.
+// when every element is certified; otherwise the MPFR path (the authority) answers the whole row. The
+// elementwise functions are the exception: each element stands alone, so MPFR answers only the elements
+// the fast path leaves (the call then counts as a fallback).
 //
-// Covered: softmax, log-softmax, logsumexp, the Jacobian, the vector-Jacobian product, and with class
-// labels the cross-entropy, its gradient (also per row of a batch gradient) and the mean batch loss.
-// Not covered, MPFR only: probability targets, and any request for decimal digits.
+// Covered: softmax, log-softmax, logsumexp, the Jacobian, the vector-Jacobian product, with class labels
+// the cross-entropy, its gradient (also per row of a batch gradient) and the mean batch loss; the
+// framework loss (FastCrossEntropyLoss.swift) over its finite rows; and elementwise the binary family
+// (sigmoid, log-sigmoid, softplus with β, their gradients) and binary cross-entropy with logits and its
+// gradient. Not covered, MPFR only: KL and the cross-entropy with probability targets, the weighted
+// logsumexp, the framework loss's gradient, and any request for decimal digits.
 
 /// Whether the reference tries the double-word fast path first.
 public enum FastPathMode: String, Sendable, CaseIterable {
@@ -56,6 +61,24 @@ extension SoftmaxReference {
         }
         fastPathCounts.fallback += 1
         return nil
+    }
+
+    /// An elementwise call: the fast path's value for each of `indices` written into `out` (none with the
+    /// MPFR path or decimal digits); returns the elements it leaves to MPFR, and counts the call.
+    func fastElementwise(
+        _ indices: [Int], into out: inout [ReferenceValue], _ value: (Int) -> ReferenceValue?
+    ) -> [Int] {
+        guard fastPath == .auto && decimalDigits == nil else {
+            uncoveredCall()
+            return indices
+        }
+        let left = indices.filter { j in
+            guard let v = value(j) else { return true }
+            out[j] = v
+            return false
+        }
+        if left.isEmpty { fastPathCounts.fast += 1 } else { fastPathCounts.fallback += 1 }
+        return left
     }
 
     /// Counts a call the fast path does not cover.

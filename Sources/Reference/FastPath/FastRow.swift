@@ -104,9 +104,8 @@ final class FastRow {
         if ultra { return true }
         guard sumTerms(x) else { return false }
         guard scaleSum(by: D) else { return false }
-        // L = log1p(s).
-        if sM.hi.exponent + sExp >= -10 { return newtonLogarithm() }
-        atanhLogarithm()
+        guard let L = Self.log1p(sM, sExp, error: sError, onePlus: S, error: SError) else { return false }
+        (Lm, LExp, LError) = (L.m, L.e, L.error)
         return true
     }
 
@@ -241,27 +240,37 @@ final class FastRow {
         return true
     }
 
+    /// L = log1p(s) = 2^e · m for s = 2^sExp · sM > 0 known to relative error sError, S = 1 + s known to
+    /// relative error SError, with L's relative error; nil when a checked assumption fails.
+    static func log1p(
+        _ sM: DoubleWord, _ sExp: Int, error sError: Double, onePlus S: DoubleWord, error SError: Double
+    ) -> (m: DoubleWord, e: Int, error: Double)? {
+        if sM.hi.exponent + sExp >= -10 { return newtonLogarithm(S, error: SError) }
+        return atanhLogarithm(sM, sExp, error: sError)
+    }
+
     /// L = log S by one Newton step from libm's log (s >= 2^-10, so L >= 2^-10.01).
-    private func newtonLogarithm() -> Bool {
+    private static func newtonLogarithm(
+        _ S: DoubleWord, error SError: Double
+    ) -> (m: DoubleWord, e: Int, error: Double)? {
         let y0 = Foundation.log(S.hi)
-        guard y0 > 0, y0 <= FastExponential.narrowLimit else { return false }
+        guard y0 > 0, y0 <= FastExponential.narrowLimit else { return nil }
         let e = FastExponential.narrow(-y0, 0)
         let z = S.times(e.m).scaled(e.e)
         let t = twoSum(z.hi - 1, z.lo)  // z.hi - 1 is exact (z.hi in [1/2, 2])
-        guard t.hi.magnitude <= Self.newtonStepLimit else { return false }
+        guard t.hi.magnitude <= Self.newtonStepLimit else { return nil }
         let correction = t.hi * t.hi * (-0.5 + t.hi / 3)
         let L = t.plus(correction).plus(y0)
-        Lm = L
-        LExp = 0
         let absolute =
             (SError + Self.epsExp + DoubleWord.errorOfTimes) * (1 + 0x1p-30) + 0x1p-120
             + DoubleWord.errorOfPlusDouble * L.hi * (1 + 0x1p-30)
-        LError = absolute / (L.hi * (1 - 0x1p-30))
-        return true
+        return (L, 0, absolute / (L.hi * (1 - 0x1p-30)))
     }
 
     /// L = 2 atanh(s / (2 + s)) by its series (s < 2^-10).
-    private func atanhLogarithm() {
+    private static func atanhLogarithm(
+        _ sM: DoubleWord, _ sExp: Int, error sError: Double
+    ) -> (m: DoubleWord, e: Int, error: Double) {
         let twoPlusS = Self.plus(2, scaled: sM, sExp)
         let twoPlusSError = sError + twoPlusS.error
         let w = sM.times(twoPlusS.value.reciprocal)  // w = s / (2 + s) = 2^sExp · w
@@ -277,9 +286,7 @@ final class FastRow {
             F = w2.divided(by: 3).plus(rest).plus(1.0)
             FError = 0x1p-96
         }
-        Lm = w.times(F)
-        LExp = sExp + 1
-        LError = wError + FError + DoubleWord.errorOfTimes
+        return (w.times(F), sExp + 1, wError + FError + DoubleWord.errorOfTimes)
     }
 
     /// 2^e · m for −1022 <= e <= 1023: exact but for a low word that becomes subnormal (off by < 2^-1074).
