@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Times the same softmax rows through this reference and the arbitrary-precision peers, in one run.
 
-    python3 Benchmarks/compare_references.py [--binary PATH] [--lengths 16,1000,100000] [--seconds 1.5]
+    python3 Benchmarks/compare_references.py [--binary PATH] [--fma-binary PATH] [--lengths 16,1000,100000]
+                                             [--seconds 1.5]
 
 Peers, each at 128 bits and rounded to double at the end (the way a reference is usually written
 with them; none of them certifies the rounding): mpmath, gmpy2 (MPFR), python-flint (Arb balls).
 They are installed with pip when missing. This reference runs as `softmax-audit reference softmax
 --timing`, which reads every row first and times the evaluation alone, once with the fast path
-(`--path auto`, the default) and once MPFR only (`--path mpfr`). Everything runs on one core. Rows are
-N(0, 3²) logits from a fixed seed; the script also checks that every peer's doubles equal ours.
+(`--path auto`, the default) and once MPFR only (`--path mpfr`); and as the whole command (reading the
+rows as hexadecimal text, evaluating, printing; the process's start included), best of three. With
+--fma-binary, a build of the same code with FMA (`-Xswiftc -DSOFTMAX_AUDIT_FMA -Xswiftc -target-cpu
+-Xswiftc haswell`) is timed beside it. Everything runs on one core. Rows are N(0, 3²) logits from a fixed
+seed; the script also checks that every peer's doubles, and the FMA build's, equal ours.
 """
 import argparse
 import importlib
@@ -80,11 +84,29 @@ def time_peer(softmax, rows, budget):
     return len(outputs) / (time.perf_counter() - start), outputs
 
 
-def time_ours(binary, path, rows, mode):
+def write_rows(rows):
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         for row in rows:
             f.write(" ".join(x.hex() for x in row) + "\n")
-        name = f.name
+        return f.name
+
+
+def time_command(binary, rows, runs=3):
+    """Rows/s of the whole `reference softmax` command, best of `runs`."""
+    name = write_rows(rows)
+    best = float("inf")
+    try:
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run([binary, "reference", "softmax", "--input", name], stdout=subprocess.DEVNULL, check=True)
+            best = min(best, time.perf_counter() - start)
+    finally:
+        os.unlink(name)
+    return len(rows) / best
+
+
+def time_ours(binary, path, rows, mode):
+    name = write_rows(rows)
     try:
         run = subprocess.run([binary, "reference", "softmax", "--input", name, "--timing", "--path", mode],
                              capture_output=True, text=True, check=True)
@@ -101,6 +123,7 @@ def time_ours(binary, path, rows, mode):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=".build/release/softmax-audit")
+    parser.add_argument("--fma-binary", help="the same code built with FMA, timed beside --binary")
     parser.add_argument("--lengths", default="16,1000,100000")
     parser.add_argument("--seconds", type=float, default=1.5, help="time budget per peer and length")
     parser.add_argument("--seed", type=int, default=2026)
@@ -134,7 +157,17 @@ def main():
             mismatches += 1
             print(f"MISMATCH: fast path and MPFR path differ at n = {n}", file=sys.stderr)
         print(f"| {n} | softmax-audit reference, fast path | {len(rows)} | {fast:,.0f} | 1 |")
+        if args.fma_binary:
+            fma, fma_out, _ = time_ours(args.fma_binary, None, rows, "auto")
+            if fma_out != fast_out:
+                mismatches += 1
+                print(f"MISMATCH: the FMA build differs at n = {n}", file=sys.stderr)
+            print(f"| {n} | softmax-audit reference, fast path built with FMA | {len(rows)} | {fma:,.0f} "
+                  f"| {fast / fma:.2f} |")
         print(f"| {n} | softmax-audit reference, MPFR only | {len(rows)} | {mpfr:,.0f} | {fast / mpfr:.1f} |")
+        whole = time_command(args.binary, rows)
+        print(f"| {n} | softmax-audit reference, the whole command (parse, evaluate, print) | {len(rows)} "
+              f"| {whole:,.0f} | {fast / whole:.2f} |")
         for name, softmax in peers:
             rate, outputs = time_peer(softmax, rows, args.seconds)
             bad = sum(1 for a, b in zip(outputs, fast_out) if a != b)
