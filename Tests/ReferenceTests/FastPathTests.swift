@@ -375,18 +375,28 @@ struct FastPathTests {
         #expect(checked > 1_500, "the fast path took only \(checked) of 2,000 batches")
     }
 
-    @Test("a mean loss over a tiny total weight: terms that underflow are not certified (review: +0 for 2^-109)")
+    @Test("a mean loss over a tiny or a huge total weight: underflowing terms and reciprocals are not certified")
     func crossEntropyLossTinyWeight() throws {
-        // The mean is L itself whatever the weight, but A·L falls below the normal range before the division.
-        let batches: [([[Double]], [Double])] = [
-            ([[0, -75]], [0x1p-969, 1]), ([[0, -72]], [0x1p-969, 1]), ([[0, -41.6]], [0x1p-969, 1]),
-            ([[0, -0x1.2adc61df967e5p+6, -0x1.2ea76615c2eaap+6]], [0x1.07e7588f87c96p-969, 1, 0x1p-715]),
+        // The mean is L itself whatever the weight, but A·L falls below the normal range before the division
+        // (review: +0 certified for 2^-109).
+        let batches: [([[Double]], [Int], [Double])] = [
+            ([[0, -75]], [0], [0x1p-969, 1]), ([[0, -72]], [0], [0x1p-969, 1]), ([[0, -41.6]], [0], [0x1p-969, 1]),
+            ([[0, -0x1.2adc61df967e5p+6, -0x1.2ea76615c2eaap+6]], [0], [0x1.07e7588f87c96p-969, 1, 0x1p-715]),
+            // A total weight so large that 1/(C·D) has a subnormal low word (review: one ulp off in double).
+            ([[0x1p-47, -100]], [1], [1, 1e295]), ([[0x1p-47, -100]], [1], [1, 1e302]),
+            ([[0x1p-18, -100]], [1], [1, 1e304]),
+            (
+                [
+                    [0x1.2bc00e9deed29p+7, 0x1.22fdd5cb3c4abp+9, 0x1.0376d3ba2bdeap+9],
+                    [0x1.4751f37af7c8fp+5, -0x1.4ebae5a2112e0p+5, -0x1.3db0053677efdp+7],
+                ], [0, 0], [0x1.79c4a4b27a465p+979, 0x1.1577444a568cep+984, 0x1.d32150bafde4ep+984]
+            ),
         ]
         for format in BinaryFormat.all {
             let (auto, mpfr) = referencePair(format)
-            for (rows, weights) in batches {
+            for (rows, labels, weights) in batches {
                 let batch = CrossEntropyBatch(
-                    rows: rows, targets: .labels([0]), options: CrossEntropyOptions(classWeights: weights))
+                    rows: rows, targets: .labels(labels), options: CrossEntropyOptions(classWeights: weights))
                 let a = try auto.crossEntropyLoss(batch)[0], b = try mpfr.crossEntropyLoss(batch)[0]
                 #expect(
                     a.rounded.bitPattern == b.rounded.bitPattern,

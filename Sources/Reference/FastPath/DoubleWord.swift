@@ -24,8 +24,9 @@
 // rounded up (`DoubleWord.errorOf...`), and FastPathTests checks each operation against MPFR on random
 // operands. We use the algorithms without FMA: on a baseline x86-64 target Swift's fma is a call into
 // libm, and Veltkamp's split keeps every step inline and portable. Built with `-DSOFTMAX_AUDIT_FMA` for
-// a CPU with FMA (`-target-cpu haswell`), twoProduct takes one FMA instead: the same exact pair, so the
-// same bits everywhere, 1.2 to 1.3 times as fast (README, Performance).
+// a CPU with FMA (`-target-cpu haswell`), twoProduct takes one FMA instead: the same exact pair, 1.2 to 1.3
+// times as fast (README, Performance); where Veltkamp's split would overflow (beyond 2^996) the default
+// build's NaN makes the fast path decline, and the FMA build may answer the same value itself.
 
 /// What the double-word algorithms compute with: a double, or two doubles side by side (SIMD2), so that
 /// the row loop evaluates two exponentials per pass with the very same operations.

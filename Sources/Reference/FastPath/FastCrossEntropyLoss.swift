@@ -11,12 +11,16 @@
 // Relative bounds are charged twice over (the high word against the value, second-order terms). Every
 // weighted term must be at least 2^-900, so that no product or sum underflows; an error product that does
 // (A·L's bound) adds U = 2^-1068 per term before the division by C·D, which may be far below 1, and the last
-// product U after it. A loss the bound does not settle, a weight or a divisor outside the double range, a
-// smaller term, or a row the fast path cannot evaluate goes to MPFR.
+// product U after it. A loss the bound does not settle, a weight outside the double range, a smaller term,
+// a divisor above 2^968 (its reciprocal's low word would be subnormal), or a row the fast path cannot
+// evaluate goes to MPFR.
 import MPFR
 
 extension SoftmaxReference {
     static let smallestConvertedWeight = 0x1p-969
+    /// The largest C·D the fast path divides by: 1/(C·D) >= 2^-968 keeps the reciprocal's low word normal, so
+    /// that its relative bound holds (beyond, the low word is subnormal and off by up to 2^-1075).
+    static let largestDivisor = 0x1p968
     /// The smallest weighted term the fast path sums: its low words (2^-106 below) and the partial sums stay
     /// normal.
     static let smallestTerm = 0x1p-900
@@ -32,7 +36,7 @@ extension SoftmaxReference {
     func fastCrossEntropyLossApproximation(
         _ rows: [([Double], [MPFRFloat])], divisor: MPFRFloat
     ) -> FastApproximation? {
-        guard let D = doubleWord(divisor), D.hi > 0 else { return nil }
+        guard let D = doubleWord(divisor), D.hi > 0, D.hi <= Self.largestDivisor else { return nil }
         var total = DoubleWord(0)
         var error = 0.0
         var terms = 0
