@@ -125,6 +125,9 @@ extension SoftmaxReference {
                 }
                 return try exactDifference(nil, subtracted(j), dividedBy: batchSize)
             }
+        case .finite where total.isZero:
+            // A target of zeros weighs nothing: p·0 − 0 is exactly 0 everywhere, whatever p underflows to.
+            return try x.indices.map { try exactDifference(nil, subtracted($0), dividedBy: batchSize) }
         case .finite(let kept):
             // p_j = 0 on the −inf entries; Σw counts every entry, a label on a −inf entry included.
             let subTarget: CrossEntropyTarget

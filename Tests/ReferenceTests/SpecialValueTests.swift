@@ -110,4 +110,17 @@ struct SpecialValueTests {
         let special = try reference.meanCrossEntropy([[inf, 0], [0, 0]], targets: [.label(1), .label(0)])
         #expect(special.rounded == inf)
     }
+
+    @Test("a target of zeros: the gradient is exactly +0 everywhere, even where p underflows (review)")
+    func zeroTargetGradient() throws {
+        // p_0 = e^(−1e300 + 900) is far below MPFR's range: once an error, "could not certify the rounding".
+        for x in [[-1e300, -900], [1, 2], [0, -inf]] {
+            for path in FastPathMode.allCases {
+                let r = SoftmaxReference()
+                r.fastPath = path
+                let g = try r.klDivergenceGradient(x, target: [0, 0])
+                #expect(same(g, [0, 0]), "\(path): KL gradient of \(x) with q = 0: \(g), expected +0 +0")
+            }
+        }
+    }
 }
