@@ -129,7 +129,8 @@ public enum ExternalKernel {
                     line: requestLine(r, c, format: format), count: r.outputCount(c), function: f.rawValue)
             }
             let live = flags.filter { !$0.value.isSet }.keys.sorted { $0.rawValue < $1.rawValue }
-            let sentinel = sentinel(avoiding: Set(batch.map(\.count)), among: live, format: format)
+            let sentinel = sentinel(
+                avoiding: Set(batch.map(\.count)), among: live, format: format, excluding: worker.failedSentinelLines)
             let got = worker.requests(batch, sentinel: sentinel)
             answers.store(zip(batch.map(\.line), got).compactMap { line, a in a.map { (line, $0) } })
         }
@@ -143,17 +144,19 @@ public enum ExternalKernel {
     /// stray line in the batch shows at the sentinel): the first of the functions, in catalogue order, that
     /// gives such a count on a row of 1 to `sentinelLength` logits (0, −1, −2, …, label 0); nil when none does
     /// (a worker of logsumexp alone: every answer has one value), and the batch then goes one request at a time.
+    /// Lines in `failed` (sentinels that failed when sent alone) are skipped.
     static func sentinel(
-        avoiding counts: Set<Int>, among functions: [AuditFunction], format: BinaryFormat
+        avoiding counts: Set<Int>, among functions: [AuditFunction], format: BinaryFormat,
+        excluding failed: Set<String> = []
     ) -> ExternalWorker.Request? {
         for f in AuditFunction.allCases where functions.contains(f) {
             guard let r = ReferenceFunction(f), !f.takesBatchLine else { continue }
             for n in 1...sentinelLength {
                 var c = AuditCase((0..<n).map { -Double($0) }, label: 0)
                 c.options = probe(r).options
-                guard f.applies(to: c), !counts.contains(r.outputCount(c)) else { continue }
-                return ExternalWorker.Request(
-                    line: requestLine(r, c, format: format), count: r.outputCount(c), function: f.rawValue)
+                let line = requestLine(r, c, format: format)
+                guard f.applies(to: c), !counts.contains(r.outputCount(c)), !failed.contains(line) else { continue }
+                return ExternalWorker.Request(line: line, count: r.outputCount(c), function: f.rawValue)
             }
         }
         return nil

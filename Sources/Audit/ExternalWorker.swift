@@ -59,6 +59,7 @@ public final class ExternalWorker: @unchecked Sendable {
     }
     /// Whether every request goes alone: the worker wrote to standard error during a batch.
     private var alone = false
+    private var failedSentinels: Set<String> = []
     /// The start of what the worker wrote to standard error since the last request, and how much more.
     private var errorText: [UInt8] = []
     private var errorDropped = 0
@@ -226,9 +227,24 @@ public final class ExternalWorker: @unchecked Sendable {
             if answers[i] == .unsupported { dropped.insert(batch[i].function) }
         }
         if let unexplained, !problems[before...].contains(where: { $0.kind == unexplained.kind }) {
-            problems.append(unexplained)
+            // The requests alone met nothing: the sentinel itself may be what fails. Sent alone, it names
+            // itself, and is not used again.
+            let beforeSentinel = problems.count
+            if let sentinel { _ = requestAlone(sentinel.line, expecting: sentinel.count) }
+            if let sentinel, problems.count > beforeSentinel {
+                failedSentinels.insert(sentinel.line)
+            } else {
+                problems.append(unexplained)
+            }
         }
         return answers
+    }
+
+    /// Sentinel requests that failed when sent alone: a batch must prove its alignment with another.
+    public var failedSentinelLines: Set<String> {
+        lock.lock()
+        defer { lock.unlock() }
+        return failedSentinels
     }
 
     /// Requests in flight at most in a batch.

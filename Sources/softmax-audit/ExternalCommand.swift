@@ -19,6 +19,27 @@ struct ExternalCommand: ParsableCommand {
             report goes to OUTPUT/external-NAME.md.
             """)
 
+    @OptionGroup var audit: WorkerAuditOptions
+
+    @Argument(parsing: .postTerminator, help: "The worker command and its arguments, after --.")
+    var command: [String] = []
+
+    func validate() throws {
+        guard !command.isEmpty else {
+            throw ValidationError("give the worker command after --, e.g. `-- python3 Adapters/scipy_worker.py`.")
+        }
+    }
+
+    func run() throws {
+        try audit.run(
+            worker: command, invocation: "external", stem: "external",
+            workerArguments: "-- " + command.joined(separator: " "))
+    }
+}
+
+/// The options of an audit through a worker process, and the audit itself: `external` and `native` share
+/// them.
+struct WorkerAuditOptions: ParsableArguments {
     @Option(help: "The implementation's name (kebab-case), used in the report's file name.")
     var name: String
 
@@ -53,13 +74,7 @@ struct ExternalCommand: ParsableCommand {
     @OptionGroup var options: AuditOptions
     @OptionGroup var gateOptions: GateOptions
 
-    @Argument(parsing: .postTerminator, help: "The worker command and its arguments, after --.")
-    var command: [String] = []
-
     func validate() throws {
-        guard !command.isEmpty else {
-            throw ValidationError("give the worker command after --, e.g. `-- python3 Adapters/scipy_worker.py`.")
-        }
         guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }),
             (1...Limits.nameLength).contains(name.count)
         else {
@@ -75,7 +90,9 @@ struct ExternalCommand: ParsableCommand {
         if let maxULPs, !(maxULPs > 0) { throw ValidationError("--max-ulps must be positive (got \(maxULPs)).") }
     }
 
-    func run() throws {
+    /// Audits the worker `command` and writes OUTPUT/STEM-NAME.md; `invocation` and `workerArguments` make
+    /// the report's reproduction command (`softmax-audit INVOCATION --name NAME … WORKERARGUMENTS`).
+    func run(worker command: [String], invocation: String, stem: String, workerArguments: String) throws {
         let worker = ExternalWorker(command: command, timeout: timeout, maximumRestarts: max(0, restarts))
         defer { worker.stop() }
         var (kernel, unsupported) = ExternalKernel.make(
@@ -91,7 +108,7 @@ struct ExternalCommand: ParsableCommand {
                 ?? "it answered unsupported to every function"
             throw failure(
                 ExitStatus.workerFailed,
-                "external: the worker `\(command.joined(separator: " "))` answered no request (\(why)).")
+                "\(invocation): the worker `\(command.joined(separator: " "))` answered no request (\(why)).")
         }
         var configuration = try options.configuration()
         configuration.kernels = [kernel]
@@ -104,16 +121,15 @@ struct ExternalCommand: ParsableCommand {
         if let maxULPs { judgingArguments.append("--max-ulps \(shortNumber(maxULPs))") }
         if strictSpecialValues { judgingArguments.append("--strict-special-values") }
         let reproduction =
-            (["softmax-audit external --name \(name)"] + judgingArguments
-            + [options.reproduction].filter { !$0.isEmpty }
-            + ["--", command.joined(separator: " ")]).joined(separator: " ")
+            (["softmax-audit \(invocation) --name \(name)"] + judgingArguments
+            + [options.reproduction].filter { !$0.isEmpty } + [workerArguments]).joined(separator: " ")
         let perRequest = worker.requests > 0 ? worker.waiting / Double(worker.requests) : 0
         print(
             "Worker: \(worker.requests) requests, \(String(format: "%.1f", perRequest * 1e6)) µs per request round "
                 + "trip, \(worker.problems.count) problem(s), \(worker.starts) start(s)."
         )
         try gateOptions.finish(
-            result, command: reproduction, jobs: options.jobs, stem: "external-\(name)",
+            result, command: reproduction, jobs: options.jobs, stem: "\(stem)-\(name)",
             extra: "\n" + ExternalKernel.markdown(worker, kernel: kernel, unsupported: unsupported))
     }
 }

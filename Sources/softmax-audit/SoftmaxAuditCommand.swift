@@ -15,7 +15,7 @@ struct SoftmaxAuditCommand: ParsableCommand {
         version: softmaxAuditVersion,
         subcommands: [
             RunCommand.self, ReferenceCommand.self, CheckCommand.self, ListCommand.self, BaselineCommand.self,
-            MergeCommand.self, ExternalCommand.self, SweepCommand.self,
+            MergeCommand.self, ExternalCommand.self, NativeCommand.self, SweepCommand.self, ServeNativeCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

@@ -40,6 +40,12 @@ final class LineReader {
     /// The errno of a read that failed (a directory, an I/O error), which ended the input early.
     private(set) var readError: Int32? = nil
 
+    /// Whether a whole line is already read, so that `nextLine` returns it without waiting for input.
+    var lineBuffered: Bool {
+        guard start < end else { return false }
+        return memchr(buffer.baseAddress! + start, Int32(UInt8(ascii: "\n")), end - start) != nil
+    }
+
     /// The next line without its newline, valid until the next call; nil at the end of input
     /// or after a read error (`readError`), when a partial line is dropped: nobody sent it as a row. Every
     /// byte is kept: a NUL stays in the line, where the parser refuses it, rather than ending it early.
