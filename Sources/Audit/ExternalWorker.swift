@@ -60,6 +60,7 @@ public final class ExternalWorker: @unchecked Sendable {
     /// Whether every request goes alone: the worker wrote to standard error during a batch.
     private var alone = false
     private var failedSentinels: Set<String> = []
+    private var provenSentinels: Set<String> = []
     /// The start of what the worker wrote to standard error since the last request, and how much more.
     private var errorText: [UInt8] = []
     private var errorDropped = 0
@@ -212,7 +213,7 @@ public final class ExternalWorker: @unchecked Sendable {
         defer { lock.unlock() }
         var answers = [WorkerAnswer?](repeating: nil, count: batch.count)
         var unexplained: WorkerProblem? = nil
-        if !alone, let sentinel, !batch.contains(where: { $0.count == sentinel.count }),
+        if !alone, let sentinel, !batch.contains(where: { $0.count == sentinel.count }), provenSentinel(sentinel),
             let worker = readyForBatch(batch)
         {
             switch pipeline(worker, batch, sentinel: sentinel, window: window) {
@@ -226,19 +227,30 @@ public final class ExternalWorker: @unchecked Sendable {
             answers[i] = requestAlone(batch[i].line, expecting: batch[i].count)
             if answers[i] == .unsupported { dropped.insert(batch[i].function) }
         }
-        if let unexplained, !problems[before...].contains(where: { $0.kind == unexplained.kind }) {
-            // The requests alone met nothing: the sentinel itself may be what fails. Sent alone, it names
-            // itself, and is not used again.
-            let beforeSentinel = problems.count
-            if let sentinel { _ = requestAlone(sentinel.line, expecting: sentinel.count) }
-            if let sentinel, problems.count > beforeSentinel {
-                failedSentinels.insert(sentinel.line)
-            } else {
-                problems.append(unexplained)
-            }
+        if let unexplained, !problems[before...].contains(where: { $0.kind == unexplained.kind }), !gaveUp {
+            problems.append(unexplained)
         }
         return answers
     }
+
+    /// Whether a sentinel answered correctly when sent alone, trying it the first time it is met: a
+    /// sentinel the worker cannot answer (it crashes on that row, or does not support it) would give up
+    /// every batch it ends and be blamed on the batch. A failed one is named for itself and never used
+    /// again; after `sentinelFailuresAllowed` of them, batches go one request at a time.
+    private func provenSentinel(_ sentinel: Request) -> Bool {
+        if provenSentinels.contains(sentinel.line) { return true }
+        guard !failedSentinels.contains(sentinel.line) else { return false }
+        if case .values(let v) = requestAlone(sentinel.line, expecting: sentinel.count), v.count == sentinel.count {
+            provenSentinels.insert(sentinel.line)
+            return true
+        }
+        failedSentinels.insert(sentinel.line)
+        if failedSentinels.count >= Self.sentinelFailuresAllowed { alone = true }
+        return false
+    }
+
+    /// Sentinels that may fail before batches are given up for requests alone.
+    static let sentinelFailuresAllowed = 3
 
     /// Sentinel requests that failed when sent alone: a batch must prove its alignment with another.
     public var failedSentinelLines: Set<String> {

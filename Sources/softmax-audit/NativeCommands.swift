@@ -39,36 +39,70 @@ struct NativeCommand: ParsableCommand {
             throw failure(ExitStatus.workerFailed, "native: cannot find this program's own path to start its child.")
         }
         let path = library.hasPrefix("/") ? library : Self.currentDirectory() + "/" + library
-        try Self.checkLoads(executable, path, as: library)
+        try Self.checkLoads(executable, path, as: library, timeout: audit.timeout)
         try audit.run(
             worker: [executable, "serve-native", "--library", path], invocation: "native", stem: "native",
             workerArguments: "--library \(library)")
     }
 
     /// Loads the library once in a child (`serve-native --check`), so that one that does not load is one
-    /// sentence, not an audit of crashes; the child's constructors run there, never in this process.
-    static func checkLoads(_ executable: String, _ path: String, as given: String) throws {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: executable)
-        child.arguments = ["serve-native", "--library", path, "--check"]
-        let errors = Pipe()
-        child.standardError = errors
-        child.standardOutput = FileHandle.nullDevice
-        child.standardInput = FileHandle.nullDevice
-        do {
-            try child.run()
-        } catch {
+    /// sentence, not an audit of crashes; its constructors run there, never in this process. The child must
+    /// answer `loaded` within the timeout; its output goes to files, so that a grandchild the library leaves
+    /// behind holds no pipe open.
+    static func checkLoads(_ executable: String, _ path: String, as given: String, timeout: Double) throws {
+        let directory = FileManager.default.temporaryDirectory
+        let outFile = directory.appendingPathComponent("softmax-audit-check-\(UUID().uuidString).out")
+        let errFile = directory.appendingPathComponent("softmax-audit-check-\(UUID().uuidString).err")
+        FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outFile)
+            try? FileManager.default.removeItem(at: errFile)
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, outFile.path, O_WRONLY | O_TRUNC, 0)
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errFile.path, O_WRONLY | O_TRUNC, 0)
+        let arguments = [executable, "serve-native", "--library", path, "--check"]
+        var argv = arguments.map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, executable, &actions, nil, &argv, environ)
+        guard spawned == 0 else {
             throw failure(
-                ExitStatus.workerFailed, "native: cannot start '\(executable)' to load the library: \(error).")
+                ExitStatus.workerFailed,
+                "native: cannot start '\(executable)' to load the library: \(systemMessage(spawned)).")
         }
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        child.waitUntilExit()
-        guard child.terminationReason == .exit && child.terminationStatus == 0 else {
-            let why =
-                message.split(separator: "\n").first.map { String($0) }
-                ?? "the loader was killed by signal \(child.terminationStatus)"
-            throw failure(2, "native: cannot load '\(RowSyntax.visible(given))': \(why)")
+        // Polled, not waited on: a library that hangs while loading must not hang the audit.
+        let deadline = Date().addingTimeInterval(timeout)
+        var status: Int32 = 0
+        var ended = false
+        while !ended && Date() < deadline {
+            ended = waitpid(pid, &status, WNOHANG) == pid
+            if !ended { usleep(2_000) }
         }
+        let name = RowSyntax.visible(given)
+        guard ended else {
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
+            throw failure(2, "native: '\(name)' did not finish loading within \(shortNumber(timeout)) s (--timeout).")
+        }
+        let said = (try? String(contentsOf: outFile, encoding: .utf8)) ?? ""
+        let message = ((try? String(contentsOf: errFile, encoding: .utf8)) ?? "").split(separator: "\n").first
+        // WIFEXITED and WEXITSTATUS, WTERMSIG: the low 7 bits are the signal, 0 for an exit.
+        let signalled = status & 0x7f, exitStatus = (status >> 8) & 0xff
+        if signalled == 0 && exitStatus == 0 && said == ServeNativeCommand.loaded + "\n" { return }
+        let why: String
+        if let message, signalled == 0 && exitStatus != 0 {
+            why = String(message)
+        } else if signalled != 0 {
+            why = "loading it killed the process by signal \(signalled)"
+        } else {
+            why = "loading it ended the process (status \(exitStatus)) before it could serve requests"
+        }
+        throw failure(2, "native: cannot load '\(name)': \(why)")
     }
 
     /// This executable's absolute path (/proc/self/exe).
@@ -98,11 +132,26 @@ struct ServeNativeCommand: ParsableCommand {
     @Flag(help: "Only load the library: exit 0 when it loads.")
     var check = false
 
+    /// The reply of `--check` once the library has loaded, on the protocol's channel.
+    static let loaded = "loaded"
+
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
         // A crash in the library ends this process by its signal, as it would a C program: no backtrace of
         // the Swift runtime on standard error (the auditor reports the signal and the request).
         for s in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(s, SIG_DFL) }
+        // The protocol moves to private descriptors before the library loads: what the library prints
+        // (a banner, a printf while debugging) goes to standard error, where the auditor reports it with its
+        // request, and a read of standard input meets its end instead of the next request.
+        let requests = dup(STDIN_FILENO), answers = dup(STDOUT_FILENO)
+        let empty = open("/dev/null", O_RDONLY)
+        guard requests >= 0, answers >= 0, empty >= 0, dup2(empty, STDIN_FILENO) >= 0,
+            dup2(STDERR_FILENO, STDOUT_FILENO) >= 0
+        else {
+            throw failure(
+                ExitStatus.workerFailed, "serve-native: cannot set up its descriptors: \(systemMessage(errno)).")
+        }
+        close(empty)
         let native: NativeLibrary
         do {
             native = try NativeLibrary(path: library)
@@ -113,9 +162,13 @@ struct ServeNativeCommand: ParsableCommand {
             }
             throw failure(ExitStatus.workerFailed, "serve-native: cannot load '\(library)': \(error).")
         }
-        if check { return }
-        let reader = try LineReader(path: nil)
-        let output = OutputBuffer()
+        let reader = LineReader(descriptor: requests)
+        let output = OutputBuffer(descriptor: answers)
+        if check {
+            output.write(Self.loaded)
+            output.flush()
+            return
+        }
         while let line = reader.nextLine() {
             if let values = answer(line, native) { output.writeHex(values) } else { output.write("unsupported") }
             // Answers wait only while more requests are already here: before a read that may block (the
@@ -128,7 +181,7 @@ struct ServeNativeCommand: ParsableCommand {
 
     /// One request's answer: the values, or nil for `unsupported` (an unknown function or format, a row that
     /// does not parse, or the library's refusal).
-    private func answer(_ line: LineBytes, _ native: NativeLibrary) -> ArraySlice<Double>? {
+    private func answer(_ line: LineBytes, _ native: NativeLibrary) -> UnsafeBufferPointer<Double>? {
         let space = line.firstIndex(of: UInt8(ascii: " ")) ?? line.endIndex
         let head = String(decoding: line[line.startIndex..<space], as: UTF8.self)
         let name = head.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)

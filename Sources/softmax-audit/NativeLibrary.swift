@@ -49,7 +49,11 @@ final class NativeLibrary {
         let format: String
     }
     private var symbols: [Key: UnsafeMutableRawPointer?] = [:]
-    private var output: [Double] = []
+    /// The answers' memory: pages that end at a page with no access, the answer's last value against it, so
+    /// that a kernel writing past out[count − 1] faults on the call that does it.
+    private var region: UnsafeMutableRawPointer? = nil
+    private var regionBytes = 0
+    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
     /// Loads the library; the error is dlerror's sentence.
     init(path: String) throws(NativeLibraryError) {
@@ -59,7 +63,30 @@ final class NativeLibrary {
         self.handle = handle
     }
 
-    deinit { dlclose(handle) }
+    deinit {
+        dlclose(handle)
+        if let region { munmap(region, regionBytes) }
+    }
+
+    /// Room for `count` values ending at the guard page, or nil when memory cannot be mapped.
+    private func answerMemory(_ count: Int) -> UnsafeMutablePointer<Double>? {
+        let needed = max(count, 1) * MemoryLayout<Double>.stride
+        let page = Self.pageSize
+        if region == nil || needed > regionBytes - page {
+            if let region { munmap(region, regionBytes) }
+            let bytes = (needed + page - 1) / page * page + page
+            guard let mapped = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+                mapped != MAP_FAILED
+            else {
+                region = nil
+                return nil
+            }
+            mprotect(mapped + bytes - page, page, PROT_NONE)
+            region = mapped
+            regionBytes = bytes
+        }
+        return (region! + regionBytes - Self.pageSize - needed).assumingMemoryBound(to: Double.self)
+    }
 
     /// The symbol's name for a function in a format.
     static func symbolName(_ f: AuditFunction, format: BinaryFormat) -> String {
@@ -69,27 +96,24 @@ final class NativeLibrary {
 
     /// The library's answer to one request (valid until the next), or nil for unsupported (no symbol, no
     /// native form, or a nonzero return).
-    func answer(_ f: ReferenceFunction, _ c: AuditCase, format: BinaryFormat) -> ArraySlice<Double>? {
+    func answer(_ f: ReferenceFunction, _ c: AuditCase, format: BinaryFormat) -> UnsafeBufferPointer<Double>? {
         guard let form = Self.forms[f.function], let symbol = symbol(f.function, format) else { return nil }
         let x = c.row
         let count = f.outputCount(c)
-        if output.count < count { output = Array(repeating: 0, count: count) }
-        let status = x.withUnsafeBufferPointer { xs in
-            output.withUnsafeMutableBufferPointer { out -> Int32 in
-                for i in 0..<count { out[i] = .nan }  // a value the library leaves is not a stale answer
-                switch form {
-                case .row:
-                    return unsafeBitCast(symbol, to: RowSymbol.self)(xs.baseAddress, xs.count, out.baseAddress)
-                case .label:
-                    return unsafeBitCast(symbol, to: LabelSymbol.self)(
-                        xs.baseAddress, xs.count, c.label, out.baseAddress)
-                case .softplus:
-                    return unsafeBitCast(symbol, to: SoftplusSymbol.self)(
-                        xs.baseAddress, xs.count, c.options.beta, c.options.threshold, out.baseAddress)
-                }
+        guard let out = answerMemory(count) else { return nil }
+        out.initialize(repeating: .nan, count: count)  // a value the library leaves is not a stale answer
+        let status = x.withUnsafeBufferPointer { xs -> Int32 in
+            switch form {
+            case .row:
+                return unsafeBitCast(symbol, to: RowSymbol.self)(xs.baseAddress, xs.count, out)
+            case .label:
+                return unsafeBitCast(symbol, to: LabelSymbol.self)(xs.baseAddress, xs.count, c.label, out)
+            case .softplus:
+                return unsafeBitCast(symbol, to: SoftplusSymbol.self)(
+                    xs.baseAddress, xs.count, c.options.beta, c.options.threshold, out)
             }
         }
-        return status == 0 ? output[0..<count] : nil
+        return status == 0 ? UnsafeBufferPointer(start: out, count: count) : nil
     }
 
     private func symbol(_ f: AuditFunction, _ format: BinaryFormat) -> UnsafeMutableRawPointer? {

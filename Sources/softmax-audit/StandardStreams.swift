@@ -20,6 +20,13 @@ final class LineReader {
     /// The size of one read, and of the buffer until a line needs more.
     static let blockSize = 1 << 16
 
+    /// Reads an open descriptor (not closed here).
+    init(descriptor: Int32) {
+        fd = descriptor
+        ownsFile = false
+        buffer = .allocate(byteCount: Self.blockSize, alignment: 16)
+    }
+
     init(path: String?) throws {
         if let path, path != "-" {
             fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -103,6 +110,10 @@ final class OutputBuffer {
 
     /// A block, and room for the value being written when it fills.
     private static let capacity = LineReader.blockSize + Binary64.hexLength + 1
+    /// Where the output goes: standard output unless told otherwise.
+    private let descriptor: Int32
+
+    init(descriptor: Int32 = STDOUT_FILENO) { self.descriptor = descriptor }
 
     deinit { buffer.deallocate() }
 
@@ -132,7 +143,7 @@ final class OutputBuffer {
 
     func flush() {
         if writeError == nil {
-            writeError = writeAll(STDOUT_FILENO, UnsafeRawBufferPointer(start: buffer, count: count))
+            writeError = writeAll(descriptor, UnsafeRawBufferPointer(start: buffer, count: count))
         }
         count = 0
     }

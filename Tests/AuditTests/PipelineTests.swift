@@ -60,12 +60,17 @@ struct PipelineTests {
             let request = requests[i].line.prefix(60)
             Issue.record("\(mode), request \(i) '\(request)…': expected \(e as Any), observed \(o as Any)")
         }
-        let problems = { (w: ExternalWorker) in w.problems.map { "\($0.kind.rawValue): \($0.request)" } }
+        // The sentinel is proven alone before its first batch: one more request, and a worker that fails on
+        // it (garbage, a wrong count) has that problem named for the sentinel's own row.
+        let problems = { (w: ExternalWorker) in
+            w.problems.filter { !$0.request.hasPrefix(sentinel.line.prefix(60)) }  // (requests are shortened)
+                .map { "\($0.kind.rawValue): \($0.request)" }
+        }
         #expect(problems(piped) == problems(one), "\(mode): problems differ")
         #expect(piped.requests >= one.requests, "\(mode): \(piped.requests) requests piped, \(one.requests) alone")
-        #expect(piped.starts <= one.starts + 1, "\(mode): the batch gave up at most once")
+        #expect(piped.starts <= one.starts + 2, "\(mode): the sentinel and the batch gave up at most once each")
         if mode == "good" {
-            #expect(piped.requests == one.requests && piped.problems.isEmpty, "\(piped.problems.prefix(3))")
+            #expect(piped.requests == one.requests + 1 && piped.problems.isEmpty, "\(piped.problems.prefix(3))")
         }
     }
 }
