@@ -53,8 +53,6 @@ struct NativeCommand: ParsableCommand {
         let directory = FileManager.default.temporaryDirectory
         let outFile = directory.appendingPathComponent("softmax-audit-check-\(UUID().uuidString).out")
         let errFile = directory.appendingPathComponent("softmax-audit-check-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: outFile.path, contents: nil)
-        FileManager.default.createFile(atPath: errFile.path, contents: nil)
         defer {
             try? FileManager.default.removeItem(at: outFile)
             try? FileManager.default.removeItem(at: errFile)
@@ -63,8 +61,8 @@ struct NativeCommand: ParsableCommand {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, outFile.path, O_WRONLY | O_TRUNC, 0)
-        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errFile.path, O_WRONLY | O_TRUNC, 0)
+        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, outFile.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errFile.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let arguments = [executable, "serve-native", "--library", path, "--check"]
         var argv = arguments.map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
@@ -116,7 +114,7 @@ struct NativeCommand: ParsableCommand {
     static func currentDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buffer, buffer.count) != nil else { return "." }
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 
@@ -185,7 +183,7 @@ struct ServeNativeCommand: ParsableCommand {
         let space = line.firstIndex(of: UInt8(ascii: " ")) ?? line.endIndex
         let head = String(decoding: line[line.startIndex..<space], as: UTF8.self)
         let name = head.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
-        let format = name.count == 2 ? BinaryFormat.all.first { $0.name == name[1] } : .double
+        let format = name.count == 2 ? BinaryFormat.named(String(name[1])) : .double
         guard let format, let f = ReferenceFunction(rawValue: String(name[0])) else { return nil }
         let rest = space < line.endIndex ? line[line.index(after: space)..<line.endIndex] : line[space..<space]
         guard let c = try? f.parse(rest) else { return nil }

@@ -8,10 +8,15 @@ struct NativeTests {
     static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Adapters/c")
 
-    /// Compiles Adapters/c/NAME.c into a shared library in `directory` with cc (or the toolchain's clang).
-    func library(_ name: String, in directory: URL) throws -> String {
+    /// Compiles Adapters/c/NAME.c (or the given C text) into a shared library in `directory` with cc (or the
+    /// toolchain's clang).
+    func library(_ name: String, in directory: URL, text: String? = nil) throws -> String {
         let output = directory.appendingPathComponent("lib\(name).so").path
-        let source = Self.sources.appendingPathComponent("\(name).c").path
+        var source = Self.sources.appendingPathComponent("\(name).c").path
+        if let text {
+            source = directory.appendingPathComponent("\(name).c").path
+            try Data(text.utf8).write(to: URL(fileURLWithPath: source))
+        }
         for compiler in ["cc", "clang", "gcc"] {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -30,11 +35,11 @@ struct NativeTests {
     }
 
     /// Runs `native` on a library built from Adapters/c/NAME.c; returns (status, stdout + stderr, the report).
-    func native(_ name: String, _ arguments: [String]) throws -> (Int32, String, String) {
+    func native(_ name: String, _ arguments: [String], text: String? = nil) throws -> (Int32, String, String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("softmax-audit-native-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let path = try library(name, in: directory)
+        let path = try library(name, in: directory, text: text)
         let out = directory.appendingPathComponent("reports")
         let (status, stdout, stderr) = try softmaxAudit(
             ["native", "--library", path, "--name", name, "--output", out.path] + arguments)
@@ -68,6 +73,58 @@ struct NativeTests {
             #expect(values.count == 7, "a crash attributed to a row of \(values.count) logits: \(line)")
         }
         #expect(report.contains("## The worker"), "\(report.suffix(800))")
+    }
+
+    /// A correct softmax, for the hostile libraries below.
+    static let softmax = """
+        #include <math.h>
+        #include <stddef.h>
+        static void sm(const double *x, size_t n, double *out) {
+            double m = -INFINITY, s = 0;
+            for (size_t i = 0; i < n; i++) if (x[i] > m) m = x[i];
+            for (size_t i = 0; i < n; i++) { out[i] = exp(x[i] - m); s += out[i]; }
+            for (size_t i = 0; i < n; i++) out[i] /= s;
+        }
+        """
+
+    @Test("a library that hangs while loading is one sentence within --timeout, exit 2, no audit")
+    func hangsWhileLoading() throws {
+        let text =
+            Self.softmax + "\n" + """
+                #include <unistd.h>
+                __attribute__((constructor)) static void load(void) { pause(); }
+                int softmax_audit_softmax(const double *x, size_t n, double *out) { sm(x, n, out); return 0; }
+                """
+        let started = Date()
+        let (status, log, report) = try native("pausing", ["--quick", "--timeout", "2"], text: text)
+        #expect(status == 2 && log.contains("did not finish loading within 2 s") && report.isEmpty, "\(status): \(log)")
+        #expect(Date().timeIntervalSince(started) < 30, "the load check waited past its timeout")
+    }
+
+    @Test("a kernel writing past out[n - 1] faults on its own call, and what it prints goes to standard error")
+    func writesPastItsAnswer() throws {
+        // Rows of 5 write eight values past the answer; every row prints a line to standard output first.
+        let text =
+            Self.softmax + "\n" + """
+                #include <stdio.h>
+                int softmax_audit_softmax(const double *x, size_t n, double *out) {
+                    printf("called with %zu\\n", n);
+                    fflush(stdout);
+                    sm(x, n, out);
+                    if (n == 5) for (int i = 0; i < 8; i++) out[n + i] = 1;
+                    return 0;
+                }
+                """
+        let (_, log, report) = try native(
+            "overflowing", ["--classes", "normal", "--cases", "40", "--max-length", "9", "--restarts", "100"],
+            text: text)
+        let crashes = report.split(separator: "\n").filter { $0.contains("killed by signal 11") }
+        #expect(!crashes.isEmpty, "no crash reported:\n\(log)\n\(report.suffix(1500))")
+        for line in crashes {
+            let values = line.split(separator: "|")[1].trimmingCharacters(in: .whitespaces).split(separator: " ")
+            #expect(values.count == 6, "a write past the answer blamed on a row of \(values.count - 1) logits: \(line)")
+        }
+        #expect(!report.contains("does not parse"), "the library's printf reached the protocol: \(report.suffix(1500))")
     }
 
     @Test("a library that does not load, or a missing one, is one sentence and a non-zero exit")

@@ -88,6 +88,9 @@ extension DW where T == Double {
 
     var value: Double { hi + lo }
 
+    /// |self| for a normalized double word (its sign is hi's).
+    var magnitude: DoubleWord { hi < 0 ? negated : self }
+
     /// The double word times 2^e, exact while both words stay normal.
     @inline(__always)
     func scaled(_ e: Int) -> DoubleWord {

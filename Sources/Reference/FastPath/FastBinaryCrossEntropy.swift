@@ -61,13 +61,7 @@ extension FastBinaryFamily {
             let error = secondError + beyondEveryDouble
             return (FastApproximation(second, absoluteError: error), 1, limit)
         }
-        guard let t = negativeExponential(DoubleWord(x)) else { return nil }
-        let onePlusT = FastRow.plus(1, scaled: t.m, t.e)
-        let onePlusTError = FastExponential.relativeError + onePlusT.error
-        guard
-            let L = FastRow.log1p(
-                t.m, t.e, error: FastExponential.relativeError, onePlus: onePlusT.value, error: onePlusTError)
-        else { return nil }
+        guard let t = Terms(DoubleWord(x)), let L = t.log1p() else { return nil }
         if A.hi == 0 {
             return (
                 FastApproximation(B.times(L.m), scale: L.e, relativeError: L.error + DoubleWord.errorOfTimes), 1, nil
@@ -93,11 +87,10 @@ extension FastBinaryFamily {
             if near.hi == 0 { return (.tiny(below: ultraExponent), sign, nil) }
             return (FastApproximation(near, absoluteError: beyondEveryDouble), sign, nil)
         }
-        guard let t = negativeExponential(DoubleWord(x)) else { return nil }
+        guard let t = Terms(DoubleWord(x)) else { return nil }
         let epsExp = FastExponential.relativeError
-        let onePlusT = FastRow.plus(1, scaled: t.m, t.e)
-        let R = onePlusT.value.reciprocal
-        let RError = epsExp + onePlusT.error + DoubleWord.errorOfReciprocal
+        let R = t.onePlusT.reciprocal
+        let RError = t.onePlusTError + DoubleWord.errorOfReciprocal
         // The weight on t's side and the other, as x's sign puts them: (a − b t) or (a t − b).
         let (withT, alone) = x >= 0 ? (b.negated, a) : (a, b.negated)
         if alone.hi == 0 {
@@ -116,9 +109,4 @@ extension FastBinaryFamily {
             (2 * (RError + DoubleWord.errorOfTimes) * g.hi.magnitude + NError) * boundRoundingUp + underflowAllowance
         return (FastApproximation(g, absoluteError: error), sign, nil)
     }
-}
-
-extension DW where T == Double {
-    /// |self| for a normalized double word (its sign is hi's).
-    var magnitude: DoubleWord { hi < 0 ? negated : self }
 }

@@ -50,14 +50,12 @@ enum FastBinaryFamily {
     static func approximation(_ f: AuditFunction, _ x: Double, beta: Double) -> Approximation? {
         if !((x * beta).magnitude <= FastExponential.wideLimit) { return ultra(f, x) }
         guard let y = product(x, beta) else { return nil }
-        guard let t = negativeExponential(y) else { return nil }
+        guard let t = Terms(y) else { return nil }
         let epsExp = FastExponential.relativeError
-        let onePlusT = FastRow.plus(1, scaled: t.m, t.e)
-        let onePlusTError = epsExp + onePlusT.error
         switch f {
         case .sigmoid, .sigmoidGradient:
-            let r = onePlusT.value.reciprocal
-            let rError = onePlusTError + DoubleWord.errorOfReciprocal
+            let r = t.onePlusT.reciprocal
+            let rError = t.onePlusTError + DoubleWord.errorOfReciprocal
             if f == .sigmoidGradient {
                 let error = epsExp + 2 * rError + 2 * DoubleWord.errorOfTimes
                 return Approximation(
@@ -67,8 +65,7 @@ enum FastBinaryFamily {
             let error = epsExp + rError + DoubleWord.errorOfTimes
             return Approximation(value: FastApproximation(t.m.times(r), scale: t.e, relativeError: error), sign: 1)
         case .logSigmoid, .softplus:
-            guard let L = FastRow.log1p(t.m, t.e, error: epsExp, onePlus: onePlusT.value, error: onePlusTError)
-            else { return nil }
+            guard let L = t.log1p() else { return nil }
             if f == .logSigmoid {
                 if x >= 0 {
                     return Approximation(
@@ -93,11 +90,29 @@ enum FastBinaryFamily {
         }
     }
 
-    /// t = e^−|y| = 2^e · m for |y.hi| <= 2^20, to FastExponential.relativeError.
-    static func negativeExponential(_ y: DoubleWord) -> (m: DoubleWord, e: Int)? {
-        let a = y.hi < 0 ? y : y.negated
-        return a.hi >= -FastExponential.narrowLimit
-            ? FastExponential.narrow(a.hi, a.lo) : FastExponential.wide(a.hi, a.lo)
+    /// What every element's formulas start from: t = e^−|y| = 2^e · m for |y.hi| <= 2^20, to
+    /// FastExponential.relativeError (t <= 1), and 1 + t with its relative error.
+    struct Terms {
+        let m: DoubleWord
+        let e: Int
+        let onePlusT: DoubleWord
+        let onePlusTError: Double
+
+        init?(_ y: DoubleWord) {
+            let a = y.hi < 0 ? y : y.negated
+            let narrow = a.hi >= -FastExponential.narrowLimit
+            guard let t = narrow ? FastExponential.narrow(a.hi, a.lo) : FastExponential.wide(a.hi, a.lo) else {
+                return nil
+            }
+            let onePlus = FastRow.plus(1, scaled: t.m, t.e)
+            (m, e, onePlusT) = (t.m, t.e, onePlus.value)
+            onePlusTError = FastExponential.relativeError + onePlus.error
+        }
+
+        /// L = log1p(t) = 2^e · m with its relative error (FastRow.log1p); nil when its checks fail.
+        func log1p() -> (m: DoubleWord, e: Int, error: Double)? {
+            FastRow.log1p(m, e, error: FastExponential.relativeError, onePlus: onePlusT, error: onePlusTError)
+        }
     }
 
     /// f at |βx| > 2^20: t < e^(−2^20) < 2^(−1.5e6), and t/β < 2^ultraExponent for any double β, so every
