@@ -20,7 +20,11 @@ public struct Shrinker {
         self.budget = budget
     }
 
-    public func shrink(_ k: Kernel, _ f: AuditFunction, _ kind: FailureKind, _ c: AuditCase) -> ShrinkResult {
+    /// Shrinks c; with `keep`, only to cases for which it holds (a hunt's range edge keeps its parameter).
+    public func shrink(
+        _ k: Kernel, _ f: AuditFunction, _ kind: FailureKind, _ c: AuditCase,
+        keep: ((AuditCase) -> Bool)? = nil
+    ) -> ShrinkResult {
         var best = c
         var evaluations = 0
         func tryCandidate(_ candidate: AuditCase) -> Bool {
@@ -28,7 +32,8 @@ public struct Shrinker {
                 candidate.rows.allSatisfy({ !$0.isEmpty }),
                 zip(candidate.rows, candidate.labels).allSatisfy({
                     ($1 >= 0 && $1 < $0.count) || $1 == candidate.options.crossEntropy?.ignoreIndex
-                })
+                }),
+                keep?(candidate) ?? true
             else { return false }
             evaluations += 1
             if checker.failureKinds(k, f, candidate).contains(kind) {

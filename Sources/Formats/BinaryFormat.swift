@@ -101,4 +101,16 @@ public struct BinaryFormat: Sendable, Hashable, CustomStringConvertible {
         if x.isInfinite { k += 1 }
         return x.sign == .minus ? -k : k
     }
+
+    /// The value at position k of the ordinal axis (the inverse of `ordinal`): ±inf past the largest
+    /// finite magnitude.
+    public func value(atOrdinal k: Int64) -> Double {
+        let sign: FloatingPointSign = k < 0 ? .minus : .plus
+        let t = k.magnitude
+        let half = UInt64(1) << (precision - 1)
+        if t < half { return Double(sign: sign, exponent: quantumExponent, significand: Double(t)) }
+        let binade = Int(t / half) + minExponent - 1
+        guard binade <= maxExponent else { return sign == .minus ? -.infinity : .infinity }
+        return Double(sign: sign, exponent: binade - precision + 1, significand: Double(half + t % half))
+    }
 }

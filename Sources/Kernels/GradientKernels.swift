@@ -83,5 +83,5 @@ extension Kernel {
         + lossKernels
 
     /// The kernel with this name (binary64 or one of the format kernels), if any.
-    public static func named(_ name: String) -> Kernel? { (all + formatKernels).first { $0.name == name } }
+    public static func named(_ name: String) -> Kernel? { (all + formatKernels + planted).first { $0.name == name } }
 }

@@ -33,7 +33,7 @@ protocol ListedName: Sendable {
 /// A kernel of either audit (binary64, or the precision audit's formats), by name.
 struct KernelName: ListedName, ExpressibleByArgument {
     let name: String
-    static var allNames: [String] { (Kernel.all + Kernel.formatKernels).map(\.name) }
+    static var allNames: [String] { (Kernel.all + Kernel.formatKernels + Kernel.planted).map(\.name) }
     init?(name: String) {
         guard Self.allNames.contains(name) else { return nil }
         self.name = name
@@ -58,6 +58,12 @@ struct ClassName: ListedName {
 }
 
 extension GateCheck: ListedName {
+    init?(name: String) { self.init(rawValue: name) }
+    var name: String { rawValue }
+    static var allNames: [String] { allCases.map(\.rawValue) }
+}
+
+extension AuditFunction: ListedName {
     init?(name: String) { self.init(rawValue: name) }
     var name: String { rawValue }
     static var allNames: [String] { allCases.map(\.rawValue) }

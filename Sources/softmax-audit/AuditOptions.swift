@@ -66,8 +66,11 @@ struct AuditOptions: ParsableArguments {
         let all = precision ? Kernel.formatKernels : Kernel.all
         let listing =
             precision ? "softmax-audit list --formats" : "softmax-audit list (with --precision: list --formats)"
+        // The planted flaws are audited only when named (the default run misses them by design).
+        let planted = Kernel.planted.filter { ($0.precision.storage != .double) == precision }
+        guard let names = kernels?.names else { return all }
         return try select(
-            kernels?.names, from: all, name: \.name, option: "--kernels", what: precision ? "format kernel" : "kernel",
+            names, from: all + planted, name: \.name, option: "--kernels", what: precision ? "format kernel" : "kernel",
             listing: listing)
     }
 

@@ -1,4 +1,4 @@
-// `softmax-audit list [--classes | --functions] [--formats]`: the kernels, the input classes (of the
+// `softmax-audit list [--classes | --functions | --planted] [--formats]`: the kernels, the input classes (of the
 // binary64 audit, or with --formats of the precision audit), or the catalogue's functions.
 import ArgumentParser
 import Audit
@@ -18,9 +18,15 @@ struct ListCommand: ParsableCommand {
     @Flag(help: "The precision audit's kernels (float, float16, bfloat16) or, with --classes, its classes.")
     var formats = false
 
+    @Flag(help: "The kernels with narrow planted flaws, for `softmax-audit hunt --planted`.")
+    var planted = false
+
     func validate() throws {
-        if functions && (classes || formats) {
+        if functions && (classes || formats || planted) {
             throw ValidationError("--functions lists the catalogue alone; give it without --classes and --formats.")
+        }
+        if planted && (classes || formats) {
+            throw ValidationError("--planted lists the planted kernels alone; give it without --classes and --formats.")
         }
     }
 
@@ -43,7 +49,7 @@ struct ListCommand: ParsableCommand {
             }
             return
         }
-        for kernel in formats ? Kernel.formatKernels : Kernel.all {
+        for kernel in planted ? Kernel.planted : formats ? Kernel.formatKernels : Kernel.all {
             print(kernel.name)
             print("    \(kernel.summary)")
             if kernel.precision != .double {

@@ -22,6 +22,30 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Run shard K of N (K/N, 1 <= K <= N <= 10000): the cases whose index is K-1 modulo N.")
     var shard: Shard?
 
+    @Option(
+        help: """
+            After the audit, hunt every kernel's functions with this many evaluations each (OUTPUT/hunt-audit.md); \
+            an accurate kernel the hunt makes fail fails the gate.
+            """)
+    var hunt: Int?
+
+    @Option(name: .customLong("hunt-max-length"), help: "The longest row of --hunt (default: the audit's --max-length).")
+    var huntMaxLength: Int?
+
+    func validate() throws {
+        if let hunt, !HuntBudgetOptions.evaluationsRange.contains(hunt) {
+            throw ValidationError(
+                "--hunt must be between 1 and \(HuntBudgetOptions.evaluationsRange.upperBound) evaluations (got \(hunt)).")
+        }
+        if let huntMaxLength, !(1...1_000_000).contains(huntMaxLength) {
+            throw ValidationError("--hunt-max-length must be between 1 and 1000000 (got \(huntMaxLength)).")
+        }
+        if hunt != nil && shard != nil {
+            throw ValidationError("--hunt does not combine with --shard: hunt after `softmax-audit merge` instead.")
+        }
+        if huntMaxLength != nil && hunt == nil { throw ValidationError("--hunt-max-length needs --hunt.") }
+    }
+
     func run() throws {
         let command = ["softmax-audit run", options.reproduction].filter { !$0.isEmpty }.joined(separator: " ")
         if let shard {
@@ -39,6 +63,28 @@ struct RunCommand: ParsableCommand {
         }
         var gate = gateOptions
         if options.precision && gate.output == "Reports" { gate.output = "Reports/precision" }
-        try gate.finish(try options.runAudit(), command: command, jobs: options.jobs)
+        let configuration = try options.configuration()
+        let result = AuditEngine.run(configuration)
+        var falseAlarms: [HuntTarget] = []
+        if let hunt {
+            var c = HuntConfiguration()
+            c.seed = options.seed
+            c.jobs = options.jobs
+            c.evaluations = hunt
+            c.maxLength = huntMaxLength ?? configuration.maxLength
+            let r = Hunt.run(configuration.kernels, c)
+            let huntCommand = command + " --hunt \(hunt)" + (huntMaxLength.map { " --hunt-max-length \($0)" } ?? "")
+            try HuntCommand.write(r, title: "audit", command: huntCommand, output: gate.output, defaultRun: nil)
+            HuntCommand.printSummary(r, title: "audit", output: gate.output)
+            falseAlarms = r.falseAlarms
+        }
+        try gate.finish(result, command: command, jobs: options.jobs)
+        if gate.gate && !falseAlarms.isEmpty {
+            printError("softmax-audit: the hunt made \(falseAlarms.count) accurate kernel function(s) fail:")
+            for t in falseAlarms {
+                printError("  \(t.kernel) × \(t.function.rawValue): \(t.worst?.failure?.detail ?? "")")
+            }
+            throw ExitCode(1)
+        }
     }
 }

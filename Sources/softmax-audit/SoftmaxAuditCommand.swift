@@ -10,12 +10,13 @@ struct SoftmaxAuditCommand: ParsableCommand {
             With no subcommand, runs the audit (`run`). `reference` evaluates the certified reference on \
             rows from standard input; `check` re-runs one row through a kernel; `list` prints the kernels \
             (or, with --classes, the input classes); `baseline` records or checks a baseline; `merge` joins \
-            the shards of a sharded run.
+            the shards of a sharded run; `hunt` searches for the worst inputs.
             """,
         version: softmaxAuditVersion,
         subcommands: [
             RunCommand.self, ReferenceCommand.self, CheckCommand.self, ListCommand.self, BaselineCommand.self,
-            MergeCommand.self, ExternalCommand.self, NativeCommand.self, SweepCommand.self, ServeNativeCommand.self,
+            MergeCommand.self, ExternalCommand.self, NativeCommand.self, SweepCommand.self, HuntCommand.self,
+            ServeNativeCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

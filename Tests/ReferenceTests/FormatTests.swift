@@ -32,6 +32,30 @@ struct FormatTests {
         }
     }
 
+    @Test("value(atOrdinal:) inverts the ordinal axis: every float16 value, and neighbours by nextUp in binary64")
+    func ordinalInverse() {
+        for bits in UInt16(0)...0x7C00 {
+            for v in [Double(Float16(bitPattern: bits)), -Double(Float16(bitPattern: bits))] {
+                let k = BinaryFormat.float16.ordinal(v)
+                let back = BinaryFormat.float16.value(atOrdinal: k)
+                #expect(back == v && back.sign == (v == 0 ? .plus : v.sign), "float16 \(v.hex): ordinal \(k) → \(back.hex)")
+            }
+        }
+        var rng = XorShift(11)
+        for _ in 0..<20_000 {
+            let x = Double(bitPattern: rng.next() & 0x7FEF_FFFF_FFFF_FFFF)
+            for format in BinaryFormat.all {
+                let v = format.round(x)
+                guard v.isFinite else { continue }
+                let k = format.ordinal(v)
+                #expect(format.value(atOrdinal: k) == v, "\(format.name) \(v.hex)")
+                let next = format.value(atOrdinal: k + 1)
+                #expect(next > v && format.represents(next) && format.round(v.nextUp) <= next, "\(format.name) \(v.hex) + 1")
+            }
+        }
+        #expect(BinaryFormat.double.value(atOrdinal: BinaryFormat.double.ordinal(.greatestFiniteMagnitude) + 1) == .infinity)
+    }
+
     /// `round` (by the bits), `roundedByScaling` (the definition) and Swift's conversions agree for float and
     /// float16, and the first two for bfloat16.
     func expectScalingMatchesSwift(_ x: Double) {
