@@ -140,11 +140,14 @@ public final class CaseChecker {
         _ bounds: [ElementBound]?, _ formula: BoundFormula, into outcome: inout CaseOutcome
     ) {
         var worstRatioIndex: Int? = nil
+        // Whether special values here are conventions, once per case (not per element: rows are long).
+        var conventionCase: Bool? = nil
         for (i, (computed, exact)) in zip(output, expected).enumerated() {
             let e = ElementError(computed: computed, reference: exact)
             outcome.elements += 1
             if let verdict = e.special, verdict != .wrongSignOfZero {
-                if !formula.function.isConventionCase(c) || k.judging.strictSpecialValues {
+                if conventionCase == nil { conventionCase = formula.function.isConventionCase(c) }
+                if conventionCase == false || k.judging.strictSpecialValues {
                     if !outcome.failures.contains(where: { $0.kind == .specialValue(verdict) }) {
                         outcome.failures.append(
                             CaseFailure(

@@ -32,10 +32,11 @@ public struct Shrinker {
                 candidate.rows.allSatisfy({ !$0.isEmpty }),
                 zip(candidate.rows, candidate.labels).allSatisfy({
                     ($1 >= 0 && $1 < $0.count) || $1 == candidate.options.crossEntropy?.ignoreIndex
-                }),
-                keep?(candidate) ?? true
+                })
             else { return false }
+            // A candidate `keep` refuses costs an evaluation: on a long row, refusals are not free either.
             evaluations += 1
+            if let keep, !keep(candidate) { return false }
             if checker.failureKinds(k, f, candidate).contains(kind) {
                 best = candidate
                 return true
@@ -57,9 +58,9 @@ public struct Shrinker {
             }
             // Fewer elements: remove chunks of every row at the same positions.
             var size = best.row.count / 2
-            while size >= 1 {
+            while size >= 1 && evaluations < budget {
                 var start = 0
-                while start + size <= best.row.count && best.row.count > 1 {
+                while start + size <= best.row.count && best.row.count > 1 && evaluations < budget {
                     if tryCandidate(Self.removing(start..<(start + size), from: best)) {
                         improved = true
                     } else {
@@ -70,12 +71,18 @@ public struct Shrinker {
             }
             // Simpler values.
             for b in best.rows.indices {
-                for i in best.rows[b].indices {
-                    for v in Self.simpler(best.rows[b][i], row: best.rows[b]) {
+                // The row's largest finite logit, kept up to date as values change (long rows: not per element).
+                var top = best.rows[b].filter(\.isFinite).max() ?? 0
+                for i in best.rows[b].indices where evaluations < budget {
+                    // Only a simpler value can make a simpler case (the complexity is a sum of the values', and
+                    // rounded addition is monotone): the others are not built.
+                    let current = Self.valueComplexity(best.rows[b][i])
+                    for v in Self.simpler(best.rows[b][i], top: top) where Self.valueComplexity(v) < current {
                         var candidate = best
                         candidate.rows[b][i] = v
                         if tryCandidate(candidate) {
                             improved = true
+                            top = best.rows[b].filter(\.isFinite).max() ?? 0
                             break
                         }
                     }
@@ -107,7 +114,7 @@ public struct Shrinker {
     }
 
     /// Simpler replacements for x, simplest first.
-    static func simpler(_ x: Double, row: [Double]) -> [Double] {
+    static func simpler(_ x: Double, top: Double) -> [Double] {
         guard x.isFinite else { return [0] }
         var candidates: [Double] = [0, 1, -1, 2, -2, 3, -3, 4, -4, 8, -8, 16, -16, 32, -32]
         if x != 0 {
@@ -124,7 +131,6 @@ public struct Shrinker {
             }
             for bits in [1, 2, 4, 8, 16, 24] { candidates.append(roundToBits(x, bits)) }
             // The value without the row's shared offset (its smallest magnitude neighbor's power of two).
-            let top = row.filter(\.isFinite).max() ?? 0
             if top != 0 && top.magnitude > 64 { candidates.append(x - top) }
             candidates.append(x / 2)
         }

@@ -6,8 +6,9 @@
 import Formats
 
 extension Kernel {
-    /// The lead window of `planted-lead-window`.
+    /// The lead window of `planted-lead-window`, on rows of at most `plantedShortRow` logits.
     public static let plantedLeadWindow = 45.0..<45.5
+    public static let plantedShortRow = 8
     /// Rows longer than this are summed in float by `planted-long-rows`.
     public static let plantedLongRow = 20_000
     /// The binade of the maximum in which `planted-offset-binade` shifts in float.
@@ -20,8 +21,11 @@ extension Kernel {
     public static let planted: [Kernel] = {
         var window = Kernel(
             name: "planted-lead-window",
-            summary: "(x_max - x_t) + log1p(s), but log(1 + s) when the maximum leads by 45 to 45.5.",
-            expectation: .flawed("a table-driven log1p with a wrong entry: log(1 + s) rounds s to 0 for leads in [45, 45.5)"))
+            summary:
+                "(x_max - x_t) + log1p(s), but log(1 + s) on rows of 8 or fewer whose maximum leads by 45 to 45.5.",
+            expectation: .flawed(
+                "a short-row path (n <= 8) whose table-driven log1p has a wrong entry: log(1 + s) rounds s to 0 for "
+                    + "leads in [45, 45.5)"))
         window.implement(.logSoftmax, .perLogit { x in Planted.logSoftmax(x) })
         window.implement(.crossEntropy, .labeledScalar { x, t in Planted.crossEntropy(x, t) })
 
@@ -34,7 +38,8 @@ extension Kernel {
         var long = Kernel(
             name: "planted-long-rows",
             summary: "exp(x - max) / sum, with a float sum for rows longer than 20,000 logits.",
-            expectation: .flawed("rows longer than 20,000 logits (beyond the default run's 16,384) are summed in float"))
+            expectation: .flawed("rows longer than 20,000 logits (beyond the default run's 16,384) are summed in float")
+        )
         long.implement(.softmax, .perLogit(Planted.longRowSoftmax))
 
         var offset = Kernel(
@@ -71,10 +76,11 @@ enum Planted {
         return (m, k, e, m - second)
     }
 
-    /// log1p(s), except inside the lead window.
+    /// log1p(s), except inside the lead window on short rows.
     static func logTail(_ e: [Double], _ k: Int, lead: Double) -> Double {
         let s = Shifted.tailSum(e, skipping: k)
-        return Kernel.plantedLeadWindow.contains(lead) ? LibM.log(1 + s) : LibM.log1p(s)
+        let planted = e.count <= Kernel.plantedShortRow && Kernel.plantedLeadWindow.contains(lead)
+        return planted ? LibM.log(1 + s) : LibM.log1p(s)
     }
 
     static func logSoftmax(_ x: [Double]) -> [Double] {

@@ -26,8 +26,7 @@ public enum HuntReport {
     // MARK: - Markdown
 
     public static func markdown(
-        _ r: HuntResult, _ run: RunDescription, title: String, figurePrefix: String,
-        defaultRun: [DefaultRunFinding]? = nil
+        _ r: HuntResult, _ run: RunDescription, title: String, defaultRun: [DefaultRunFinding]? = nil
     ) -> String {
         let c = r.configuration
         var md = "# Hunt: \(title)\n\n"
@@ -45,7 +44,9 @@ public enum HuntReport {
             + "the kernel's. A failure is walked outward along each axis to the range on which it persists.\n\n"
         if let defaultRun { md += detectionTable(r, defaultRun) }
         md += summaryTable(r)
-        for t in r.targets where t.failed { md += failureSection(t, figurePrefix: figurePrefix) }
+        for t in r.targets where t.failed {
+            md += failureSection(t, figure: figureFile(title: title, kernel: t.kernel))
+        }
         let passing = r.targets.filter { !$0.failed }
         if !passing.isEmpty {
             md += "## Within the bound\n\n"
@@ -58,7 +59,7 @@ public enum HuntReport {
                 table.add([
                     t.kernel, t.function.rawValue, t.worst.map { shortNumber($0.ratio) } ?? "—",
                     t.worst.map { shortNumber($0.ulps) } ?? "—", t.worst.map { shortNumber($0.condition) } ?? "—",
-                    t.worst.map { "`" + rowSummary($0.input, t.function) + "`" } ?? "—",
+                    t.worst.map { cell("`" + rowSummary($0.input, t.function) + "`") } ?? "—",
                 ])
             }
             md += table.text + "\n"
@@ -92,15 +93,18 @@ public enum HuntReport {
             + "\(r.falseAlarms.count) of them on kernels declared accurate.\n\n" + table.text + "\n"
     }
 
+    /// The error / bound, or the special value that made it infinite.
     static func ratioText(_ s: HuntSample) -> String {
-        s.ratio.isInfinite ? (s.failure.map { "\($0.kind)" } ?? "inf") : shortNumber(s.ratio)
+        if s.ratio.isInfinite, let f = s.failure, case .specialValue = f.kind { return "\(f.kind)" }
+        return shortNumber(s.ratio)
     }
 
     static func detectionTable(_ r: HuntResult, _ defaultRun: [DefaultRunFinding]) -> String {
         var md = "## Detection: planted flaws × the default run × the hunt\n\n"
         md += "Each kernel below is accurate except in a narrow region (`softmax-audit list --planted`). "
         md += "The default run is the audit's own configuration on the kernel; the hunt is the configuration "
-        md += "above. A range brackets the planted region when the hunt walked the failure to its edges.\n\n"
+        md += "above. The ranges are the narrow ones the hunt walked to (the full list is in each function's section): "
+        md += "each should bracket the planted region.\n\n"
         var table = MarkdownTable([
             ("kernel", .left), ("planted flaw", .left), ("default run", .left), ("hunt", .left),
             ("failing ranges found", .left),
@@ -111,7 +115,8 @@ public enum HuntReport {
             let defaultText =
                 found.map {
                     $0.failures.isEmpty
-                        ? "missed (\($0.cases) cases)" : "**detected**: " + $0.failures.prefix(3).joined(separator: "; ")
+                        ? "missed (\($0.cases) cases)"
+                        : "**detected**: " + $0.failures.prefix(3).joined(separator: "; ")
                 } ?? "—"
             let mine = r.targets.filter { $0.kernel == k.name }
             let hunted = mine.filter(\.failed)
@@ -121,15 +126,17 @@ public enum HuntReport {
                 : hunted.map { t in
                     "found: \(t.function.rawValue) at evaluation \((t.firstFailure ?? 0) + 1) of \(t.evaluations)"
                 }.joined(separator: "; ")
-            let ranges = hunted.flatMap { t in t.ranges.filter { $0.axis != .label }.map { $0.text } }
-            table.add([
-                k.name, flaw, defaultText, huntText, ranges.isEmpty ? "—" : ranges.joined(separator: "; "),
-            ])
+            var ranges: [String] = []
+            for t in hunted {
+                for r in t.ranges where r.isNarrow && !ranges.contains(r.text) { ranges.append(r.text) }
+            }
+            table.add(
+                [k.name, flaw, defaultText, huntText, ranges.isEmpty ? "—" : ranges.joined(separator: "; ")].map(cell))
         }
         return md + table.text + "\n"
     }
 
-    static func failureSection(_ t: HuntTarget, figurePrefix: String) -> String {
+    static func failureSection(_ t: HuntTarget, figure: String) -> String {
         guard let w = t.worstFailure else { return "" }
         var md = "## \(t.kernel) · \(t.function.rawValue)\n\n"
         md += "Judged by the \(t.bound.rawValue) bound. "
@@ -157,17 +164,22 @@ public enum HuntReport {
             for range in t.ranges {
                 table.add([
                     range.axis.rawValue, range.text,
-                    range.lowEdge.map { "`" + rowSummary($0, t.function) + "`" } ?? (range.lowOpen ? "(axis end)" : "—"),
-                    range.highEdge.map { "`" + rowSummary($0, t.function) + "`" } ?? (range.highOpen ? "(axis end)" : "—"),
+                    range.lowEdge.map { cell("`" + rowSummary($0, t.function) + "`") }
+                        ?? (range.lowOpen ? "(axis end)" : "—"),
+                    range.highEdge.map { cell("`" + rowSummary($0, t.function) + "`") }
+                        ?? (range.highOpen ? "(axis end)" : "—"),
                 ])
             }
             md += "Failing ranges (each axis walked from the worst input, the others held):\n\n" + table.text + "\n"
         }
         let moves = t.improvingMoves.prefix(6).map { "\($0.0) ×\($0.1)" }.joined(separator: ", ")
         md += "Moves that raised an island's best: \(moves).\n\n"
-        md += "![growth](figures/\(figurePrefix)\(t.kernel).svg)\n\n"
+        md += "![growth](\(figure))\n\n"
         return md
     }
+
+    /// A table cell's text with its pipes escaped (a flaw's |x_j|, a paired row's bar).
+    static func cell(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
 
     /// A case in one line: the whole row up to 24 logits, else its length, maximum, lead, label and first logits.
     static func rowSummary(_ c: AuditCase, _ f: AuditFunction) -> String {
@@ -176,12 +188,20 @@ public enum HuntReport {
         let x = c.row
         let k = x.indices.max { x[$0] < x[$1] } ?? 0
         let head = x.prefix(6).map(RowSyntax.decimal).joined(separator: " ")
-        var s = "\(c.rows.count > 1 ? "\(c.rows.count) rows of " : "")n = \(x.count), max \(RowSyntax.decimal(x[k])) at \(k)"
+        var s =
+            (c.rows.count > 1 ? "\(c.rows.count) rows of " : "")
+            + "n = \(x.count), max \(RowSyntax.decimal(x[k])) at \(k)"
         if f.shape.takesLabel { s += ", label \(c.label)" }
         return s + ": \(head) …"
     }
 
     // MARK: - Figure
+
+    /// The growth figure's path under the output: figures/hunt-TITLE-KERNEL.svg (hunt-KERNEL.svg when the report
+    /// is the kernel's own).
+    public static func figureFile(title: String, kernel: String) -> String {
+        "figures/hunt-" + (title == kernel ? kernel : "\(title)-\(kernel)") + ".svg"
+    }
 
     /// How the largest error / bound grew over the evaluations, one line per function of the kernel.
     public static func growthSVG(_ r: HuntResult, kernel: String) -> String {
@@ -280,7 +300,9 @@ public enum HuntReport {
         c.rows.reduce(0) { $0 + $1.count } <= 4096 ? c.text(for: f) : rowSummary(c, f)
     }
 
-    public static func json(_ r: HuntResult, _ run: RunDescription, defaultRun: [DefaultRunFinding]? = nil) throws
+    public static func json(
+        _ r: HuntResult, _ run: RunDescription, defaultRun: [DefaultRunFinding]? = nil
+    ) throws
         -> String
     {
         func sample(_ s: HuntSample?, _ f: AuditFunction) -> Sample? {
@@ -296,11 +318,13 @@ public enum HuntReport {
                 kernel: t.kernel, function: t.function.rawValue, bound: t.bound.rawValue,
                 expectation: t.expectation.isAccurate ? "accurate" : "flawed", failed: t.failed,
                 evaluations: t.evaluations, skipped: t.skipped, firstFailure: t.firstFailure,
-                worst: sample(t.worst, t.function), worstFailure: sample(t.worstFailure, t.function), largestULPs: sample(t.worstULPs, t.function),
+                worst: sample(t.worst, t.function), worstFailure: sample(t.worstFailure, t.function),
+                largestULPs: sample(t.worstULPs, t.function),
                 shrunk: t.shrunk.map { exactText($0, t.function) }, shrunkDetail: t.shrunkDetail,
                 ranges: t.ranges.map {
                     Range(
-                        axis: $0.axis.rawValue, text: $0.text, low: $0.low, high: $0.high, lowOpen: $0.lowOpen, highOpen: $0.highOpen,
+                        axis: $0.axis.rawValue, text: $0.text, low: $0.low, high: $0.high, lowOpen: $0.lowOpen,
+                        highOpen: $0.highOpen,
                         lowEdge: $0.lowEdge.map { exactText($0, t.function) },
                         highEdge: $0.highEdge.map { exactText($0, t.function) })
                 },

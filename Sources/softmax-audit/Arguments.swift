@@ -118,6 +118,17 @@ enum Limits {
     /// Seconds an external worker may take per request: a day at most, so that a silent worker ends.
     static let timeout = 0.001...86_400.0
 
+    /// The check of a --name that names a report's files.
+    static func checkName(_ name: String) throws {
+        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }),
+            (1...nameLength).contains(name.count)
+        else {
+            throw ValidationError(
+                "--name must be 1 to \(nameLength) ASCII letters, digits, - and _ (got "
+                    + "'\(RowSyntax.visible(name))'): it names the report's files.")
+        }
+    }
+
     /// The check every command applies to --jobs.
     static func checkJobs(_ jobs: Int) throws {
         guard Limits.jobs.contains(jobs) else {

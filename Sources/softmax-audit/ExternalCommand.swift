@@ -75,19 +75,23 @@ struct WorkerAuditOptions: ParsableArguments {
     @OptionGroup var gateOptions: GateOptions
 
     func validate() throws {
-        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }),
-            (1...Limits.nameLength).contains(name.count)
-        else {
-            throw ValidationError(
-                "--name must be 1 to \(Limits.nameLength) ASCII letters, digits, - and _ (got "
-                    + "'\(RowSyntax.visible(name))'): it names the report's files.")
-        }
+        try Limits.checkName(name)
         guard Limits.timeout.contains(timeout) else {
             throw ValidationError(
                 "--timeout must be between \(Limits.timeout.lowerBound) and \(Limits.timeout.upperBound) seconds "
                     + "(got \(timeout)): a silent worker must not hang the audit.")
         }
         if let maxULPs, !(maxULPs > 0) { throw ValidationError("--max-ulps must be positive (got \(maxULPs)).") }
+    }
+
+    /// The error of a worker that answered no request: its first problem, or that it supports nothing.
+    static func answeredNothing(_ worker: ExternalWorker, _ command: [String], invocation: String) -> Error {
+        let why =
+            worker.problems.first.map { "\($0.kind.rawValue): \($0.detail)" }
+            ?? "it answered unsupported to every function"
+        return failure(
+            ExitStatus.workerFailed,
+            "\(invocation): the worker `\(command.joined(separator: " "))` answered no request (\(why)).")
     }
 
     /// Audits the worker `command` and writes OUTPUT/STEM-NAME.md; `invocation` and `workerArguments` make
@@ -102,14 +106,7 @@ struct WorkerAuditOptions: ParsableArguments {
         }
         kernel.judging.maxULPs = maxULPs
         kernel.judging.strictSpecialValues = strictSpecialValues
-        if kernel.functions.isEmpty {
-            let why =
-                worker.problems.first.map { "\($0.kind.rawValue): \($0.detail)" }
-                ?? "it answered unsupported to every function"
-            throw failure(
-                ExitStatus.workerFailed,
-                "\(invocation): the worker `\(command.joined(separator: " "))` answered no request (\(why)).")
-        }
+        if kernel.functions.isEmpty { throw Self.answeredNothing(worker, command, invocation: invocation) }
         var configuration = try options.configuration()
         configuration.kernels = [kernel]
         let result = AuditEngine.run(configuration)

@@ -27,7 +27,8 @@ struct HuntBudgetOptions: ParsableArguments {
 
     func validate() throws {
         guard Self.evaluationsRange.contains(evaluations) else {
-            throw ValidationError("--evaluations must be between 1 and \(Self.evaluationsRange.upperBound) (got \(evaluations)).")
+            throw ValidationError(
+                "--evaluations must be between 1 and \(Self.evaluationsRange.upperBound) (got \(evaluations)).")
         }
         if let seconds, !(seconds > 0 && seconds <= 86_400) {
             throw ValidationError("--seconds must be positive and at most a day (got \(seconds)).")
@@ -111,37 +112,49 @@ struct HuntCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Exit 1 when an accurate kernel fails or a planted flaw is not found.")
     var gate = true
 
+    @Option(
+        help:
+            """
+            Hunt shard K of N: the kernel × function targets whose index is K-1 modulo N, to \
+            OUTPUT/hunt-NAME-shard-K-of-N.json.
+            """
+    )
+    var shard: Shard?
+
+    @Option(
+        parsing: .upToNextOption,
+        help: "Join the shard files of one hunt into its report (the same bytes as unsharded).")
+    var merge: [String] = []
+
     @Argument(parsing: .postTerminator, help: "A worker command and its arguments, after --.")
     var command: [String] = []
 
     func validate() throws {
         try Limits.checkJobs(jobs)
-        let sources = [kernels != nil, planted, accurate, !command.isEmpty, library != nil].filter { $0 }.count
+        let sources = [kernels != nil, planted, accurate, !command.isEmpty, library != nil, !merge.isEmpty]
+            .filter { $0 }.count
         guard sources == 1 else {
             throw ValidationError(
-                "give one of --kernels, --planted, --accurate, --library or a worker command after --.")
+                "give one of --kernels, --planted, --accurate, --library, --merge or a worker command after --.")
+        }
+        if shard != nil && planted {
+            throw ValidationError("--planted runs the default audits beside the hunt; shard it with --kernels instead.")
         }
         if !command.isEmpty || library != nil {
             guard let name, !name.isEmpty else {
                 throw ValidationError("--name is required for a worker or a library: it names the report.")
             }
         }
-        if let name {
-            guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }),
-                (1...Limits.nameLength).contains(name.count)
-            else {
-                throw ValidationError(
-                    "--name must be 1 to \(Limits.nameLength) ASCII letters, digits, - and _ (got "
-                        + "'\(RowSyntax.visible(name))'): it names the report's files.")
-            }
-        }
+        if let name { try Limits.checkName(name) }
         guard Limits.timeout.contains(timeout) else {
-            throw ValidationError("--timeout must be between \(Limits.timeout.lowerBound) and \(Limits.timeout.upperBound) s.")
+            throw ValidationError(
+                "--timeout must be between \(Limits.timeout.lowerBound) and \(Limits.timeout.upperBound) s.")
         }
         if output.isEmpty { throw ValidationError("--output is empty: give a path.") }
     }
 
     func run() throws {
+        if !merge.isEmpty { return try mergeShards() }
         var worker: ExternalWorker? = nil
         defer { worker?.stop() }
         let hunted: [Kernel]
@@ -160,10 +173,12 @@ struct HuntCommand: ParsableCommand {
             let argv: [String]
             if let library {
                 guard let executable = NativeCommand.executablePath() else {
-                    throw failure(ExitStatus.workerFailed, "hunt: cannot find this program's own path to start its child.")
+                    throw failure(
+                        ExitStatus.workerFailed, "hunt: cannot find this program's own path to start its child.")
                 }
                 guard access(library, R_OK) == 0 else {
-                    throw failure(ExitStatus.badInput, "hunt: --library '\(RowSyntax.visible(library))' is not a readable file.")
+                    throw failure(
+                        ExitStatus.badInput, "hunt: --library '\(RowSyntax.visible(library))' is not a readable file.")
                 }
                 let path = library.hasPrefix("/") ? library : NativeCommand.currentDirectory() + "/" + library
                 try NativeCommand.checkLoads(executable, path, as: library, timeout: timeout)
@@ -176,11 +191,11 @@ struct HuntCommand: ParsableCommand {
             let w = ExternalWorker(command: argv, timeout: timeout)
             worker = w
             let (kernel, _) = ExternalKernel.make(
-                name: name!, worker: w, functions: functions?.items.compactMap(ReferenceFunction.init) ?? ReferenceFunction.allCases,
+                name: name!, worker: w,
+                functions: functions?.items.compactMap(ReferenceFunction.init) ?? ReferenceFunction.allCases,
                 format: format)
             guard !kernel.functions.isEmpty else {
-                let why = w.problems.first.map { "\($0.kind.rawValue): \($0.detail)" } ?? "it answered unsupported to every function"
-                throw failure(ExitStatus.workerFailed, "hunt: the worker `\(argv.joined(separator: " "))` answered no request (\(why)).")
+                throw WorkerAuditOptions.answeredNothing(w, argv, invocation: "hunt")
             }
             hunted = [kernel]
             title = name!
@@ -193,12 +208,54 @@ struct HuntCommand: ParsableCommand {
                 if done == total { bar.finish() }
             }
         }
-        let result = Hunt.run(hunted, functions: functions?.items, configuration)
+        let result = Hunt.run(
+            hunted, functions: functions?.items, shard: shard.map { ($0.index, $0.count) }, configuration)
+        let invocation = reproduction(workerArguments)
+        if let shard {
+            let file = HuntShardFile(
+                command: invocation, title: title, shard: shard.index, of: shard.count, result: result)
+            let path = output + "/hunt-\(title)-shard-\(shard.index)-of-\(shard.count).json"
+            do {
+                try ReportFiles.write(
+                    [(String(path.dropFirst(output.count + 1)), try JSONFiles.text(file))], under: output)
+            } catch {
+                throw failure(ExitStatus.cannotWrite, "hunt: cannot write '\(path)': \(error).")
+            }
+            print("Wrote \(path); `softmax-audit hunt --merge` joins the \(shard.count) shards into the report.")
+            return
+        }
         var defaultRun: [DefaultRunFinding]? = nil
         if planted { defaultRun = try Self.defaultRuns(hunted, jobs: jobs) }
-        let invocation = reproduction(workerArguments)
         try Self.write(result, title: title, command: invocation, output: output, defaultRun: defaultRun)
         Self.printSummary(result, title: title, output: output)
+        if gate { try Self.applyGate(result) }
+    }
+
+    /// Joins the shard files into the report of the whole hunt.
+    private func mergeShards() throws {
+        var files: [HuntShardFile] = []
+        for path in merge {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw failure(ExitStatus.badInput, "hunt --merge: cannot read '\(RowSyntax.visible(path))'.")
+            }
+            guard let file = try? JSONFiles.decoder().decode(HuntShardFile.self, from: data),
+                file.schema == HuntShardFile.schema
+            else {
+                throw failure(
+                    ExitStatus.badInput,
+                    "hunt --merge: '\(RowSyntax.visible(path))' is not a hunt shard file (`hunt --shard`).")
+            }
+            files.append(file)
+        }
+        let result: HuntResult
+        do {
+            result = try HuntShardFile.merge(files)
+        } catch {
+            throw failure(ExitStatus.badInput, "hunt --merge: \(error).")
+        }
+        let first = files[0]
+        try Self.write(result, title: first.title, command: first.command, output: output, defaultRun: nil)
+        Self.printSummary(result, title: first.title, output: output)
         if gate { try Self.applyGate(result) }
     }
 
@@ -243,14 +300,15 @@ struct HuntCommand: ParsableCommand {
     static func write(
         _ result: HuntResult, title: String, command: String, output: String, defaultRun: [DefaultRunFinding]?
     ) throws {
-        let run = RunDescription(command: command, toolVersion: softmaxAuditVersion, mpfrVersion: SoftmaxReference.mpfrVersion)
-        let prefix = "hunt-\(title)-"
+        let run = RunDescription(
+            command: command, toolVersion: softmaxAuditVersion, mpfrVersion: SoftmaxReference.mpfrVersion)
         var files: [(String, String)] = [
-            ("hunt-\(title).md", HuntReport.markdown(result, run, title: title, figurePrefix: prefix, defaultRun: defaultRun)),
+            ("hunt-\(title).md", HuntReport.markdown(result, run, title: title, defaultRun: defaultRun)),
             ("hunt-\(title).json", try HuntReport.json(result, run, defaultRun: defaultRun)),
         ]
         for k in result.kernels where result.targets.contains(where: { $0.kernel == k.name && $0.failed }) {
-            files.append(("figures/\(prefix)\(k.name).svg", HuntReport.growthSVG(result, kernel: k.name)))
+            files.append(
+                (HuntReport.figureFile(title: title, kernel: k.name), HuntReport.growthSVG(result, kernel: k.name)))
         }
         do {
             try ReportFiles.write(files, under: output)

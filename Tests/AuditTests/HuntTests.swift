@@ -65,14 +65,19 @@ struct HuntTests {
             "range \(r.text)")
     }
 
-    @Test("accurate kernels stay within their bounds", arguments: ["softmax-shifted", "logsumexp-log1p",
-        "cross-entropy-log1p", "gradient-complement", "softplus-log1p", "softmax-shifted@float16+float"])
+    @Test(
+        "accurate kernels stay within their bounds",
+        arguments: [
+            "softmax-shifted", "logsumexp-log1p",
+            "cross-entropy-log1p", "gradient-complement", "softplus-log1p", "softmax-shifted@float16+float",
+        ])
     func accurate(_ name: String) throws {
         let k = try #require(Kernel.named(name))
         for f in k.functions {
             let t = Hunt.hunt(k, f, configuration(150))
             #expect(
-                !t.failed, "\(name) \(f.rawValue): \(t.worst?.failure?.detail ?? "") on \(t.worst?.input.decimalText ?? "")")
+                !t.failed,
+                "\(name) \(f.rawValue): \(t.worst?.failure?.detail ?? "") on \(t.worst?.input.decimalText ?? "")")
             #expect(t.evaluations == 150)
         }
     }
@@ -98,6 +103,10 @@ struct HuntTests {
             (.crossEntropy, tie, 3 / M_LN2),
             // σ(−log 3) = 1/4, σ(log 3) = 3/4: κ = |x| σ(−x) = log 3 · 3/4.
             (.sigmoid, AuditCase([-log(3.0)], label: 0), log(3.0) * 0.75),
+            // A dominant label: with s = e^-45, c_0 = 0·(1 − p_0) + p_1·45 and |log p_0| = log1p(s) ≈ p_1.
+            (.crossEntropy, AuditCase([0, -45], label: 0), 45),
+            // The same under the offset −2^27: c_0 = 2^27·p_1 + p_1·(2^27 + 45), nothing cancelling.
+            (.crossEntropy, AuditCase([-0x1p27, -0x1p27 - 45], label: 0), 0x1p28 + 45),
         ]
         for (f, c, expected) in cases {
             let observed = ConditionNumbers.largest(f, c)

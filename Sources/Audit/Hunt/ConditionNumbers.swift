@@ -2,8 +2,8 @@
 // ill-conditioned input for a bad kernel: a large error where κ is large is what any backward-stable code
 // gives. Relative perturbations |δx_i| ≤ ε|x_i| of the logits change
 //   logsumexp by Σ_i p_i x_i δ_i: κ_lse = Σ_i p_i |x_i| / |lse(x)|;
-//   log p_j by Σ_i (δ_ij − p_i) x_i δ_i: the absolute condition c_j = |x_j|(1 − p_j) + Σ_{i≠j} p_i |x_i|, which is
-//   also p_j's relative condition; log p_j's relative one is c_j / |log p_j|;
+//   log p_j by Σ_i (δ_ij − p_i) x_i δ_i: the absolute condition c_j = |x_j|(1 − p_j) + Σ_{i≠j} p_i |x_i|,
+//   which is also p_j's relative condition; log p_j's relative one is c_j / |log p_j|;
 //   the binary family elementwise: σ by |x| σ(−x), log σ by |x| σ(−x) / |log σ(x)|, softplus by
 //   |x| σ(x) / softplus(x).
 // They are evaluated in binary64 for the report (three significant digits are what it prints).
@@ -16,22 +16,19 @@ public enum ConditionNumbers {
         guard c.isFinite, let x = c.rows.first, !x.isEmpty else { return .nan }
         switch f {
         case .logSumExp, .weightedLogSumExp:
-            let (p, lse) = softmax(x)
-            let numerator = zip(p, x).reduce(0) { $0 + $1.0 * $1.1.magnitude }
-            return lse == 0 ? (numerator == 0 ? 0 : .infinity) : numerator / lse.magnitude
+            let t = Terms(x)
+            return relative(t.contributions.reduce(0, +), t.logSumExp)
         case .softmax, .jacobian, .vectorJacobianProduct, .crossEntropyGradient, .batchCrossEntropyGradient,
             .klDivergenceGradient, .crossEntropyLossGradient:
-            let (p, _) = softmax(x)
-            return softmaxConditions(x, p).max() ?? 0
+            return Terms(x).conditions.max() ?? 0
         case .logSoftmax:
-            let (p, lse) = softmax(x)
-            return zip(softmaxConditions(x, p), x).map { relative($0, $1 - lse) }.max() ?? 0
+            let t = Terms(x)
+            return zip(t.conditions, t.logP).map { relative($0, $1) }.max() ?? 0
         case .crossEntropy, .batchCrossEntropy, .klDivergence, .crossEntropyLoss:
             return c.rows.indices.map { b -> Double in
-                let row = c.rows[b]
-                let t = min(max(0, c.labels[b]), row.count - 1)
-                let (p, lse) = softmax(row)
-                return relative(softmaxConditions(row, p)[t], row[t] - lse)
+                let t = Terms(c.rows[b])
+                let label = min(max(0, c.labels[b]), c.rows[b].count - 1)
+                return relative(t.conditions[label], t.logP[label])
             }.max() ?? 0
         case .sigmoid, .sigmoidGradient, .logSigmoidGradient, .softplusGradient:
             return x.map { $0.magnitude * sigma(-$0) }.max() ?? 0
@@ -42,22 +39,57 @@ public enum ConditionNumbers {
         }
     }
 
-    /// c_j = |x_j|(1 − p_j) + Σ_{i≠j} p_i |x_i|, for every j from one sum T = Σ_i p_i |x_i| (O(n)).
-    static func softmaxConditions(_ x: [Double], _ p: [Double]) -> [Double] {
-        let total = zip(p, x).reduce(0) { $0 + $1.0 * $1.1.magnitude }
-        return x.indices.map { j in x[j].magnitude * (1 - p[j]) + max(0, total - p[j] * x[j].magnitude) }
+    /// A row's softmax without cancellation: with m the maximum at k, e_i = e^(x_i − m), s = Σ_{i≠k} e_i,
+    /// p_i = e_i / (1 + s), log p_i = (x_i − m) − log1p(s), 1 − p_k = s / (1 + s).
+    struct Terms {
+        let p, logP, complement, magnitudes: [Double]
+        let logSumExp: Double
+        /// p_i |x_i|.
+        let contributions: [Double]
+
+        init(_ x: [Double]) {
+            var k = 0
+            for i in x.indices where x[i] > x[k] { k = i }
+            let m = x[k]
+            let e = x.map { Foundation.exp($0 - m) }
+            var s = 0.0
+            for i in e.indices where i != k { s += e[i] }
+            let l = Foundation.log1p(s)
+            p = e.map { $0 / (1 + s) }
+            logP = x.map { ($0 - m) - l }
+            complement = x.indices.map { $0 == k ? s / (1 + s) : 1 - e[$0] / (1 + s) }
+            logSumExp = m + l
+            magnitudes = x.map(\.magnitude)
+            contributions = zip(p, magnitudes).map { $0 * $1 }
+        }
+
+        /// c_j = |x_j|(1 − p_j) + Σ_{i≠j} p_i |x_i|, for every j in O(n): the two largest contributions are added
+        /// apart from the rest, so that leaving out a dominant one does not cancel.
+        var conditions: [Double] {
+            let a = contributions
+            var first = 0, second = a.count > 1 ? 1 : 0
+            if a.count > 1 && a[second] > a[first] { swap(&first, &second) }
+            for i in a.indices.dropFirst(2) where a[i] > a[second] {
+                if a[i] > a[first] {
+                    second = first
+                    first = i
+                } else {
+                    second = i
+                }
+            }
+            var rest = 0.0
+            for i in a.indices where i != first && i != second { rest += a[i] }
+            return a.indices.map { j in
+                var others = j == first || j == second ? rest : max(0, rest - a[j])
+                if j != first { others += a[first] }
+                if j != second && second != first { others += a[second] }
+                return magnitudes[j] * complement[j] + others
+            }
+        }
     }
 
     static func relative(_ absolute: Double, _ value: Double) -> Double {
         value == 0 ? (absolute == 0 ? 0 : .infinity) : absolute / value.magnitude
-    }
-
-    /// p and logsumexp in binary64, shifted by the maximum.
-    static func softmax(_ x: [Double]) -> ([Double], Double) {
-        let m = x.max()!
-        let e = x.map { exp($0 - m) }
-        let s = e.reduce(0, +)
-        return (e.map { $0 / s }, m + log(s))
     }
 
     static func sigma(_ x: Double) -> Double { x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)) }

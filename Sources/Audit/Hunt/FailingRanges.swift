@@ -26,6 +26,21 @@ public struct FailingRange: Sendable {
     public var lowEdge: AuditCase?
     public var highEdge: AuditCase?
     public let evaluations: Int
+    /// Whether the range is narrower than its axis: what the detection table shows (a length range from 2 to
+    /// the longest row, a scale, or a value range of more than 2^20 values says little about where a flaw is).
+    public var isNarrow: Bool {
+        switch axis {
+        case .length: return !(low <= 2 && highOpen)
+        case .lead: return !(lowOpen && highOpen) && !(low < 0x1p-10 && highOpen)
+        case .maximum: return !(lowOpen && highOpen)
+        case .element: return axisCount <= 1 << 20
+        case .scale: return false
+        case .label: return text.hasPrefix("the label on")
+        }
+    }
+    /// The number of values in the range on the element axis (of the format).
+    var axisCount: Int64 = 0
+
     /// What a shrunk edge must keep: the axis's parameter at the edge's value.
     let parameter: (@Sendable (AuditCase) -> Double?)?
 
@@ -88,7 +103,9 @@ struct FailingRanges {
                 let (x, overflow2) = v.addingReportingOverflow(offset)
                 if overflow || overflow2 || !domain.contains(x) {
                     // One probe at the domain's end.
-                    let end = direction > 0 ? domain.upperBound - (domain.upperBound - v) % step
+                    let end =
+                        direction > 0
+                        ? domain.upperBound - (domain.upperBound - v) % step
                         : domain.lowerBound + (v - domain.lowerBound) % step
                     if end == lastFail { return (lastFail, true) }
                     tries += 1
@@ -130,7 +147,8 @@ struct FailingRanges {
         func at(_ m: Int64) -> AuditCase { HuntMoves.resized(c, to: Int(m)) }
         // Only one parity failing: walk over it.
         let neighbours = [n - 1, n + 1].filter(domain.contains)
-        let parity = !neighbours.isEmpty && neighbours.allSatisfy { !fails(at($0)) }
+        let parity =
+            !neighbours.isEmpty && neighbours.allSatisfy { !fails(at($0)) }
             && [n - 2, n + 2].filter(domain.contains).contains { fails(at($0)) }
         let w = walk(from: n, step: parity ? 2 : 1, domain: domain) { fails(at($0)) }
         let prefix = parity ? (n % 2 == 1 ? "odd n" : "even n") : "n"
@@ -143,7 +161,8 @@ struct FailingRanges {
         case (false, false): text = "\(prefix) in [\(w.low), \(w.high)]"
         }
         return FailingRange(
-            axis: .length, low: Double(w.low), high: Double(w.high), text: text, lowOpen: w.lowOpen, highOpen: w.highOpen,
+            axis: .length, low: Double(w.low), high: Double(w.high), text: text, lowOpen: w.lowOpen,
+            highOpen: w.highOpen,
             lowEdge: w.lowOpen ? nil : at(w.low), highEdge: w.highOpen ? nil : at(w.high),
             evaluations: w.evaluations + (parity ? 4 : 2), parameter: { Double($0.row.count) })
     }
@@ -167,7 +186,8 @@ struct FailingRanges {
             : "lead in [\(shortNumber(low)), \(shortNumber(high))] ([\(Binary64.hexString(low)), "
                 + "\(Binary64.hexString(high))])"
         return FailingRange(
-            axis: .lead, low: low, high: high, text: text, lowOpen: w.lowOpen, highOpen: w.highOpen, lowEdge: w.lowOpen ? nil : at(w.low),
+            axis: .lead, low: low, high: high, text: text, lowOpen: w.lowOpen, highOpen: w.highOpen,
+            lowEdge: w.lowOpen ? nil : at(w.low),
             highEdge: w.highOpen ? nil : at(w.high), evaluations: w.evaluations, parameter: { HuntMoves.lead($0.row) })
     }
 
@@ -184,12 +204,15 @@ struct FailingRanges {
         let sign = m < 0 ? "−" : ""
         var text = "a maximum logit of \(sign)[2^\(w.low), 2^\(w.high + 1))"
         if w.lowOpen || w.highOpen {
-            text += " (" + [w.lowOpen ? "down to the format's least" : nil, w.highOpen ? "up to its largest" : nil]
+            text +=
+                " ("
+                + [w.lowOpen ? "down to the format's least" : nil, w.highOpen ? "up to its largest" : nil]
                 .compactMap { $0 }.joined(separator: ", ") + ")"
         }
         text += "; the differences kept"
         return FailingRange(
-            axis: .maximum, low: Double(w.low), high: Double(w.high), text: text, lowOpen: w.lowOpen, highOpen: w.highOpen, lowEdge: w.lowOpen ? nil : at(w.low),
+            axis: .maximum, low: Double(w.low), high: Double(w.high), text: text, lowOpen: w.lowOpen,
+            highOpen: w.highOpen, lowEdge: w.lowOpen ? nil : at(w.low),
             highEdge: w.highOpen ? nil : at(w.high), evaluations: w.evaluations,
             parameter: { c in
                 let top = c.row[HuntMoves.argmax(c.row)]
@@ -203,7 +226,8 @@ struct FailingRanges {
     func elementRange(_ c: AuditCase, element: Int?) -> FailingRange? {
         let n = c.row.count
         let format = space.format
-        let worst = element.map { function.shape.isScalar || $0 >= n ? HuntMoves.argmax(c.row) : $0 }
+        let worst =
+            element.map { function.shape.isScalar || $0 >= n ? HuntMoves.argmax(c.row) : $0 }
             ?? HuntMoves.argmax(c.row)
         var order = [worst, HuntMoves.argmax(c.row)]
         order += n <= 64 ? Array(0..<n) : (0..<30).map { $0 * (n - 1) / 29 }
@@ -233,10 +257,13 @@ struct FailingRanges {
         let text =
             "x[\(i)] in [\(Binary64.hexString(low)), \(Binary64.hexString(high))] (\(count) value\(count == 1 ? "" : "s")"
             + " of \(format.name))"
-        return FailingRange(
-            axis: .element, low: low, high: high, text: text, lowOpen: w.lowOpen, highOpen: w.highOpen, lowEdge: w.lowOpen ? nil : at(w.low),
+        var range = FailingRange(
+            axis: .element, low: low, high: high, text: text, lowOpen: w.lowOpen, highOpen: w.highOpen,
+            lowEdge: w.lowOpen ? nil : at(w.low),
             highEdge: w.highOpen ? nil : at(w.high), evaluations: w.evaluations,
             parameter: { c in c.row.contains(low) || c.row.contains(high) ? 1 : 0 })
+        range.axisCount = count
+        return range
     }
 
     /// Every logit times 2^j.
@@ -246,13 +273,17 @@ struct FailingRanges {
         guard c.isFinite, c.rows.joined().contains(where: { $0 != 0 }) else { return nil }
         func at(_ j: Int64) -> AuditCase {
             var out = c
-            out.rows = c.rows.map { $0.map { space.format.round(Double(sign: .plus, exponent: Int(j), significand: $0)) } }
+            out.rows = c.rows.map {
+                $0.map { space.format.round(Double(sign: .plus, exponent: Int(j), significand: $0)) }
+            }
             return out
         }
         let w = walk(from: 0, step: 1, domain: Self.scaleExponents) { $0 == 0 || fails(at($0)) }
-        let text = "the row times 2^j for j in [\(w.low), \(w.high)]" + (w.lowOpen || w.highOpen ? " (of ±64 tried)" : "")
+        let text =
+            "the row times 2^j for j in [\(w.low), \(w.high)]" + (w.lowOpen || w.highOpen ? " (of ±64 tried)" : "")
         return FailingRange(
-            axis: .scale, low: Double(w.low), high: Double(w.high), text: text, lowOpen: w.lowOpen, highOpen: w.highOpen, lowEdge: w.lowOpen ? nil : at(w.low),
+            axis: .scale, low: Double(w.low), high: Double(w.high), text: text, lowOpen: w.lowOpen,
+            highOpen: w.highOpen, lowEdge: w.lowOpen ? nil : at(w.low),
             highEdge: w.highOpen ? nil : at(w.high), evaluations: w.evaluations,
             parameter: { c in c.rows.joined().map(\.magnitude).max().map { Double($0.exponent) } })
     }
@@ -281,7 +312,8 @@ struct FailingRanges {
             text = "labels at \(shown)\(failing.count > 12 ? ", …" : "") (\(failing.count) of \(positions.count) tried)"
         }
         return FailingRange(
-            axis: .label, low: .nan, high: .nan, text: text, lowOpen: false, highOpen: false, lowEdge: nil, highEdge: nil,
+            axis: .label, low: .nan, high: .nan, text: text, lowOpen: false, highOpen: false, lowEdge: nil,
+            highEdge: nil,
             evaluations: positions.count, parameter: nil)
     }
 }

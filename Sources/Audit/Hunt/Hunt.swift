@@ -116,29 +116,39 @@ public struct HuntResult: Sendable {
     public let kernels: [Kernel]
     public let targets: [HuntTarget]
     public let seconds: Double
+    /// Each target's index among every kernel × function of the hunt (all of them unless sharded).
+    public var indices: [Int] = []
 
     /// The accurate kernels' functions that the hunt made fail.
     public var falseAlarms: [HuntTarget] { targets.filter { $0.expectation.isAccurate && $0.failed } }
 }
 
 public enum Hunt {
-    /// Hunts every function of every kernel (or those in `functions`).
+    /// Hunts every function of every kernel (or those in `functions`); with `shard` (K, N), only the
+    /// kernel × function targets whose index is K − 1 modulo N.
     public static func run(
-        _ kernels: [Kernel], functions: [AuditFunction]? = nil, _ configuration: HuntConfiguration
+        _ kernels: [Kernel], functions: [AuditFunction]? = nil, shard: (Int, Int)? = nil,
+        _ configuration: HuntConfiguration
     ) -> HuntResult {
         let start = ContinuousClock.now
-        var jobs: [(Kernel, AuditFunction)] = []
+        var jobs: [(Int, Kernel, AuditFunction)] = []
+        var index = 0
         for k in kernels {
-            for f in k.functions where functions?.contains(f) ?? true { jobs.append((k, f)) }
+            for f in k.functions where functions?.contains(f) ?? true {
+                if shard.map({ index % $0.1 == $0.0 - 1 }) ?? true { jobs.append((index, k, f)) }
+                index += 1
+            }
         }
         var targets: [HuntTarget] = []
-        for (i, (k, f)) in jobs.enumerated() {
+        for (i, (_, k, f)) in jobs.enumerated() {
             targets.append(hunt(k, f, configuration))
             configuration.progress?(i + 1, jobs.count)
         }
-        return HuntResult(
+        var result = HuntResult(
             configuration: configuration, kernels: kernels, targets: targets,
             seconds: AuditEngine.seconds(ContinuousClock.now - start))
+        result.indices = jobs.map(\.0)
+        return result
     }
 
     /// Hunts one function of one kernel: the islands, then the ranges and the shrunk row of a failure.
@@ -156,7 +166,8 @@ public enum Hunt {
                 let share = configuration.evaluations / islands + (island < configuration.evaluations % islands ? 1 : 0)
                 outcomes.set(
                     island,
-                    search(k, f, space, island: island, of: islands, budget: share, seed: configuration.seed,
+                    search(
+                        k, f, space, island: island, of: islands, budget: share, seed: configuration.seed,
                         deadline: deadline, checker: checker))
                 island += workers
             }
@@ -207,7 +218,8 @@ public enum Hunt {
         while outcome.evaluations < budget && attempts < budget * 4 {
             if let deadline, ContinuousClock.now > deadline { break }
             attempts += 1
-            let explore = Double(outcome.evaluations) < Double(budget) * exploreFirst || elite.isEmpty
+            let explore =
+                Double(outcome.evaluations) < Double(budget) * exploreFirst || elite.isEmpty
                 || rng.unit() < exploreLater
             let candidate: AuditCase
             var moves: [HuntMoves.Move] = []
@@ -269,7 +281,9 @@ public enum Hunt {
         for o in islands {
             target.evaluations += o.evaluations
             target.skipped += o.skipped
-            if let b = o.best, target.worst.map({ b.beats($0) || (!$0.beats(b) && b.evaluation < $0.evaluation) }) ?? true {
+            if let b = o.best,
+                target.worst.map({ b.beats($0) || (!$0.beats(b) && b.evaluation < $0.evaluation) }) ?? true
+            {
                 target.worst = b
             }
             if let b = o.bestULPs, target.worstULPs.map({ b.ulps > $0.ulps }) ?? true { target.worstULPs = b }

@@ -305,8 +305,8 @@ enum HuntMoves {
     }
 
     /// The case with every row cut or extended to n logits: extension repeats the row cyclically with
-    /// copies of the maximum replaced by the minimum (no new ties at the top); the maximum and a label
-    /// beyond the end move to the last position.
+    /// copies of the maximum replaced by the minimum (no new ties at the top). A maximum that was last stays
+    /// last (a vector loop's tail), as does one cut off; a label on it moves with it, one beyond the end is last.
     static func resized(_ c: AuditCase, to n: Int) -> AuditCase {
         var out = c
         for b in c.rows.indices {
@@ -314,7 +314,8 @@ enum HuntMoves {
             let k = argmax(x), low = x[argmin(x)]
             var y = (0..<n).map { i in i < x.count ? x[i] : (i % x.count == k ? low : x[i % x.count]) }
             var label = c.labels[b]
-            if k >= n {
+            if (k == x.count - 1 || k >= n) && k != n - 1 {
+                if k < n { y[k] = low }
                 y[n - 1] = x[k]
                 if label == k { label = n - 1 }
             }
