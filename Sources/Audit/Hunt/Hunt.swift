@@ -155,7 +155,8 @@ public enum Hunt {
     public static func hunt(_ k: Kernel, _ f: AuditFunction, _ configuration: HuntConfiguration) -> HuntTarget {
         let start = ContinuousClock.now
         let islands = max(1, configuration.islands)
-        let space = HuntSpace(function: f, format: k.precision.storage, maxLength: configuration.maxLength)
+        let space = HuntSpace(
+            function: f, format: k.precision.storage, maxLength: configuration.maxLength, seed: configuration.seed)
         let outcomes = ResultSlots<IslandOutcome>(count: islands)
         let deadline = configuration.seconds.map { ContinuousClock.now + .milliseconds(Int($0 * 1000)) }
         let workers = max(1, min(configuration.jobs, islands))
@@ -205,7 +206,7 @@ public enum Hunt {
     /// The share of an island's budget spent on random rows before any move, and the chance of a random row
     /// afterwards.
     static let exploreFirst = 0.25
-    static let exploreLater = 0.25
+    static let exploreLater = 0.4
 
     static func search(
         _ k: Kernel, _ f: AuditFunction, _ space: HuntSpace, island: Int, of islands: Int, budget: Int,
@@ -215,6 +216,7 @@ public enum Hunt {
         var outcome = IslandOutcome()
         var elite: [HuntSample] = []
         var attempts = 0
+        var draws = 0
         while outcome.evaluations < budget && attempts < budget * 4 {
             if let deadline, ContinuousClock.now > deadline { break }
             attempts += 1
@@ -224,7 +226,8 @@ public enum Hunt {
             let candidate: AuditCase
             var moves: [HuntMoves.Move] = []
             if explore {
-                candidate = HuntMoves.randomCase(space, &rng)
+                draws += 1
+                candidate = HuntMoves.randomCase(space, &rng, draw: draws * islands + island)
             } else {
                 let parent = elite[min(rng.int(0...(elite.count - 1)), rng.int(0...(elite.count - 1)))]
                 (candidate, moves) = HuntMoves.mutate(parent.input, space, &rng)

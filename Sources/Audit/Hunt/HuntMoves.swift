@@ -14,10 +14,13 @@ struct HuntSpace: Sendable {
     let format: BinaryFormat
     /// The longest row: the hunt's maximum, or the function's own cap (the Jacobian's 64, …).
     let maxLength: Int
+    /// Where the sweeps' Weyl sequences start, from the seed: another seed, other points.
+    let phase: Double
 
-    init(function: AuditFunction, format: BinaryFormat, maxLength: Int) {
+    init(function: AuditFunction, format: BinaryFormat, maxLength: Int, seed: UInt64 = 0) {
         self.function = function
         self.format = format
+        phase = Double(seed % (1 << 32)) * HuntMoves.goldenRatioConjugate
         var cap = maxLength
         switch function {
         case .jacobian: cap = min(cap, AuditFunction.jacobianMaxLength)
@@ -48,16 +51,53 @@ struct HuntSpace: Sendable {
 enum HuntMoves {
     // MARK: - Structured random cases
 
-    static func randomCase(_ space: HuntSpace, _ rng: inout AuditRandom) -> AuditCase {
-        let n = randomLength(space, &rng)
+    /// The draw-th random row of a hunt (draws are numbered across islands). Three draws in four are sweeps,
+    /// so that two axes are covered evenly whatever else the rows do (the points of a Weyl sequence, i·φ mod 1):
+    /// - two in four, a lead sweep: a short row (2 to 8 logits, or to 64) whose maximum leads by the next point
+    ///   over [0, 2p·ln 2] (three sweeps in four) or over the whole range of exp: a lead window of width w on
+    ///   short rows is met once per ~2p·ln 2 / w lead sweeps (150 for a window of 0.5 in binary64);
+    /// - one in four, a length sweep: the next length on a log scale from 1 to the longest row, odd and even in
+    ///   turn, with its maximum first or last in turn (a vector loop's head or tail), leading by a lead at exp's
+    ///   edges half the time.
+    /// The fourth is a structured random row.
+    static func randomCase(_ space: HuntSpace, _ rng: inout AuditRandom, draw: Int = 0) -> AuditCase {
         let count = rng.int(space.batchRange)
+        if (draw % 4 == 1 || draw % 4 == 2) && space.maxLength >= 2 {
+            let sweep = draw / 4 * 2 + draw % 4 - 1
+            let n = min(space.maxLength, rng.unit() < 0.8 ? rng.int(2...8) : rng.int(9...64))
+            let top = sweep % 4 == 3 ? Double(space.largestThreshold + 4) : Double(2 * space.format.precision)
+            let lead = weyl(sweep, space) * top * HuntSpace.ln2
+            let rows = (0..<count).map { _ in
+                withLead(randomRow(n, space, &rng, dominant: false), lead, at: randomPosition(n, &rng))
+            }
+            return AuditCase(rows: rows, labels: rows.map { randomLabel($0, &rng) })
+        }
+        if draw % 4 == 3 {
+            let sweep = draw / 4
+            var n = Int(exp(weyl(sweep, space) * log(Double(space.maxLength))).rounded())
+            if (n % 2 == 1) != (sweep % 2 == 0) { n += n < space.maxLength ? 1 : -1 }
+            n = min(space.maxLength, max(1, n))
+            let rows = (0..<count).map { _ in
+                var x = randomRow(n, space, &rng, dominant: false)
+                let lead = rng.unit() < 0.5 ? edgeLead(space, &rng) : randomLead(space, &rng)
+                if n > 1 { x = withLead(x, lead, at: (sweep / 2) % 2 == 0 ? 0 : n - 1) }
+                return x
+            }
+            return AuditCase(rows: rows, labels: rows.map { randomLabel($0, &rng) })
+        }
+        let n = randomLength(space, &rng)
         var rows: [[Double]] = []
         for _ in 0..<count { rows.append(randomRow(n, space, &rng)) }
-        // A batch's rows share a shape: the others are the first one's variations.
+        // A batch: rows of one length, each drawn alike.
         let labels = rows.map { randomLabel($0, &rng) }
         var c = AuditCase(rows: rows, labels: labels)
         if rng.unit() < 0.5 { c = withMaximum(c, at: randomOffset(space, &rng)) }
         return c
+    }
+
+    /// The i-th point of the Weyl sequence (phase + i·φ) mod 1.
+    static func weyl(_ i: Int, _ space: HuntSpace) -> Double {
+        (space.phase + Double(i) * goldenRatioConjugate).truncatingRemainder(dividingBy: 1)
     }
 
     /// A length: log-uniform, small, a power of two or its neighbour, odd, a vector width's tail, or long.
@@ -65,12 +105,13 @@ enum HuntMoves {
         let top = space.maxLength
         let bits = Int.bitWidth - 1 - top.leadingZeroBitCount
         var n: Int
-        switch rng.int(0...5) {
+        switch rng.int(0...6) {
         case 0: n = rng.logUniformLength(top)
         case 1: n = rng.int(1...min(top, 8))
-        case 2: n = (1 << rng.int(0...bits)) + rng.int(-1...1)
-        case 3: n = rng.logUniformLength(top) | 1
-        case 4: n = (rng.logUniformLength(max(1, top / 64)) << rng.int(3...6)) + rng.int(-7...7)
+        case 2: n = rng.int(1...min(top, 32))
+        case 3: n = (1 << rng.int(0...bits)) + rng.int(-1...1)
+        case 4: n = rng.logUniformLength(top) | 1
+        case 5: n = (rng.logUniformLength(max(1, top / 64)) << rng.int(3...6)) + rng.int(-7...7)
         default: n = rng.int(max(1, top / 4)...top)
         }
         return min(top, max(1, n))
@@ -78,7 +119,7 @@ enum HuntMoves {
 
     /// A row of n logits: normal or uniform at a random scale, integers, all equal, or subnormal, with a
     /// dominant logit half the time.
-    static func randomRow(_ n: Int, _ space: HuntSpace, _ rng: inout AuditRandom) -> [Double] {
+    static func randomRow(_ n: Int, _ space: HuntSpace, _ rng: inout AuditRandom, dominant: Bool = true) -> [Double] {
         let scale = Double(sign: .plus, exponent: rng.int(-10...10), significand: 1 + rng.unit())
         var x: [Double]
         switch rng.int(0...4) {
@@ -91,7 +132,9 @@ enum HuntMoves {
             x = (0..<n).map { _ in rng.uniform(-tiny, tiny) }
         }
         x = x.map(space.format.round)
-        if n > 1 && rng.unit() < 0.7 { x = withLead(x, randomLead(space, &rng), at: randomPosition(n, &rng)) }
+        if dominant && n > 1 && rng.unit() < 0.7 {
+            x = withLead(x, randomLead(space, &rng), at: randomPosition(n, &rng))
+        }
         return x
     }
 
@@ -101,14 +144,22 @@ enum HuntMoves {
     static func randomLead(_ space: HuntSpace, _ rng: inout AuditRandom) -> Double {
         let reach = Double(2 * space.format.precision) * HuntSpace.ln2
         switch rng.int(0...19) {
-        case 0...6: return rng.uniform(0, reach)
-        case 7...11: return rng.uniform(0, Double(space.largestThreshold + 4) * HuntSpace.ln2)
-        case 12...15:
+        case 0...5: return rng.uniform(0, reach)
+        case 6...9: return rng.uniform(0, Double(space.largestThreshold + 4) * HuntSpace.ln2)
+        case 10...12:
             let k = Double(rng.int(1...space.largestThreshold))
             return max(0, k * HuntSpace.ln2 + rng.uniform(-0.5, 0.5))
-        case 16...17: return Double(sign: .plus, exponent: rng.int(-20...3), significand: 1 + rng.unit())
+        case 13...14: return edgeLead(space, &rng)
+        case 15...16: return Double(sign: .plus, exponent: rng.int(-20...3), significand: 1 + rng.unit())
         default: return Double(sign: .plus, exponent: rng.int(4...13), significand: 1 + rng.unit())
         }
+    }
+
+    /// A lead around exp's overflow threshold (where a shift by a wrong maximum overflows) or its underflow one
+    /// (below which e^-lead is not a value of the format), from 1 below to 8 above.
+    static func edgeLead(_ space: HuntSpace, _ rng: inout AuditRandom) -> Double {
+        let edge = rng.unit() < 0.5 ? Double(space.format.maxExponent + 1) : Double(space.largestThreshold)
+        return edge * HuntSpace.ln2 + rng.uniform(-1, 8)
     }
 
     /// A shared offset: a power of two times a random significand, at a binade where integers or
@@ -126,6 +177,9 @@ enum HuntMoves {
         let significand = [1.0, 1.5, 1 + rng.unit(), 2 - 0x1p-52][rng.int(0...3)]
         return space.format.round(Double(sign: sign, exponent: e, significand: significand))
     }
+
+    /// (√5 − 1) / 2: the Weyl sequence i·φ mod 1 spreads any run of its terms evenly over [0, 1).
+    static let goldenRatioConjugate = 0.618_033_988_749_894_9
 
     static func pow10(_ k: Int) -> Double {
         var v = 1.0
