@@ -35,6 +35,32 @@ struct HuntCommandTests {
         }
     }
 
+    @Test("shards merge into the bytes of one process; a missing shard is one sentence")
+    func shards() throws {
+        let out = directory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let common = [
+            "hunt", "--kernels", "planted-power-of-two,logsumexp-log1p", "--evaluations", "150", "--hunt-max-length",
+            "32",
+        ]
+        _ = try softmaxAudit(common + ["--output", out.path + "/whole"])
+        for k in 1...2 {
+            let (status, stdout, stderr) = try softmaxAudit(common + ["--shard", "\(k)/2", "--output", out.path + "/s"])
+            #expect(status == 0, "\(stdout)\(stderr)")
+        }
+        let shard = { (k: Int) in out.path + "/s/hunt-kernels-shard-\(k)-of-2.json" }
+        let (status, stdout, stderr) = try softmaxAudit([
+            "hunt", "--merge", shard(1), shard(2), "--output", out.path + "/merged",
+        ])
+        #expect(status == 0, "\(stdout)\(stderr)")
+        for file in ["hunt-kernels.md", "hunt-kernels.json"] {
+            let whole = read(out.appendingPathComponent("whole/" + file))
+            #expect(!whole.isEmpty && whole == read(out.appendingPathComponent("merged/" + file)), "\(file) differs")
+        }
+        let (missing, _, error) = try softmaxAudit(["hunt", "--merge", shard(1), "--output", out.path + "/m2"])
+        #expect(missing == 2 && error.contains("shards 2 of 2 are missing"), "\(missing) \(error)")
+    }
+
     @Test("an accurate kernel stays within its bound and the hunt passes")
     func accurate() throws {
         let out = directory()

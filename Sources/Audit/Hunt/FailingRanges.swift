@@ -220,9 +220,10 @@ struct FailingRanges {
             })
     }
 
-    /// One logit moved along the format's values: the first, of the worst element, the maximum and the others
-    /// (all up to 64 logits, else 30 spread over the row), whose move by one ulp either way stops the failure:
-    /// the logit the failure hangs on. With none, the worst element's (or the maximum's for one output).
+    /// One logit moved along the format's values: of the worst element, the maximum and the others (all up to
+    /// 64 logits, else 30 spread over the row), the first whose move by one ulp either way stops the failure (the
+    /// logit the failure hangs on), else the first whose move one way does, else the worst element (or the
+    /// maximum for one output).
     func elementRange(_ c: AuditCase, element: Int?) -> FailingRange? {
         let n = c.row.count
         let format = space.format
@@ -231,16 +232,22 @@ struct FailingRanges {
             ?? HuntMoves.argmax(c.row)
         var order = [worst, HuntMoves.argmax(c.row)]
         order += n <= 64 ? Array(0..<n) : (0..<30).map { $0 * (n - 1) / 29 }
+        // The first logit whose move either way stops the failure (a point the failure hangs on), else the first
+        // whose move one way does.
         var seen = Set<Int>()
         var i = worst
+        var best = 0
         search: for j in order where seen.insert(j).inserted && c.row[j].isFinite {
+            var stops = 0
             for k in [-1, 1] {
                 var nudged = c
                 nudged.rows[0][j] = HuntMoves.step(c.row[j], by: k, format)
-                if nudged.rows[0][j] != c.row[j] && !fails(nudged) {
-                    i = j
-                    break search
-                }
+                if nudged.rows[0][j] != c.row[j] && !fails(nudged) { stops += 1 }
+            }
+            if stops > best {
+                best = stops
+                i = j
+                if stops == 2 { break search }
             }
         }
         let v = c.row[i]
