@@ -69,7 +69,7 @@ public enum HuntReport {
 
     static func verdict(_ t: HuntTarget) -> String {
         switch (t.failed, t.expectation.isAccurate) {
-        case (true, true): return "**FALSE ALARM or new bug: fails**"
+        case (true, true): return "**fails**"
         case (true, false): return "fails (declared flaw)"
         case (false, true): return "within bound"
         case (false, false): return "flaw not found"
