@@ -68,6 +68,13 @@ public final class ExternalWorker: @unchecked Sendable {
     public private(set) var requests = 0
     public private(set) var starts = 0
     private var gaveUp = false
+
+    /// Whether the restarts are spent (every later request fails unsent); safe from any thread.
+    public var hasGivenUp: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return gaveUp
+    }
     /// Seconds spent waiting for answers.
     public private(set) var waiting = 0.0
 

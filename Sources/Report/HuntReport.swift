@@ -131,7 +131,8 @@ public enum HuntReport {
                 for r in t.ranges where r.isNarrow && !ranges.contains(r.text) { ranges.append(r.text) }
             }
             table.add(
-                [k.name, flaw, defaultText, huntText, ranges.isEmpty ? "—" : ranges.joined(separator: "; ")].map(cell))
+                [k.name, flaw, defaultText, huntText, ranges.isEmpty ? "—" : ranges.joined(separator: "; ")]
+                    .map(cell))
         }
         return md + table.text + "\n"
     }
@@ -155,8 +156,10 @@ public enum HuntReport {
         if let s = t.shrunk {
             md += "- **Shrunk**: `\(rowSummary(s, t.function))`"
             md += t.shrunkDetail.isEmpty ? "\n" : " — \(t.shrunkDetail)\n"
-            md += "  - `softmax-audit check --kernel \(t.kernel) --function \(t.function.rawValue) --row "
-            md += "'\(s.decimalText(for: t.function))'`\n"
+            if Kernel.named(t.kernel) != nil && s.rows.reduce(0, { $0 + $1.count }) <= 64 {
+                md += "  - `softmax-audit check \(t.kernel) --function \(t.function.rawValue) --row "
+                md += "'\(s.decimalText(for: t.function))'`\n"
+            }
         }
         md += "\n"
         if !t.ranges.isEmpty {

@@ -98,6 +98,9 @@ struct HuntCommand: ParsableCommand {
     @Option(help: "Seconds to wait for each worker answer.")
     var timeout: Double = 10
 
+    @Option(help: "A worker's restarts after crashes and hangs; past them the hunt stops with exit status 4.")
+    var restarts: Int = 20
+
     @Option(help: "The seed of the search.")
     var seed: UInt64 = AuditConfiguration.defaultSeed
 
@@ -188,19 +191,20 @@ struct HuntCommand: ParsableCommand {
                 argv = command
                 workerArguments = "-- " + command.joined(separator: " ")
             }
-            let w = ExternalWorker(command: argv, timeout: timeout)
+            let w = ExternalWorker(command: argv, timeout: timeout, maximumRestarts: max(0, restarts))
             worker = w
             let (kernel, _) = ExternalKernel.make(
                 name: name!, worker: w,
                 functions: functions?.items.compactMap(ReferenceFunction.init) ?? ReferenceFunction.allCases,
                 format: format)
-            guard !kernel.functions.isEmpty else {
+            guard !kernel.functions.isEmpty, !w.hasGivenUp else {
                 throw WorkerAuditOptions.answeredNothing(w, argv, invocation: "hunt")
             }
             hunted = [kernel]
             title = name!
         }
         var configuration = budget.configuration(seed: seed, jobs: jobs)
+        if let worker { configuration.stop = { @Sendable in worker.hasGivenUp } }
         let bar = ProgressBar()
         if bar.isActive {
             configuration.progress = { @Sendable done, total in
@@ -208,8 +212,15 @@ struct HuntCommand: ParsableCommand {
                 if done == total { bar.finish() }
             }
         }
+        guard hunted.contains(where: { k in k.functions.contains { functions?.items.contains($0) ?? true } }) else {
+            throw failure(
+                ExitStatus.badInput,
+                "hunt: no function of the kernels hunted is among --functions \(functions?.text ?? "").")
+        }
         let result = Hunt.run(
             hunted, functions: functions?.items, shard: shard.map { ($0.index, $0.count) }, configuration)
+        // A worker's crashes and hangs are part of the report; past its restarts its answers are not the kernel's.
+        let extra = worker.map { w in "\n" + ExternalKernel.markdown(w, kernel: hunted[0], unsupported: []) } ?? ""
         let invocation = reproduction(workerArguments)
         if let shard {
             let file = HuntShardFile(
@@ -226,8 +237,14 @@ struct HuntCommand: ParsableCommand {
         }
         var defaultRun: [DefaultRunFinding]? = nil
         if planted { defaultRun = try Self.defaultRuns(hunted, jobs: jobs) }
-        try Self.write(result, title: title, command: invocation, output: output, defaultRun: defaultRun)
+        try Self.write(result, title: title, command: invocation, output: output, defaultRun: defaultRun, extra: extra)
         Self.printSummary(result, title: title, output: output)
+        if let worker, worker.hasGivenUp {
+            throw failure(
+                ExitStatus.workerFailed,
+                "hunt: the worker crashed or hung past its \(restarts) restarts, so the hunt's later results are "
+                    + "failed requests, not the kernel's; its problems are in \(output)/hunt-\(title).md.")
+        }
         if gate { try Self.applyGate(result) }
     }
 
@@ -298,12 +315,13 @@ struct HuntCommand: ParsableCommand {
     }
 
     static func write(
-        _ result: HuntResult, title: String, command: String, output: String, defaultRun: [DefaultRunFinding]?
+        _ result: HuntResult, title: String, command: String, output: String, defaultRun: [DefaultRunFinding]?,
+        extra: String = ""
     ) throws {
         let run = RunDescription(
             command: command, toolVersion: softmaxAuditVersion, mpfrVersion: SoftmaxReference.mpfrVersion)
         var files: [(String, String)] = [
-            ("hunt-\(title).md", HuntReport.markdown(result, run, title: title, defaultRun: defaultRun)),
+            ("hunt-\(title).md", HuntReport.markdown(result, run, title: title, defaultRun: defaultRun) + extra),
             ("hunt-\(title).json", try HuntReport.json(result, run, defaultRun: defaultRun)),
         ]
         for k in result.kernels where result.targets.contains(where: { $0.kernel == k.name && $0.failed }) {

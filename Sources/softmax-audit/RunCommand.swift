@@ -29,13 +29,15 @@ struct RunCommand: ParsableCommand {
             """)
     var hunt: Int?
 
-    @Option(name: .customLong("hunt-max-length"), help: "The longest row of --hunt (default: the audit's --max-length).")
+    @Option(
+        name: .customLong("hunt-max-length"), help: "The longest row of --hunt (default: the audit's --max-length).")
     var huntMaxLength: Int?
 
     func validate() throws {
         if let hunt, !HuntBudgetOptions.evaluationsRange.contains(hunt) {
             throw ValidationError(
-                "--hunt must be between 1 and \(HuntBudgetOptions.evaluationsRange.upperBound) evaluations (got \(hunt)).")
+                "--hunt must be between 1 and \(HuntBudgetOptions.evaluationsRange.upperBound) evaluations "
+                    + "(got \(hunt)).")
         }
         if let huntMaxLength, !(1...1_000_000).contains(huntMaxLength) {
             throw ValidationError("--hunt-max-length must be between 1 and 1000000 (got \(huntMaxLength)).")

@@ -89,6 +89,19 @@ struct HuntCommandTests {
             report.contains("## unshifted · softmax") && report.contains("Failing ranges"), "\(report.prefix(3000))")
     }
 
+    @Test("a worker that crashes past its restarts stops the hunt: its problems reported, exit 4")
+    func crashingWorker() throws {
+        let out = directory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let (status, stdout, stderr) = try softmaxAudit([
+            "hunt", "--name", "crash", "--functions", "softmax", "--evaluations", "300", "--hunt-max-length", "32",
+            "--restarts", "2", "--timeout", "60", "--output", out.path, "--", "python3", ExternalTests.worker, "crash",
+        ])
+        #expect(status == 4 && stderr.contains("crashed or hung past its 2 restarts"), "\(status) \(stdout)\(stderr)")
+        let report = read(out.appendingPathComponent("hunt-crash.md"))
+        #expect(report.contains("## The worker") && report.contains("worker problem(s)"), "\(report.suffix(1500))")
+    }
+
     @Test(
         "bad options are one sentence and exit 2",
         arguments: [
@@ -98,6 +111,7 @@ struct HuntCommandTests {
             (["hunt", "--", "true"], "--name is required"),
             (["hunt", "--kernels", "no-such-kernel"], "no-such-kernel"),
             (["run", "--hunt", "10", "--shard", "1/2"], "--hunt does not combine with --shard"),
+            (["hunt", "--kernels", "planted-lead-window", "--functions", "softmax"], "no function of the kernels hunted"),
         ])
     func badOptions(_ arguments: [String], _ expected: String) throws {
         let (status, stdout, stderr) = try softmaxAudit(arguments)

@@ -38,7 +38,8 @@ struct FormatTests {
             for v in [Double(Float16(bitPattern: bits)), -Double(Float16(bitPattern: bits))] {
                 let k = BinaryFormat.float16.ordinal(v)
                 let back = BinaryFormat.float16.value(atOrdinal: k)
-                #expect(back == v && back.sign == (v == 0 ? .plus : v.sign), "float16 \(v.hex): ordinal \(k) → \(back.hex)")
+                #expect(
+                    back == v && back.sign == (v == 0 ? .plus : v.sign), "float16 \(v.hex): ordinal \(k) → \(back.hex)")
             }
         }
         var rng = XorShift(11)
@@ -50,10 +51,12 @@ struct FormatTests {
                 let k = format.ordinal(v)
                 #expect(format.value(atOrdinal: k) == v, "\(format.name) \(v.hex)")
                 let next = format.value(atOrdinal: k + 1)
-                #expect(next > v && format.represents(next) && format.round(v.nextUp) <= next, "\(format.name) \(v.hex) + 1")
+                #expect(
+                    next > v && format.represents(next) && format.round(v.nextUp) <= next, "\(format.name) \(v.hex) + 1")
             }
         }
-        #expect(BinaryFormat.double.value(atOrdinal: BinaryFormat.double.ordinal(.greatestFiniteMagnitude) + 1) == .infinity)
+        let pastTop = BinaryFormat.double.ordinal(.greatestFiniteMagnitude) + 1
+        #expect(BinaryFormat.double.value(atOrdinal: pastTop) == .infinity)
     }
 
     /// `round` (by the bits), `roundedByScaling` (the definition) and Swift's conversions agree for float and

@@ -99,9 +99,10 @@ struct FailingRanges {
             var firstPass: Int64? = nil
             var tries = 0
             while tries < Self.probes {
-                let (offset, overflow) = (distance * step).multipliedReportingOverflow(by: direction)
+                let (scaled, overflow0) = distance.multipliedReportingOverflow(by: step)
+                let (offset, overflow) = scaled.multipliedReportingOverflow(by: direction)
                 let (x, overflow2) = v.addingReportingOverflow(offset)
-                if overflow || overflow2 || !domain.contains(x) {
+                if overflow0 || overflow || overflow2 || !domain.contains(x) {
                     // One probe at the domain's end.
                     let end =
                         direction > 0
@@ -116,7 +117,8 @@ struct FailingRanges {
                 tries += 1
                 if probe(x) {
                     lastFail = x
-                    distance = distance > Int64.max / 4 ? distance : distance * 2
+                    // Past 2^62 steps the next doubling overflows: the check above sends it to the axis's end.
+                    distance = distance > Int64.max / 2 ? Int64.max : distance * 2
                 } else {
                     firstPass = x
                     break
@@ -172,18 +174,22 @@ struct FailingRanges {
         let lead = HuntMoves.lead(x)
         guard x.count > 1, lead > 0, x.allSatisfy(\.isFinite) else { return nil }
         let k = HuntMoves.argmax(x)
+        // Rows of the kernel's format: second + lead rounded as the format rounds it.
         func at(_ o: Int64) -> AuditCase {
             var out = c
-            out.rows[0] = HuntMoves.withLead(x, Binary64.value(o), at: k)
+            out.rows[0] = HuntMoves.withLead(x, Binary64.value(o), at: k).map(space.format.round)
             return out
         }
-        let w = walk(from: Binary64.ordinal(lead), step: 1, domain: 0...Binary64.ordinal(0x1p12)) { fails(at($0)) }
+        // Rebuilding the maximum as second + lead may round it elsewhere: walk only from a row that fails.
+        guard fails(at(Binary64.ordinal(lead))) else { return nil }
+        let top = Binary64.ordinal(max(0x1p12, 2 * lead))
+        let w = walk(from: Binary64.ordinal(lead), step: 1, domain: 0...top) { fails(at($0)) }
         // The leads the rows have (the maximum second + lead is rounded), not the ones asked for.
         let low = HuntMoves.lead(at(w.low).row), high = HuntMoves.lead(at(w.high).row)
         let text =
             w.highOpen
-            ? "lead ≥ \(shortNumber(low)) (to \(shortNumber(high)))"
-            : "lead in [\(shortNumber(low)), \(shortNumber(high))] ([\(Binary64.hexString(low)), "
+            ? "lead ≥ \(RowSyntax.decimal(low)) (to \(RowSyntax.decimal(high)))"
+            : "lead in [\(RowSyntax.decimal(low)), \(RowSyntax.decimal(high))] ([\(Binary64.hexString(low)), "
                 + "\(Binary64.hexString(high))])"
         return FailingRange(
             axis: .lead, low: low, high: high, text: text, lowOpen: w.lowOpen, highOpen: w.highOpen,
@@ -198,7 +204,8 @@ struct FailingRanges {
         let e = Int64(m.exponent)
         let domain = Int64(space.format.quantumExponent)...Int64(space.format.maxExponent)
         func at(_ j: Int64) -> AuditCase {
-            HuntMoves.withMaximum(c, at: Double(sign: m.sign, exponent: Int(j) - Int(e), significand: m))
+            // m's sign is in the significand: a sign argument of .minus would flip it back.
+            HuntMoves.withMaximum(c, at: Double(sign: .plus, exponent: Int(j) - Int(e), significand: m))
         }
         let w = walk(from: e, step: 1, domain: domain) { fails(at($0)) }
         let sign = m < 0 ? "−" : ""
@@ -260,15 +267,17 @@ struct FailingRanges {
         }
         let w = walk(from: format.ordinal(v), step: 1, domain: -top...top) { fails(at($0)) }
         let low = format.value(atOrdinal: w.low), high = format.value(atOrdinal: w.high)
-        let count = w.high - w.low + 1
+        let span = w.high.subtractingReportingOverflow(w.low)
+        let count = span.overflow || span.partialValue == .max ? Int64.max : span.partialValue + 1
         let text =
-            "x[\(i)] in [\(Binary64.hexString(low)), \(Binary64.hexString(high))] (\(count) value\(count == 1 ? "" : "s")"
+            "x[\(i)] in [\(Binary64.hexString(low)), \(Binary64.hexString(high))] "
+            + "(\(count) value\(count == 1 ? "" : "s")"
             + " of \(format.name))"
         var range = FailingRange(
             axis: .element, low: low, high: high, text: text, lowOpen: w.lowOpen, highOpen: w.highOpen,
             lowEdge: w.lowOpen ? nil : at(w.low),
             highEdge: w.highOpen ? nil : at(w.high), evaluations: w.evaluations,
-            parameter: { c in c.row.contains(low) || c.row.contains(high) ? 1 : 0 })
+            parameter: { c in c.row.contains(low) ? 1 : c.row.contains(high) ? 2 : 0 })
         range.axisCount = count
         return range
     }
@@ -316,7 +325,8 @@ struct FailingRanges {
             text = "the label on the maximum (position \(k)) only, of \(positions.count) positions tried"
         } else {
             let shown = failing.prefix(12).map(String.init).joined(separator: ", ")
-            text = "labels at \(shown)\(failing.count > 12 ? ", …" : "") (\(failing.count) of \(positions.count) tried)"
+            let more = failing.count > 12 ? ", …" : ""
+            text = "labels at \(shown)\(more) (\(failing.count) of \(positions.count) tried)"
         }
         return FailingRange(
             axis: .label, low: .nan, high: .nan, text: text, lowOpen: false, highOpen: false, lowEdge: nil,

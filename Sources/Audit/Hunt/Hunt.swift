@@ -28,6 +28,8 @@ public struct HuntConfiguration: Sendable {
     public var shrinkBudget = 150
     /// Called with (done, total) kernel × function hunts.
     public var progress: (@Sendable (Int, Int) -> Void)? = nil
+    /// Asked before each evaluation: true stops the hunt where it is (a worker past its restarts).
+    public var stop: (@Sendable () -> Bool)? = nil
 
     public init() {}
 }
@@ -140,7 +142,7 @@ public enum Hunt {
             }
         }
         var targets: [HuntTarget] = []
-        for (i, (_, k, f)) in jobs.enumerated() {
+        for (i, (_, k, f)) in jobs.enumerated() where !(configuration.stop?() ?? false) {
             targets.append(hunt(k, f, configuration))
             configuration.progress?(i + 1, jobs.count)
         }
@@ -169,11 +171,15 @@ public enum Hunt {
                     island,
                     search(
                         k, f, space, island: island, of: islands, budget: share, seed: configuration.seed,
-                        deadline: deadline, checker: checker))
+                        deadline: deadline, stop: configuration.stop, checker: checker))
                 island += workers
             }
         }
         var target = merge(outcomes.all, kernel: k, function: f)
+        if configuration.stop?() ?? false {
+            target.seconds = AuditEngine.seconds(ContinuousClock.now - start)
+            return target
+        }
         if let worst = target.worstFailure, let failure = worst.failure {
             // Shrunk first, so that the walks start from the simplest failing row (one trigger, not several).
             let checker = CaseChecker()
@@ -210,7 +216,7 @@ public enum Hunt {
 
     static func search(
         _ k: Kernel, _ f: AuditFunction, _ space: HuntSpace, island: Int, of islands: Int, budget: Int,
-        seed: UInt64, deadline: ContinuousClock.Instant?, checker: CaseChecker
+        seed: UInt64, deadline: ContinuousClock.Instant?, stop: (@Sendable () -> Bool)?, checker: CaseChecker
     ) -> IslandOutcome {
         var rng = AuditRandom(seed: seed, stream: "hunt \(k.name) \(f.rawValue)", index: island)
         var outcome = IslandOutcome()
@@ -219,6 +225,7 @@ public enum Hunt {
         var draws = 0
         while outcome.evaluations < budget && attempts < budget * 4 {
             if let deadline, ContinuousClock.now > deadline { break }
+            if stop?() ?? false { break }
             attempts += 1
             let explore =
                 Double(outcome.evaluations) < Double(budget) * exploreFirst || elite.isEmpty
