@@ -157,6 +157,13 @@ struct HuntCommand: ParsableCommand {
     }
 
     func run() throws {
+        // An output that cannot be written is said before the hunt, not after it.
+        if (try? FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)) == nil
+            || access(output, W_OK) != 0
+        {
+            throw failure(
+                ExitStatus.cannotWrite, "hunt: cannot write the reports under '\(RowSyntax.visible(output))'.")
+        }
         if !merge.isEmpty { return try mergeShards() }
         var worker: ExternalWorker? = nil
         defer { worker?.stop() }
