@@ -110,6 +110,8 @@ enum Limits {
     /// Cases per input class: a million per class keeps the largest run within memory (cases are kept for
     /// the worst-case and shrinking passes).
     static let cases = 1...1_000_000
+    /// The longest row a run or a hunt makes (--max-length, --hunt-max-length).
+    static let rowLength = 1...1_000_000
     /// Shards of a run or a sweep.
     static let shards = 1...10_000
     /// Characters of `external --name`, which names the report's files (external-NAME.json: within the

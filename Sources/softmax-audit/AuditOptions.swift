@@ -54,7 +54,7 @@ struct AuditOptions: ParsableArguments {
         if let cases, !Limits.cases.contains(cases) {
             throw ValidationError("--cases must be between 1 and \(Limits.cases.upperBound) (got \(cases)).")
         }
-        if let maxLength, !(1...1_000_000).contains(maxLength) {
+        if let maxLength, !Limits.rowLength.contains(maxLength) {
             throw ValidationError("--max-length must be between 1 and 1000000 (got \(maxLength)).")
         }
         _ = try selectedKernels()

@@ -36,7 +36,7 @@ struct HuntBudgetOptions: ParsableArguments {
         guard Self.islandsRange.contains(islands) else {
             throw ValidationError("--islands must be between 1 and \(Self.islandsRange.upperBound) (got \(islands)).")
         }
-        guard (1...1_000_000).contains(maxLength) else {
+        guard Limits.rowLength.contains(maxLength) else {
             throw ValidationError("--hunt-max-length must be between 1 and 1000000 (got \(maxLength)).")
         }
     }

@@ -39,7 +39,7 @@ struct RunCommand: ParsableCommand {
                 "--hunt must be between 1 and \(HuntBudgetOptions.evaluationsRange.upperBound) evaluations "
                     + "(got \(hunt)).")
         }
-        if let huntMaxLength, !(1...1_000_000).contains(huntMaxLength) {
+        if let huntMaxLength, !Limits.rowLength.contains(huntMaxLength) {
             throw ValidationError("--hunt-max-length must be between 1 and 1000000 (got \(huntMaxLength)).")
         }
         if hunt != nil && shard != nil {

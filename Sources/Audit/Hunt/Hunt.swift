@@ -48,7 +48,8 @@ public struct HuntSample: Sendable {
     public var element: Int?
     /// When it was found: the evaluation's index in the merged order (island-interleaved).
     public var evaluation: Int
-    /// The largest closed-form condition number of the function's outputs on the input.
+    /// The largest closed-form condition number of the function's outputs on the input (computed for the
+    /// samples a hunt keeps, not for every evaluation: NaN until then).
     public var condition: Double
 
     public var failed: Bool { failure != nil }
@@ -277,7 +278,7 @@ public enum Hunt {
         let ratio = special ? .infinity : o.maxBoundRatio
         return HuntSample(
             input: cf, ratio: ratio, ulps: o.maxULPs, failure: failure, element: o.worstElement, evaluation: index,
-            condition: ConditionNumbers.largest(f, cf))
+            condition: .nan)
     }
 
     /// The islands' outcomes as one target: the best over islands (the earlier evaluation on a tie), the
@@ -302,6 +303,10 @@ public enum Hunt {
             improvements += o.improvements
             for (name, count) in o.improvingMoves { moves[name, default: 0] += count }
         }
+        // The condition numbers of the samples reported, once each.
+        if let s = target.worst { target.worst?.condition = ConditionNumbers.largest(f, s.input) }
+        if let s = target.worstULPs { target.worstULPs?.condition = ConditionNumbers.largest(f, s.input) }
+        if let s = target.worstFailure { target.worstFailure?.condition = ConditionNumbers.largest(f, s.input) }
         var best = -1.0
         for (index, ratio) in improvements.sorted(by: { $0.0 < $1.0 }) where ratio > best {
             best = ratio
