@@ -71,6 +71,24 @@ def parse_batch(line):
 BATCH_FUNCTIONS = ("cross-entropy-loss", "cross-entropy-loss-gradient")
 
 DTYPES = {"double": np.float64, "float": np.float32, "float16": np.float16}
+try:  # bfloat16 as NumPy knows it through ml_dtypes (which JAX and TensorFlow install)
+    import ml_dtypes
+
+    DTYPES["bfloat16"] = ml_dtypes.bfloat16
+except ImportError:
+    pass
+
+
+class Unsupported(Exception):
+    """Raised by a function for a format or an input its library does not support: the answer is
+    `unsupported` (and the audit stops asking that function)."""
+
+
+def answer_version(text):
+    """`WORKER --version` prints the library's name and version (for the league's reports) and exits."""
+    if "--version" in sys.argv[1:]:
+        print(text, flush=True)
+        sys.exit(0)
 
 
 def serve(functions, formats=("double",)):
@@ -91,19 +109,27 @@ def serve(functions, formats=("double",)):
             print("unsupported", flush=True)
             continue
         dtype = DTYPES[fmt]
-        if name in BATCH_FUNCTIONS:
-            _, rows, targets, options = parse_batch(line)
-            rows = [r.astype(dtype) for r in rows]
-            answer = np.concatenate([np.atleast_1d(np.asarray(v, dtype=np.float64))
-                                     for v in f(rows, targets, options)] or [np.zeros(0)])
-            print(" ".join(float(v).hex() for v in answer.astype(dtype).astype(np.float64)), flush=True)
-            continue
-        _, label, x, pair, options = parse(line)
-        if pair is None and options:
-            answer = f(x.astype(dtype), label, {k: dtype(v) for k, v in options.items()})
-        elif pair is None:
-            answer = f(x.astype(dtype), label)
-        else:
-            answer = f(x.astype(dtype), pair.astype(dtype), {k: dtype(v) for k, v in options.items()})
-        out = np.atleast_1d(np.asarray(answer, dtype=dtype)).astype(np.float64)
-        print(" ".join(float(v).hex() for v in out), flush=True)
+        try:
+            answer_line(f, name, line, dtype)
+        except Unsupported:
+            print("unsupported", flush=True)
+
+
+def answer_line(f, name, line, dtype):
+    """Parses one request, calls its function and prints the answer."""
+    if name in BATCH_FUNCTIONS:
+        _, rows, targets, options = parse_batch(line)
+        rows = [r.astype(dtype) for r in rows]
+        answer = np.concatenate([np.atleast_1d(np.asarray(v, dtype=np.float64))
+                                 for v in f(rows, targets, options)] or [np.zeros(0)])
+        print(" ".join(float(v).hex() for v in answer.astype(dtype).astype(np.float64)), flush=True)
+        return
+    _, label, x, pair, options = parse(line)
+    if pair is None and options:
+        answer = f(x.astype(dtype), label, {k: dtype(v) for k, v in options.items()})
+    elif pair is None:
+        answer = f(x.astype(dtype), label)
+    else:
+        answer = f(x.astype(dtype), pair.astype(dtype), {k: dtype(v) for k, v in options.items()})
+    out = np.atleast_1d(np.asarray(answer, dtype=dtype)).astype(np.float64)
+    print(" ".join(float(v).hex() for v in out), flush=True)
