@@ -7,7 +7,9 @@ float64, float32 and float16 (NumPy computes float16 and float32 arrays in their
 """
 import numpy as np
 
-from protocol import serve
+from protocol import answer_version, serve
+
+answer_version(f"numpy {np.__version__}")
 
 
 def softmax(x, t=None):

@@ -9,9 +9,12 @@ binary cross-entropy from log_expit, and logsumexp(x, b=b, return_sign=True).
 import sys
 
 import numpy as np
+import scipy
 from scipy import special
 
-from protocol import serve
+from protocol import answer_version, serve
+
+answer_version(f"scipy {scipy.__version__}, numpy {np.__version__}")
 
 
 def cross_entropy(x, t):

@@ -260,6 +260,7 @@ public enum AuditEngine {
             cell.maxULPsCase = index
         }
         cell.maxBoundRatio = max(cell.maxBoundRatio, o.maxBoundRatio)
+        cell.maxTextbookRatio = max(cell.maxTextbookRatio, o.maxTextbookRatio)
         let bucket = min(20, Int.bitWidth - 1 - max(1, o.rowLength).leadingZeroBitCount)
         cell.maxBoundRatioByLength[bucket] = max(cell.maxBoundRatioByLength[bucket], o.maxBoundRatio)
         cell.caseMaxULPs.append(o.maxULPs)

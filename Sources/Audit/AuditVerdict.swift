@@ -54,3 +54,44 @@ extension AuditResult {
         return ""
     }
 }
+
+/// The second verdict of a kernel judged in tiers (external and native audits), per function.
+public enum VerdictTier: String, Sendable, Codable {
+    /// Within the best-known algorithm's bound, with no special value or property failing.
+    case bestKnown = "best-known"
+    /// Not within the best-known bound (or a property failed), but within the textbook algorithm's bound.
+    case textbook = "textbook"
+    /// Worse than any declared algorithm: beyond the textbook bound, or NaN or inf where the result is finite.
+    case beyond = "beyond"
+}
+
+/// A function's two verdicts, over every class.
+public struct FunctionTier: Sendable {
+    public let function: AuditFunction
+    public let tier: VerdictTier
+    public let maxBoundRatio: Double
+    public let maxTextbookRatio: Double
+    /// The failures that place the function beyond the textbook tier, by kind, with their case counts.
+    public let beyond: [FailureKind: Int]
+}
+
+extension AuditResult {
+    /// The tiers of kernel k's functions, in catalogue order; empty for a kernel not judged in tiers.
+    public func tiers(kernel k: Kernel) -> [FunctionTier] {
+        guard k.judging.tiers else { return [] }
+        return AuditFunction.allCases.compactMap { f in
+            let mine = cells(kernel: k.name).filter { $0.function == f }
+            guard !mine.isEmpty else { return nil }
+            var counts: [FailureKind: Int] = [:]
+            for cell in mine { for (kind, n) in cell.failureCounts { counts[kind, default: 0] += n } }
+            let beyond = counts.filter {
+                if case .specialValue = $0.key { return true }
+                return $0.key == .textbookExceeded
+            }
+            let tier: VerdictTier = counts.isEmpty ? .bestKnown : beyond.isEmpty ? .textbook : .beyond
+            return FunctionTier(
+                function: f, tier: tier, maxBoundRatio: mine.map(\.maxBoundRatio).max() ?? 0,
+                maxTextbookRatio: mine.map(\.maxTextbookRatio).max() ?? 0, beyond: beyond)
+        }
+    }
+}

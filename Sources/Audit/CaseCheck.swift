@@ -9,6 +9,8 @@ public enum FailureKind: Hashable, Sendable, Comparable, CustomStringConvertible
     case boundExceeded
     /// NaN or inf where the result is finite (or the reverse) on a row of finite logits.
     case specialValue(SpecialValueVerdict)
+    /// Measured error above the textbook algorithm's bound too (judged for kernels with tiers only).
+    case textbookExceeded
     /// A reference-free property.
     case property(Property)
 
@@ -16,6 +18,7 @@ public enum FailureKind: Hashable, Sendable, Comparable, CustomStringConvertible
         switch self {
         case .boundExceeded: return "bound exceeded"
         case .specialValue(let v): return "special value: \(v.rawValue)"
+        case .textbookExceeded: return "beyond the textbook bound"
         case .property(let p): return "property: \(p.rawValue)"
         }
     }
@@ -24,6 +27,7 @@ public enum FailureKind: Hashable, Sendable, Comparable, CustomStringConvertible
         switch self {
         case .boundExceeded: return 0
         case .specialValue(let v): return 1 + SpecialValueVerdict.allCases.firstIndex(of: v)!
+        case .textbookExceeded: return 50
         case .property(let p): return 100 + Property.allCases.firstIndex(of: p)!
         }
     }
@@ -47,6 +51,8 @@ public struct CaseOutcome: Sendable {
     public var bitsSum = 0.0
     /// Largest measured error / bound allowance (finite rows).
     public var maxBoundRatio = 0.0
+    /// Largest measured error / the textbook algorithm's bound, for kernels judged in tiers (finite rows).
+    public var maxTextbookRatio = 0.0
     /// Special-value verdicts on rows with non-finite logits: convention differences, not failures.
     public var conventionDifferences = 0
     /// Zeros of the wrong sign (reported, not failed: both zeros compare equal).
@@ -105,7 +111,19 @@ public final class CaseChecker {
             return outcome
         }
         let bounds = try elementBounds(formula, k.precision.standard, c, expected)
-        measure(k, c, output, expected, bounds, formula, into: &outcome)
+        var textbook: [Double]? = nil
+        if k.judging.tiers, k.judging.maxULPs == nil, bounds != nil {
+            let algorithm = try ErrorBounds.textbookAllowances(
+                f, case: c, reference: reference, units: ErrorBounds.textbookUnits(f, k.precision.standard))
+            let stored = try ErrorBounds.storedIntermediateAllowances(
+                f, case: c, expected: expected, reference: reference, precision: k.precision.standard)
+            if let algorithm, let stored {
+                textbook = zip(algorithm, stored).map { $0 + $1 }
+            } else {
+                textbook = algorithm ?? stored
+            }
+        }
+        measure(k, c, output, expected, bounds, formula, textbook: textbook, into: &outcome)
         // The softmax bound that judges this kernel, for the tolerances of the softmax properties.
         var softmaxBound = PropertyTolerances.standardSoftmax(c.row, Units(k.precision.standard))
         if f == .softmax, let bounds { softmaxBound = bounds.map(\.relative).max() ?? softmaxBound }
@@ -137,9 +155,10 @@ public final class CaseChecker {
     /// the largest error / bound (or / the cap in ulps), failing the case above 1.
     private func measure(
         _ k: Kernel, _ c: AuditCase, _ output: [Double], _ expected: [ReferenceValue],
-        _ bounds: [ElementBound]?, _ formula: BoundFormula, into outcome: inout CaseOutcome
+        _ bounds: [ElementBound]?, _ formula: BoundFormula, textbook: [Double]? = nil,
+        into outcome: inout CaseOutcome
     ) {
-        var worstRatioIndex: Int? = nil
+        var worstRatioIndex: Int? = nil, worstTextbookIndex: Int? = nil
         // Whether special values here are conventions, once per case (not per element: rows are long).
         var conventionCase: Bool? = nil
         for (i, (computed, exact)) in zip(output, expected).enumerated() {
@@ -185,6 +204,15 @@ public final class CaseChecker {
                 outcome.maxBoundRatio = ratio
                 worstRatioIndex = i
             }
+            // Without a textbook algorithm of its own, a function's textbook bound is its best-known one.
+            if k.judging.tiers, k.judging.maxULPs == nil, let bounds {
+                let allowance = bounds[i].allowance(exact.rounded.magnitude) + (textbook?[i] ?? 0)
+                let textbookRatio = e.absolute == 0 ? 0 : e.absolute / allowance
+                if textbookRatio > outcome.maxTextbookRatio {
+                    outcome.maxTextbookRatio = textbookRatio
+                    worstTextbookIndex = i
+                }
+            }
         }
         if outcome.maxBoundRatio > 1, let i = worstRatioIndex {
             let what = k.judging.maxULPs.map { "cap of \(shortNumber($0)) ulps" } ?? "\(formula.rawValue) bound"
@@ -193,6 +221,13 @@ public final class CaseChecker {
                 CaseFailure(
                     kind: .boundExceeded,
                     detail: "element \(i): error \(ratio) times the \(what) (\(ulps) ulps)"))
+        }
+        if outcome.maxTextbookRatio > 1, let i = worstTextbookIndex {
+            let what = TextbookAlgorithm.of(formula.function).map { "textbook \($0.algorithm)" } ?? formula.rawValue
+            outcome.failures.append(
+                CaseFailure(
+                    kind: .textbookExceeded,
+                    detail: "element \(i): error \(shortNumber(outcome.maxTextbookRatio)) times the \(what) bound"))
         }
     }
 

@@ -69,6 +69,8 @@ struct Units: Sendable {
     let storageQuantum: Double
     let accumulatorQuantum: Double
     let mixed: Bool
+    /// 1/Ω for the accumulator's largest finite value Ω: what e^−x's overflow leaves of σ(x) at most.
+    let reciprocalOverflow: Double
 
     /// Roundings the absolute floor allows beyond one per element (docs/bounds.md, "Assumptions").
     static let floorOperations = 8.0
@@ -79,6 +81,7 @@ struct Units: Sendable {
         storageQuantum = Double(sign: .plus, exponent: p.storage.quantumExponent, significand: 1)
         accumulatorQuantum = Double(sign: .plus, exponent: p.accumulator.quantumExponent, significand: 1)
         mixed = p.storage != p.accumulator
+        reciprocalOverflow = 1 / p.accumulator.greatestFiniteMagnitude
     }
 
     static let double = Units(.double)

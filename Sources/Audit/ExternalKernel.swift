@@ -86,6 +86,7 @@ public enum ExternalKernel {
             name: name, summary: "An external worker: `\(worker.command.joined(separator: " "))`.",
             expectation: .accurate)
         kernel.precision = KernelPrecision(storage: format, accumulator: format)
+        kernel.judging.tiers = true
         var unsupported: [ReferenceFunction] = []
         var droppedFlags: [AuditFunction: DroppedFlag] = [:]
         let answers = AnswerCache()

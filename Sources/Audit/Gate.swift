@@ -8,7 +8,8 @@ public enum GateCheck: String, CaseIterable, Sendable {
     /// Whether this check is the one that a failure of `kind` falls under.
     public func covers(_ kind: FailureKind) -> Bool {
         switch (self, kind) {
-        case (.bound, .boundExceeded), (.property, .property), (.special, .specialValue): return true
+        case (.bound, .boundExceeded), (.bound, .textbookExceeded), (.property, .property), (.special, .specialValue):
+            return true
         default: return false
         }
     }

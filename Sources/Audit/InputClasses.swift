@@ -35,6 +35,13 @@ extension AuditCase {
         return rows.indices.map { LabeledRow(self, row: $0, for: f).decimalText }.joined(separator: " ; ")
     }
 
+    /// The case as f takes it, in shortest decimals, with only what f reads: no label for a function without
+    /// one (`decimalText(for:)` keeps the label the case carries, which `check --row` ignores).
+    public func displayText(for f: AuditFunction) -> String {
+        if f.takesBatchLine { return lossLine(RowSyntax.decimal) }
+        return rows.indices.map { LabeledRow(self, row: $0, for: f).decimalText }.joined(separator: " ; ")
+    }
+
     /// Whether the case sets options of f's own (softplus's β or threshold): its rows then show them.
     private func carriesOptions(for f: AuditFunction) -> Bool {
         !RowSyntax.optionNames(for: f).isEmpty

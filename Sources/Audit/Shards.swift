@@ -68,7 +68,8 @@ public struct ShardFile: Codable, Sendable {
                 let counts = [
                     c.elements, c.correctlyRounded, c.conventionDifferences, c.wrongSignZeros, c.finiteULPCount,
                 ]
-                guard counts.allSatisfy({ $0 >= 0 }), c.maxULPs >= 0, c.maxBoundRatio >= 0, c.bitsSum >= 0,
+                guard counts.allSatisfy({ $0 >= 0 }), c.maxULPs >= 0, c.maxBoundRatio >= 0, c.maxTextbookRatio >= 0,
+                    c.bitsSum >= 0,
                     c.rowLength >= 0
                 else {
                     throw invalid("case \(item.index): a count, maxULPs or maxBoundRatio is negative or NaN")
@@ -167,7 +168,8 @@ extension AuditEngine {
 
 extension CaseOutcome: Codable {
     enum CodingKeys: String, CodingKey {
-        case maxULPs, worstElement, elements, correctlyRounded, bitsSum, maxBoundRatio, conventionDifferences,
+        case maxULPs, worstElement, elements, correctlyRounded, bitsSum, maxBoundRatio, maxTextbookRatio,
+            conventionDifferences,
             wrongSignZeros,
             failures, histogram, finiteULPCount, rowLength
     }
@@ -181,6 +183,7 @@ extension CaseOutcome: Codable {
         correctlyRounded = try c.decode(Int.self, forKey: .correctlyRounded)
         bitsSum = try c.decode(Double.self, forKey: .bitsSum)
         maxBoundRatio = try c.decode(Double.self, forKey: .maxBoundRatio)
+        maxTextbookRatio = try c.decodeIfPresent(Double.self, forKey: .maxTextbookRatio) ?? 0
         conventionDifferences = try c.decode(Int.self, forKey: .conventionDifferences)
         wrongSignZeros = try c.decode(Int.self, forKey: .wrongSignZeros)
         failures = try c.decode([CaseFailure].self, forKey: .failures)
@@ -197,6 +200,7 @@ extension CaseOutcome: Codable {
         try c.encode(correctlyRounded, forKey: .correctlyRounded)
         try c.encode(bitsSum, forKey: .bitsSum)
         try c.encode(maxBoundRatio, forKey: .maxBoundRatio)
+        if maxTextbookRatio != 0 { try c.encode(maxTextbookRatio, forKey: .maxTextbookRatio) }
         try c.encode(conventionDifferences, forKey: .conventionDifferences)
         try c.encode(wrongSignZeros, forKey: .wrongSignZeros)
         try c.encode(failures, forKey: .failures)
@@ -209,7 +213,7 @@ extension CaseOutcome: Codable {
 extension FailureKind: Codable {
     /// Every kind, for decoding by description.
     static let all: [FailureKind] =
-        [.boundExceeded] + SpecialValueVerdict.allCases.map { .specialValue($0) }
+        [.boundExceeded, .textbookExceeded] + SpecialValueVerdict.allCases.map { .specialValue($0) }
         + Property.allCases.map { .property($0) }
 
     public init(from decoder: Decoder) throws {

@@ -67,6 +67,8 @@ public struct Kernel: Sendable, Identifiable {
         public var maxULPs: Double? = nil
         /// Special values that differ from the reference's convention fail, on any row.
         public var strictSpecialValues = false
+        /// Each case is also judged against the textbook algorithm's bound (the second tier of the verdict).
+        public var tiers = false
 
         public init() {}
     }

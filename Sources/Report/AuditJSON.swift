@@ -21,6 +21,14 @@ public enum AuditJSON {
         let worstCases: [Worst]
         let referenceErrors: [String]
         let referencePath: [PathCounts]
+        /// The two-tier verdicts of kernels judged in tiers (external and native audits); absent otherwise.
+        let tiers: [Tier]?
+    }
+    struct Tier: Encodable {
+        let kernel, function, tier: String
+        let maxErrorOverBound, maxErrorOverTextbookBound: Double
+        let textbookAlgorithm: String?
+        let beyond: [String: Int]
     }
     /// How the reference answered a class's calls: fast path, fallback to MPFR, MPFR-only function.
     struct PathCounts: Encodable {
@@ -97,7 +105,21 @@ public enum AuditJSON {
                 PathCounts(
                     inputClass: $0.inputClass, fast: $0.counts.fast, fallback: $0.counts.fallback,
                     mpfrOnly: $0.counts.uncovered)
-            })
+            },
+            tiers: tiers(r))
         return try JSONFiles.text(document)
+    }
+
+    static func tiers(_ r: AuditResult) -> [Tier]? {
+        let tiers = r.kernels.flatMap { k in
+            r.tiers(kernel: k).map { t in
+                Tier(
+                    kernel: k.name, function: t.function.rawValue, tier: t.tier.rawValue,
+                    maxErrorOverBound: t.maxBoundRatio, maxErrorOverTextbookBound: t.maxTextbookRatio,
+                    textbookAlgorithm: TextbookAlgorithm.of(t.function)?.algorithm,
+                    beyond: Dictionary(uniqueKeysWithValues: t.beyond.map { ("\($0.key)", $0.value) }))
+            }
+        }
+        return tiers.isEmpty ? nil : tiers
     }
 }

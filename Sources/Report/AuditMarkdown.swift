@@ -23,6 +23,7 @@ public enum AuditMarkdown {
         var md = header(r, run)
         md += verdictSection(r)
         md += summarySection(r)
+        md += TierSection.markdown(r)
         md += PrecisionMatrix.section(r)
         md += classSection(r)
         for k in r.kernels { md += kernelSection(r, k) }

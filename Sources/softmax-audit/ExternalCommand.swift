@@ -97,6 +97,20 @@ struct WorkerAuditOptions: ParsableArguments {
     /// Audits the worker `command` and writes OUTPUT/STEM-NAME.md; `invocation` and `workerArguments` make
     /// the report's reproduction command (`softmax-audit INVOCATION --name NAME … WORKERARGUMENTS`).
     func run(worker command: [String], invocation: String, stem: String, workerArguments: String) throws {
+        let audit = try self.audit(worker: command, invocation: invocation, workerArguments: workerArguments)
+        try gateOptions.finish(
+            audit.result, command: audit.reproduction, jobs: options.jobs, stem: "\(stem)-\(name)", extra: audit.extra)
+    }
+
+    /// An audit through a worker: the result, the command that reproduces it and the worker's section.
+    struct WorkerAudit {
+        let result: AuditResult
+        let reproduction: String
+        let extra: String
+    }
+
+    /// Audits the worker `command`, printing its request statistics.
+    func audit(worker command: [String], invocation: String, workerArguments: String) throws -> WorkerAudit {
         let worker = ExternalWorker(command: command, timeout: timeout, maximumRestarts: max(0, restarts))
         defer { worker.stop() }
         var (kernel, unsupported) = ExternalKernel.make(
@@ -125,8 +139,8 @@ struct WorkerAuditOptions: ParsableArguments {
             "Worker: \(worker.requests) requests, \(String(format: "%.1f", perRequest * 1e6)) µs per request round "
                 + "trip, \(worker.problems.count) problem(s), \(worker.starts) start(s)."
         )
-        try gateOptions.finish(
-            result, command: reproduction, jobs: options.jobs, stem: "\(stem)-\(name)",
+        return WorkerAudit(
+            result: result, reproduction: reproduction,
             extra: "\n" + ExternalKernel.markdown(worker, kernel: kernel, unsupported: unsupported))
     }
 }

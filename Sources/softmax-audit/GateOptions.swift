@@ -37,7 +37,7 @@ struct GateOptions: ParsableArguments {
         let description = RunDescription(
             command: command, toolVersion: softmaxAuditVersion,
             mpfrVersion: SoftmaxReference.mpfrVersion)
-        try writeReports(result, description, stem: stem, extra: extra)
+        try Self.writeReports(result, description, stem: stem, extra: extra, under: output)
         printSummary(result, jobs: jobs, stem: stem)
         let comparison = try compareWithBaseline(result, command: command)
         let outcome = result.gate(failOn: checks, baseline: comparison)
@@ -61,8 +61,9 @@ struct GateOptions: ParsableArguments {
     }
 
     /// The Markdown and JSON reports and the figures, under `output`.
-    private func writeReports(_ result: AuditResult, _ description: RunDescription, stem: String, extra: String) throws
-    {
+    static func writeReports(
+        _ result: AuditResult, _ description: RunDescription, stem: String, extra: String, under output: String
+    ) throws {
         var files: [(String, String)] = [
             ("\(stem).md", AuditMarkdown.render(result, description) + extra),
             ("\(stem).json", try AuditJSON.render(result, description)),

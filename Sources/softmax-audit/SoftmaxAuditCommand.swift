@@ -16,6 +16,7 @@ struct SoftmaxAuditCommand: ParsableCommand {
         subcommands: [
             RunCommand.self, ReferenceCommand.self, CheckCommand.self, ListCommand.self, BaselineCommand.self,
             MergeCommand.self, ExternalCommand.self, NativeCommand.self, SweepCommand.self, HuntCommand.self,
+            LeagueCommand.self,
             ServeNativeCommand.self,
         ],
         defaultSubcommand: RunCommand.self
