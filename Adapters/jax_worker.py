@@ -24,7 +24,9 @@ from jax.scipy.special import logsumexp  # noqa: E402
 
 from protocol import answer_version, serve  # noqa: E402
 
-answer_version(f"jax {jax.__version__}, jaxlib {jax.lib.__version__}, optax {optax.__version__}")
+answer_version(
+    f"jax {jax.__version__}, jaxlib {jax.lib.__version__}, optax {optax.__version__}; CPU, jit per row length, "
+    "jax_enable_x64 on (for float64), other settings JAX's defaults")
 
 
 def out(v):

@@ -15,9 +15,12 @@ from onnx import TensorProto, helper
 
 from protocol import Unsupported, answer_version, serve
 
-answer_version(f"onnxruntime {ort.__version__}, onnx {onnx.__version__}")
-
 OPSET = 18
+
+answer_version(
+    f"onnxruntime {ort.__version__}, onnx {onnx.__version__}; CPUExecutionProvider, default session options, "
+    f"opset {OPSET}")
+
 TYPES = {"float64": TensorProto.DOUBLE, "float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16,
          "bfloat16": TensorProto.BFLOAT16}
 _sessions = {}

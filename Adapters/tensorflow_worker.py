@@ -27,7 +27,7 @@ try:
 finally:  # an import error is still said
     os.dup2(_stderr, 2)
 
-answer_version(f"tensorflow {tf.__version__}")
+answer_version(f"tensorflow {tf.__version__}; CPU, eager, oneDNN as the wheel enables it, no determinism flags")
 
 DTYPES = {"float64": tf.float64, "float32": tf.float32, "float16": tf.float16, "bfloat16": tf.bfloat16}
 

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from protocol import answer_version, serve
 
-answer_version(f"torch {torch.__version__}")
+answer_version(f"torch {torch.__version__}; CPU, {torch.get_num_threads()} threads, no determinism or precision flags")
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 

@@ -35,11 +35,14 @@ public struct LeagueDescription: Sendable {
     public let settings: String
     /// Per library: its adapter and what it calls.
     public let adapters: [(library: String, adapter: String, formats: [String])]
+    /// Hand-written notes on the findings (Markdown), appended as the table's last section.
+    public let notes: String?
 
     public init(
         command: String, toolVersion: String, mpfrVersion: String, settings: String,
-        adapters: [(library: String, adapter: String, formats: [String])]
+        adapters: [(library: String, adapter: String, formats: [String])], notes: String? = nil
     ) {
+        self.notes = notes
         self.command = command
         self.toolVersion = toolVersion
         self.mpfrVersion = mpfrVersion
@@ -70,6 +73,7 @@ public enum LeagueReport {
         md += overviewSection(entries)
         md += findingsSection(entries)
         md += detailSection(entries)
+        if let notes = run.notes { md += "## Notes on the findings\n\n" + notes + (notes.hasSuffix("\n") ? "" : "\n") }
         return md
     }
 

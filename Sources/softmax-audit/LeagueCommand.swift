@@ -63,6 +63,9 @@ struct LeagueCommand: ParsableCommand {
     @Option(help: "The directory of the adapters.")
     var adapters = "Adapters"
 
+    @Option(help: "Hand-written notes on the findings, appended to the table (skipped when the file is absent).")
+    var notes = "Adapters/league-notes.md"
+
     @Option(help: "Directory for the reports and the table.")
     var output = "Reports/libraries"
 
@@ -190,7 +193,8 @@ struct LeagueCommand: ParsableCommand {
         let description = LeagueDescription(
             command: command, toolVersion: softmaxAuditVersion, mpfrVersion: SoftmaxReference.mpfrVersion,
             settings: settings,
-            adapters: (try selected()).map { ($0.0.name, $0.0.adapter, $0.1.map(\.name)) })
+            adapters: (try selected()).map { ($0.0.name, $0.0.adapter, $0.1.map(\.name)) },
+            notes: try? String(contentsOfFile: notes, encoding: .utf8))
         do {
             try ReportFiles.write([("README.md", LeagueReport.markdown(entries, description))], under: output)
         } catch {
@@ -198,26 +202,49 @@ struct LeagueCommand: ParsableCommand {
         }
     }
 
-    /// `PYTHON ADAPTER --version`'s first line, or why the library cannot be loaded (its last error line).
+    /// How long `PYTHON ADAPTER --version` may take (importing TensorFlow takes seconds).
+    static let versionTimeout = 300.0
+
+    /// `PYTHON ADAPTER --version`'s first line, or why the library cannot be loaded (its last error line). The
+    /// output goes to files, so that a chatty import cannot fill a pipe, and a child that hangs is killed.
     static func version(_ python: String, _ adapter: String) -> Result<String, LeagueMissing> {
+        let directory = FileManager.default.temporaryDirectory
+        let outFile = directory.appendingPathComponent("softmax-audit-version-\(UUID().uuidString).out")
+        let errFile = directory.appendingPathComponent("softmax-audit-version-\(UUID().uuidString).err")
+        defer {
+            try? FileManager.default.removeItem(at: outFile)
+            try? FileManager.default.removeItem(at: errFile)
+        }
+        guard FileManager.default.createFile(atPath: outFile.path, contents: nil),
+            FileManager.default.createFile(atPath: errFile.path, contents: nil),
+            let out = FileHandle(forWritingAtPath: outFile.path), let err = FileHandle(forWritingAtPath: errFile.path)
+        else { return .failure(LeagueMissing("cannot create temporary files to run \(python)")) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [python, adapter, "--version"]
-        let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
+        let ended = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in ended.signal() }
         do {
             try process.run()
         } catch {
             return .failure(LeagueMissing("cannot start \(python): \(error)"))
         }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let first = String(decoding: stdout, as: UTF8.self).split(separator: "\n").first.map(String.init)
+        if ended.wait(timeout: .now() + versionTimeout) == .timedOut {
+            process.terminate()
+            ended.wait()
+            return .failure(
+                LeagueMissing("`\(python) \(adapter) --version` did not finish in \(Int(versionTimeout)) s"))
+        }
+        try? out.close()
+        try? err.close()
+        let stdout = (try? String(contentsOf: outFile, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOf: errFile, encoding: .utf8)) ?? ""
+        let first = stdout.split(separator: "\n").first.map(String.init)
         if process.terminationStatus == 0, let first, !first.isEmpty { return .success(first) }
-        let last = String(decoding: stderr, as: UTF8.self).split(separator: "\n").last.map(String.init)
+        let last = stderr.split(separator: "\n").last.map(String.init)
         return .failure(
             LeagueMissing("\(python) cannot load it: \(last ?? "exit status \(process.terminationStatus)")"))
     }
