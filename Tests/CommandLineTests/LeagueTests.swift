@@ -53,7 +53,8 @@ struct LeagueTests {
             "float16: no function answered in float16",
             // The accurate softmax is best-known; exp(x)/Σ gives NaN on the overflow edge: beyond.
             "| softmax | best-known | **BEYOND** |",
-            "| torch | double | [softmax](torch-double.md#torch-double) | special value: NaN where the result is a number |",
+            "| torch | double | [softmax](torch-double.md#torch-double) | "
+                + "special value: NaN where the result is a number |",
         ]
         for line in expected {
             #expect(table.contains(line), "expected in the table: \(line)\n---\n\(table)")
