@@ -5,17 +5,26 @@ jax.scipy.special.logsumexp (with b= and return_sign for the weighted logsumexp)
 jax.nn.sigmoid, log_sigmoid and softplus, and every gradient through jax.grad (of the loss, of the sum of
 an elementwise function).
 
-Each function is jax.jit-compiled once per row length (jit's own cache, keyed by shape and dtype): rows
-are never padded. float64 needs `jax_enable_x64`, which this worker sets (JAX's default is float32 only);
+Each function is jax.jit-compiled once per row length (jit's own cache, keyed by shape and dtype, and JAX's
+persistent compilation cache between runs): rows are never padded. float64 needs `jax_enable_x64`, which this worker sets (JAX's default is float32 only);
 nothing else is changed from JAX's defaults (its CPU backend, its default matmul precision).
 
     softmax-audit external --name jax -- python3 Adapters/jax_worker.py
     softmax-audit external --name jax-bfloat16 --format bfloat16 --precision -- python3 Adapters/jax_worker.py
 """
+import os
+
 import jax
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_platforms", "cpu")
+# Compiling takes about 0.1 s per function and row length; JAX's persistent cache keeps the executables
+# between runs (the same code, loaded instead of compiled again). JAX_COMPILATION_CACHE_DIR moves it.
+jax.config.update(
+    "jax_compilation_cache_dir",
+    os.environ.get("JAX_COMPILATION_CACHE_DIR", os.path.expanduser("~/.cache/softmax-audit-jax")))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402

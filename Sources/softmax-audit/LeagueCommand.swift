@@ -18,9 +18,10 @@ struct LeagueLibrary: Sendable {
         LeagueLibrary(name: "numpy", adapter: "numpy_worker.py", formats: [.double, .float, .float16]),
         LeagueLibrary(name: "scipy", adapter: "scipy_worker.py", formats: [.double]),
         LeagueLibrary(name: "torch", adapter: "torch_worker.py", formats: BinaryFormat.all),
-        LeagueLibrary(name: "jax", adapter: "jax_worker.py", formats: BinaryFormat.all),
         LeagueLibrary(name: "tensorflow", adapter: "tensorflow_worker.py", formats: BinaryFormat.all),
         LeagueLibrary(name: "onnxruntime", adapter: "onnxruntime_worker.py", formats: BinaryFormat.all),
+        // Last: JAX compiles each function once per row length, about 0.1 s each.
+        LeagueLibrary(name: "jax", adapter: "jax_worker.py", formats: BinaryFormat.all),
     ]
 }
 
@@ -71,7 +72,7 @@ struct LeagueCommand: ParsableCommand {
 
     static let allLibraries = LeagueLibrary.all.map(\.name).joined(separator: ",")
     static let allFormats = BinaryFormat.all.map(\.name).joined(separator: ",")
-    static let defaultCases = 100
+    static let defaultCases = 50
     static let defaultMaxLength = 2048
 
     func selected() throws -> [(LeagueLibrary, [BinaryFormat])] {
