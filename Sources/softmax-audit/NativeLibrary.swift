@@ -11,10 +11,19 @@
 //     int softmax_audit_logsumexp(const double *x, size_t n, double *out);         /* 1 value */
 //     int softmax_audit_cross_entropy(const double *x, size_t n, size_t label, double *out);
 //     int softmax_audit_softplus(const double *x, size_t n, double beta, double threshold, double *out);
+//     int softmax_audit_kl_divergence(const double *x, const double *q, size_t n, double *out);  /* 1 value */
+//     int softmax_audit_binary_cross_entropy(const double *x, const double *y, size_t n, double pos_weight,
+//                                            double *out);                                    /* n values */
+//     int softmax_audit_cross_entropy_loss(const double *x, size_t rows, size_t classes,
+//         const int64_t *labels, const double *targets, const double *weight, int64_t ignore_index,
+//         double label_smoothing, int reduction, double *out);
 //
 // log-softmax, the sigmoids and their gradients take softmax's form, cross-entropy-gradient the
-// cross-entropy's, softplus-gradient softplus's. The paired functions and the loss have no native form
-// yet: they answer unsupported.
+// cross-entropy's, softplus-gradient softplus's, the KL gradient and the weighted logsumexp (2 values: the
+// value and the sign) KL's, the binary cross-entropy's gradient its own. The loss takes the batch row by
+// row in x (rows × classes), labels (rows of them; NULL for probability targets, which are then in targets,
+// rows × classes), weight (classes of them, or NULL), and reduction 0 for none, 1 for sum, 2 for mean; its
+// gradient takes the same arguments and gives rows × classes values.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -31,17 +40,39 @@ final class NativeLibrary {
         @convention(c) (UnsafePointer<Double>?, Int, Int, UnsafeMutablePointer<Double>?) -> Int32
     private typealias SoftplusSymbol =
         @convention(c) (UnsafePointer<Double>?, Int, Double, Double, UnsafeMutablePointer<Double>?) -> Int32
+    private typealias PairSymbol =
+        @convention(c) (UnsafePointer<Double>?, UnsafePointer<Double>?, Int, UnsafeMutablePointer<Double>?) -> Int32
+    private typealias WeightedPairSymbol =
+        @convention(c) (UnsafePointer<Double>?, UnsafePointer<Double>?, Int, Double, UnsafeMutablePointer<Double>?)
+        -> Int32
+    private typealias LossSymbol =
+        @convention(c) (
+            UnsafePointer<Double>?, Int, Int, UnsafePointer<Int64>?, UnsafePointer<Double>?, UnsafePointer<Double>?,
+            Int64, Double, Int32, UnsafeMutablePointer<Double>?
+        ) -> Int32
 
     /// How a function is called.
     private enum Form {
-        case row, label, softplus
+        case row, label, softplus, pair, weightedPair, loss
     }
 
     private static let forms: [AuditFunction: Form] = [
         .softmax: .row, .logSoftmax: .row, .logSumExp: .row, .sigmoid: .row, .logSigmoid: .row,
         .sigmoidGradient: .row, .logSigmoidGradient: .row, .crossEntropy: .label,
         .crossEntropyGradient: .label, .softplus: .softplus, .softplusGradient: .softplus,
+        .klDivergence: .pair, .klDivergenceGradient: .pair, .weightedLogSumExp: .pair,
+        .binaryCrossEntropy: .weightedPair, .binaryCrossEntropyGradient: .weightedPair,
+        .crossEntropyLoss: .loss, .crossEntropyLossGradient: .loss,
     ]
+
+    /// The loss's reduction as the ABI numbers it.
+    static func reductionCode(_ r: LossReduction) -> Int32 {
+        switch r {
+        case .none: return 0
+        case .sum: return 1
+        case .mean: return 2
+        }
+    }
 
     private let handle: UnsafeMutableRawPointer
     private struct Key: Hashable {
@@ -102,8 +133,20 @@ final class NativeLibrary {
         let count = f.outputCount(c)
         guard let out = answerMemory(count) else { return nil }
         out.initialize(repeating: .nan, count: count)  // a value the library leaves is not a stale answer
+        if form == .loss { return loss(symbol, c, count: count, out: out) }
+        let pair = form == .pair || form == .weightedPair ? f.function.pair(c) : []
         let status = x.withUnsafeBufferPointer { xs -> Int32 in
             switch form {
+            case .pair:
+                return pair.withUnsafeBufferPointer {
+                    unsafeBitCast(symbol, to: PairSymbol.self)(xs.baseAddress, $0.baseAddress, xs.count, out)
+                }
+            case .weightedPair:
+                return pair.withUnsafeBufferPointer {
+                    unsafeBitCast(symbol, to: WeightedPairSymbol.self)(
+                        xs.baseAddress, $0.baseAddress, xs.count, c.options.posWeight, out)
+                }
+            case .loss: return -1
             case .row:
                 return unsafeBitCast(symbol, to: RowSymbol.self)(xs.baseAddress, xs.count, out)
             case .label:
@@ -111,6 +154,34 @@ final class NativeLibrary {
             case .softplus:
                 return unsafeBitCast(symbol, to: SoftplusSymbol.self)(
                     xs.baseAddress, xs.count, c.options.beta, c.options.threshold, out)
+            }
+        }
+        return status == 0 ? UnsafeBufferPointer(start: out, count: count) : nil
+    }
+
+    /// The loss or its gradient on a batch: rows of one length (a batch of ragged rows is unsupported).
+    private func loss(
+        _ symbol: UnsafeMutableRawPointer, _ c: AuditCase, count: Int, out: UnsafeMutablePointer<Double>
+    ) -> UnsafeBufferPointer<Double>? {
+        let batch = AuditFunction.crossEntropyBatch(c)
+        guard let classes = c.rows.first?.count, c.rows.allSatisfy({ $0.count == classes }) else { return nil }
+        let x = c.rows.flatMap { $0 }
+        var labels: [Int64]? = nil, targets: [Double]? = nil
+        switch batch.targets {
+        case .labels(let t): labels = t.map(Int64.init)
+        case .probabilities(let q): targets = q.flatMap { $0 }
+        }
+        let o = batch.options
+        let call = unsafeBitCast(symbol, to: LossSymbol.self)
+        let status = x.withUnsafeBufferPointer { xs in
+            labels.withUnsafeBufferPointerIfPresent { ls in
+                targets.withUnsafeBufferPointerIfPresent { ts in
+                    o.classWeights.withUnsafeBufferPointerIfPresent { ws in
+                        call(
+                            xs.baseAddress, c.rows.count, classes, ls?.baseAddress, ts?.baseAddress, ws?.baseAddress,
+                            Int64(o.ignoreIndex), o.labelSmoothing, Self.reductionCode(o.reduction), out)
+                    }
+                }
             }
         }
         return status == 0 ? UnsafeBufferPointer(start: out, count: count) : nil
@@ -128,4 +199,15 @@ final class NativeLibrary {
 struct NativeLibraryError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
+}
+
+extension Optional {
+    /// The wrapped array's buffer, or nil: a C pointer that may be NULL.
+    fileprivate func withUnsafeBufferPointerIfPresent<T, R>(_ body: (UnsafeBufferPointer<T>?) -> R) -> R
+    where Wrapped == [T] {
+        switch self {
+        case .some(let array): return array.withUnsafeBufferPointer { body($0) }
+        case .none: return body(nil)
+        }
+    }
 }

@@ -52,7 +52,12 @@ struct NativeTests {
         let (status, log, report) = try native("softmax_kernel", ["--quick"])
         #expect(status == 0, "\(log)")
         #expect(report.contains("**PASSED**") && report.contains("No worker problems"), "\(report.prefix(1500))")
-        for function in ["softmax", "log-softmax", "logsumexp", "cross-entropy", "cross-entropy-gradient", "sigmoid"] {
+        let functions = [
+            "softmax", "log-softmax", "logsumexp", "cross-entropy", "cross-entropy-gradient", "sigmoid",
+            "kl-divergence", "kl-divergence-gradient", "binary-cross-entropy", "binary-cross-entropy-gradient",
+            "cross-entropy-loss", "cross-entropy-loss-gradient",
+        ]
+        for function in functions {
             #expect(report.contains("| `softmax_kernel` | \(function) |"), "no row for \(function) in the report")
         }
         let (floatStatus, floatLog, floatReport) = try native(
