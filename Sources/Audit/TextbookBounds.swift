@@ -147,8 +147,9 @@ extension ErrorBounds {
     static let storedIntermediates = 3.0
 
     /// The absolute error stored intermediates add in a format narrower than binary64: 3u_S times the magnitude
-    /// of the terms (the result itself where they share its sign; p_j + [j = t] for the gradient, p_j Σq + q_j
-    /// for KL's, (p_j Σa + a_j)/D for the loss's; Σ q (|log q| + |ℓ|) for KL); nil in binary64.
+    /// of the terms (the result itself where they share its sign; Σ q (|log q| + |ℓ|) for KL). A gradient read
+    /// back from a stored log-softmax ℓ has p_j = e^ℓ_j off by u_S|ℓ_j| p_j: its magnitude is p_j (1 + |ℓ_j|)
+    /// + [j = t], p_j (1 + |ℓ_j|) Σq + q_j for KL's, (p_j (1 + |ℓ_j|) Σa + a_j)/D for the loss's. Nil in binary64.
     static func storedIntermediateAllowances(
         _ f: AuditFunction, case c: AuditCase, expected: [ReferenceValue], reference r: SoftmaxReference,
         precision: KernelPrecision
@@ -158,10 +159,10 @@ extension ErrorBounds {
         let x = c.row
         switch f {
         case .crossEntropyGradient:
-            let p = try r.softmax(x).map(\.rounded)
+            let p = try readBack(x, r)
             return x.indices.map { k * (p[$0] + ($0 == c.label ? 1 : 0)) }
         case .klDivergenceGradient:
-            let q = f.pair(c), p = try r.softmax(x).map(\.rounded)
+            let q = f.pair(c), p = try readBack(x, r)
             let total = q.reduce(0, +)
             return x.indices.map { k * (product(p[$0], total) + q[$0].magnitude) }
         case .klDivergence:
@@ -174,11 +175,17 @@ extension ErrorBounds {
             let D = batch.options.reduction == .mean ? batch.meanDivisor() : 1
             return try c.rows.indices.flatMap { i -> [Double] in
                 guard !batch.isIgnored(i) else { return Array(repeating: 0, count: c.rows[i].count) }
-                let a = batch.weights(row: i), p = try r.softmax(c.rows[i]).map(\.rounded)
+                let a = batch.weights(row: i), p = try readBack(c.rows[i], r)
                 let total = a.reduce(0, +)
                 return a.indices.map { j in k * (product(p[j], total) + a[j].magnitude) / D }
             }
         default: return expected.map { k * $0.rounded.magnitude }
         }
+    }
+
+    /// p_j (1 + |ℓ_j|) per element: the probabilities and what reading them back from a stored log-softmax adds.
+    private static func readBack(_ x: [Double], _ r: SoftmaxReference) throws -> [Double] {
+        let p = try r.softmax(x).map(\.rounded), l = try r.logSoftmax(x).map(\.rounded)
+        return zip(p, l).map { product($0, 1 + $1.magnitude) }
     }
 }

@@ -6,6 +6,7 @@ import Testing
 @testable import Audit
 @testable import Kernels
 @testable import Reference
+import Formats
 
 @Suite("Verdict tiers")
 struct TierTests {
@@ -91,6 +92,31 @@ struct TierTests {
         let t = tiers(r)
         #expect(t["softmax-shifted@float16 softmax"] == .beyond, "\(t)")
         #expect(t["softmax-shifted@float16+float softmax"] == .bestKnown, "\(t)\n\(evidence(r))")
+    }
+
+    @Test("a float16 gradient read back from a stored log-softmax, as autograd does, is textbook, not beyond")
+    func gradientFromStoredLogSoftmax() {
+        var k = Kernel(name: "stored-log-softmax", summary: "autograd's gradient", expectation: .accurate)
+        k.precision = KernelPrecision(storage: .float16, accumulator: .float)
+        k.judging.tiers = true
+        k.implement(
+            .crossEntropyGradient,
+            .general { c in
+                // ℓ in binary64 rounded to float16 (stored), p = e^ℓ in float rounded to float16, then p − onehot.
+                let l = Shifted.logSoftmaxLog1p(c.row).map(BinaryFormat.float16.round)
+                return l.indices.map { j in
+                    let p = BinaryFormat.float16.round(BinaryFormat.float.round(Foundation.exp(l[j])))
+                    return BinaryFormat.float16.round(j == c.label ? p - 1 : p)
+                }
+            })
+        var c = AuditConfiguration()
+        c.casesPerClass = 30
+        c.maxLength = 512
+        c.kernels = [k]
+        c.classes = InputClass.precision
+        let r = AuditEngine.run(c)
+        let t = r.tiers(kernel: k).first
+        #expect(t?.tier == .textbook, "got \(String(describing: t?.tier)), \(evidence(r))")
     }
 
     @Test("a kernel not judged in tiers has none, and its failures count as before")
