@@ -149,7 +149,8 @@ extension ErrorBounds {
     /// The absolute error stored intermediates add in a format narrower than binary64: 3u_S times the magnitude
     /// of the terms (the result itself where they share its sign; Σ q (|log q| + |ℓ|) for KL). A gradient read
     /// back from a stored log-softmax ℓ has p_j = e^ℓ_j off by u_S|ℓ_j| p_j: its magnitude is p_j (1 + |ℓ_j|)
-    /// + [j = t], p_j (1 + |ℓ_j|) Σq + q_j for KL's, (p_j (1 + |ℓ_j|) Σa + a_j)/D for the loss's. Nil in binary64.
+    /// + [j = t], p_j (1 + |ℓ_j|) Σq + q_j for KL's, (p_j (1 + |ℓ_j|) Σa + a_j)/D for the loss's.
+    /// Nil in binary64.
     static func storedIntermediateAllowances(
         _ f: AuditFunction, case c: AuditCase, expected: [ReferenceValue], reference r: SoftmaxReference,
         precision: KernelPrecision

@@ -102,7 +102,7 @@ struct TierTests {
         k.implement(
             .crossEntropyGradient,
             .general { c in
-                // ℓ in binary64 rounded to float16 (stored), p = e^ℓ in float rounded to float16, then p − onehot.
+                // ℓ rounded to float16 (stored), p = e^ℓ in float rounded to float16, then p − onehot.
                 let l = Shifted.logSoftmaxLog1p(c.row).map(BinaryFormat.float16.round)
                 return l.indices.map { j in
                     let p = BinaryFormat.float16.round(BinaryFormat.float.round(Foundation.exp(l[j])))
