@@ -70,13 +70,17 @@ def run(op, x, **extra):
     return np.atleast_1d(np.asarray(y).astype(np.float64))
 
 
+def softplus(x, o):
+    """Softplus has no beta in ONNX: softplus(βx)/β as a user composes it, in the row's dtype."""
+    beta = np.asarray(o.get("beta", 1), dtype=x.dtype)
+    return np.asarray(run("Softplus", np.asarray(x * beta, dtype=x.dtype)), dtype=x.dtype) / beta
+
+
 serve({
     "softmax": lambda x, t: run("Softmax", x),
     "log-softmax": lambda x, t: run("LogSoftmax", x),
     "logsumexp": lambda x, t: run("ReduceLogSumExp", x),
     "cross-entropy": lambda x, t: run("SoftmaxCrossEntropyLoss", x, label=np.array([t], dtype=np.int64)),
     "sigmoid": lambda x, t: run("Sigmoid", x),
-    # Softplus has no beta in ONNX: softplus(βx)/β as a user composes it.
-    "softplus": lambda x, t, o={}: run("Softplus", np.asarray(x * o.get("beta", 1), dtype=x.dtype))
-    / o.get("beta", 1),
+    "softplus": lambda x, t, o={}: softplus(x, o),
 }, formats=("double", "float", "float16", "bfloat16"))

@@ -52,8 +52,13 @@ def cross_entropy(v, t):
     return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[t], logits=tf.expand_dims(v, 0))
 
 
+def scalar(value, v):
+    """An option as a tensor of v's dtype (tf.cast of a Python float would go through float32 first)."""
+    return tf.constant(float(value), dtype=v.dtype)
+
+
 def softplus(v, o):
-    b = tf.cast(float(o.get("beta", 1)), v.dtype)
+    b = scalar(o.get("beta", 1), v)
     return tf.math.softplus(b * v) / b
 
 
@@ -61,7 +66,7 @@ def bce(v, y, o):
     w = float(o.get("pos_weight", 1))
     if w == 1:
         return tf.nn.sigmoid_cross_entropy_with_logits(labels=tensor(y), logits=v)
-    return tf.nn.weighted_cross_entropy_with_logits(labels=tensor(y), logits=v, pos_weight=w)
+    return tf.nn.weighted_cross_entropy_with_logits(labels=tensor(y), logits=v, pos_weight=scalar(w, v))
 
 
 serve({
