@@ -91,7 +91,7 @@ extension ErrorBounds {
             let f = RowFacts(x)
             let atLabel = units.relative(shiftedSoftmax.units(n: f.n, w: f.spread))
             return x.indices.map { $0 == c.label ? atLabel : 0 }
-        case .crossEntropyLoss: return crossEntropyLossAllowances(c, units)
+        case .crossEntropyLoss: return crossEntropyLossAllowances(c) { logOfSum(RowFacts($0), units) }
         case .klDivergence:
             let q = f.pair(c).filter { $0 > 0 }.reduce(0, +)
             return [product(logOfSum(RowFacts(x), units), q) * magnitudeSlack]
@@ -123,14 +123,14 @@ extension ErrorBounds {
     /// −log(1 − 3u) absolutely.
     static func onePlusRounding(_ units: Units) -> Double { -Foundation.log1p(-units.relative(3)) }
 
-    /// Row i's log Σ e allowance times its weights Σ_c a_ic, summed for `sum`, over D for `mean`, per row for
-    /// `none`; ignored rows add nothing.
-    private static func crossEntropyLossAllowances(_ c: AuditCase, _ units: Units) -> [Double] {
+    /// An absolute error of each row's log Σ e (`perRow`) times the row's weights Σ_c a_ic, summed for `sum`,
+    /// over D for `mean`, per row for `none`; ignored rows add nothing.
+    static func crossEntropyLossAllowances(_ c: AuditCase, perRow error: ([Double]) -> Double) -> [Double] {
         let batch = AuditFunction.crossEntropyBatch(c)
         let perRow = c.rows.indices.map { i -> Double in
             guard !batch.isIgnored(i) else { return 0 }
             let total = batch.weights(row: i).map(\.magnitude).reduce(0, +)
-            return product(logOfSum(RowFacts(c.rows[i]), units), total) * magnitudeSlack
+            return product(error(c.rows[i]), total) * magnitudeSlack
         }
         switch batch.options.reduction {
         case .none: return perRow
@@ -147,10 +147,11 @@ extension ErrorBounds {
     static let storedIntermediates = 3.0
 
     /// The absolute error stored intermediates add in a format narrower than binary64: 3u_S times the magnitude
-    /// of the terms (the result itself where they share its sign; Σ q (|log q| + |ℓ|) for KL). A gradient read
-    /// back from a stored log-softmax ℓ has p_j = e^ℓ_j off by u_S|ℓ_j| p_j: its magnitude is p_j (1 + |ℓ_j|)
-    /// + [j = t], p_j (1 + |ℓ_j|) Σq + q_j for KL's, (p_j (1 + |ℓ_j|) Σa + a_j)/D for the loss's.
-    /// Nil in binary64.
+    /// of the terms. A stored sum S adds u_S to log S absolutely: |result| + 1 for log-softmax, logsumexp and
+    /// cross-entropy, Σ q (|log q| + |ℓ| + 1) for KL, |result| + Σa/D for the loss. A probability formed from a
+    /// stored x − max or read back from a stored log-softmax ℓ, p_j = e^ℓ_j, is off by u_S|ℓ_j| p_j: p_j (1 +
+    /// |ℓ_j|) for softmax, that + [j = t] for the gradient, p_j (1 + |ℓ_j|) Σq + q_j for KL's, (p_j (1 + |ℓ_j|)
+    /// Σa + a_j)/D for the loss's. The result itself for the rest. Nil in binary64.
     static func storedIntermediateAllowances(
         _ f: AuditFunction, case c: AuditCase, expected: [ReferenceValue], reference r: SoftmaxReference,
         precision: KernelPrecision
@@ -159,6 +160,10 @@ extension ErrorBounds {
         let k = Units(precision).storage * storedIntermediates * magnitudeSlack
         let x = c.row
         switch f {
+        case .softmax:
+            return try readBack(x, r).map { k * $0 }
+        case .logSoftmax, .logSumExp, .crossEntropy:
+            return expected.map { k * ($0.rounded.magnitude + 1) }
         case .crossEntropyGradient:
             let p = try readBack(x, r)
             return x.indices.map { k * (p[$0] + ($0 == c.label ? 1 : 0)) }
@@ -169,8 +174,14 @@ extension ErrorBounds {
         case .klDivergence:
             let q = f.pair(c), l = try r.logSoftmax(x).map(\.rounded)
             var magnitude = 0.0
-            for i in q.indices where q[i] > 0 { magnitude += q[i] * (Foundation.log(q[i]).magnitude + l[i].magnitude) }
+            for i in q.indices where q[i] > 0 {
+                magnitude += q[i] * (Foundation.log(q[i]).magnitude + l[i].magnitude + 1)
+            }
             return [k * magnitude]
+        case .crossEntropyLoss:
+            return crossEntropyLossAllowances(c, perRow: { _ in k }).enumerated().map { i, stored in
+                k * expected[i].rounded.magnitude + stored
+            }
         case .crossEntropyLossGradient:
             let batch = AuditFunction.crossEntropyBatch(c)
             let D = batch.options.reduction == .mean ? batch.meanDivisor() : 1

@@ -119,6 +119,42 @@ struct TierTests {
         #expect(t?.tier == .textbook, "got \(String(describing: t?.tier)), \(evidence(r))")
     }
 
+    @Test("float16 softmax and log-softmax with x − max and the sum stored in float16 (summed in float) are not beyond")
+    func storedIntermediates() {
+        let h = BinaryFormat.float16.round, f = BinaryFormat.float.round
+        var k = Kernel(name: "stored-intermediates", summary: "float16 storage", expectation: .accurate)
+        k.precision = KernelPrecision(storage: .float16, accumulator: .float)
+        k.judging.tiers = true
+        k.implement(
+            .softmax,
+            .general { c in
+                let m = c.row.max()!
+                let e = c.row.map { f(Foundation.exp(h($0 - m))) }  // x − max stored in float16
+                let s = e.reduce(0) { f($0 + $1) }
+                return e.map { h($0 / s) }
+            })
+        k.implement(
+            .logSoftmax,
+            .general { c in
+                let m = c.row.max()!
+                let s = h(c.row.reduce(0) { f($0 + f(Foundation.exp($1 - m))) })  // the sum stored in float16
+                let l = h(f(Foundation.log(s)))
+                return c.row.map { h(h($0 - m) - l) }
+            })
+        var c = AuditConfiguration()
+        c.casesPerClass = 30
+        c.maxLength = 512
+        c.kernels = [k]
+        c.classes = InputClass.precision
+        let r = AuditEngine.run(c)
+        #expect(
+            r.tiers(kernel: k).map(\.tier) == [.textbook, .textbook],
+            """
+            both fail the best-known bound and stay within the textbook one: \
+            \(r.tiers(kernel: k).map { "\($0.function): \($0.tier)" })\n\(evidence(r))
+            """)
+    }
+
     @Test("a kernel not judged in tiers has none, and its failures count as before")
     func untiered() {
         var c = AuditConfiguration.quick
