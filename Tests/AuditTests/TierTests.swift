@@ -119,7 +119,7 @@ struct TierTests {
         #expect(t?.tier == .textbook, "got \(String(describing: t?.tier)), \(evidence(r))")
     }
 
-    @Test("float16 softmax and log-softmax with x − max and the sum stored in float16 (summed in float) are not beyond")
+    @Test("float16 softmax and log-softmax that store x − max and the sum in float16 (summed in float): textbook")
     func storedIntermediates() {
         let h = BinaryFormat.float16.round, f = BinaryFormat.float.round
         var k = Kernel(name: "stored-intermediates", summary: "float16 storage", expectation: .accurate)
