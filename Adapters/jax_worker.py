@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A softmax-audit worker for JAX on CPU, called as its users call it: jax.nn.softmax and log_softmax,
 jax.scipy.special.logsumexp (with b= and return_sign for the weighted logsumexp), optax's losses
-(softmax_cross_entropy_with_integer_labels, kl_divergence of log_softmax, sigmoid_binary_cross_entropy),
-jax.nn.sigmoid, log_sigmoid and softplus, and every gradient through jax.grad (of the loss, of the sum of
+(softmax_cross_entropy_with_integer_labels, kl_divergence of log_softmax), jax.nn.sigmoid, log_sigmoid and
+softplus, the binary cross-entropy as optax.sigmoid_binary_cross_entropy forms it from log_sigmoid (written
+out here, since optax has no pos_weight), and every gradient through jax.grad (of the loss, of the sum of
 an elementwise function).
 
 Each function is jax.jit-compiled once per row length (jit's own cache, keyed by shape and dtype, and JAX's

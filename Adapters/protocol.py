@@ -87,7 +87,8 @@ class Unsupported(Exception):
 def answer_version(text):
     """`WORKER --version` prints the library's name and version (for the league's reports) and exits."""
     if "--version" in sys.argv[1:]:
-        print(text, flush=True)
+        missing = "" if "bfloat16" in DTYPES else "; no bfloat16 here (ml_dtypes is not installed)"
+        print(text + missing, flush=True)
         sys.exit(0)
 
 

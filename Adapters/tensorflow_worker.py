@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """A softmax-audit worker for TensorFlow on CPU (tensorflow-cpu), called as its users call it, eagerly:
-tf.nn.softmax and log_softmax, tf.reduce_logsumexp, tf.nn.sparse_softmax_cross_entropy_with_logits (and
-softmax_cross_entropy_with_logits for probability targets in the batch loss), tf.math.sigmoid,
+tf.nn.softmax and log_softmax, tf.reduce_logsumexp, tf.nn.sparse_softmax_cross_entropy_with_logits,
+tf.math.sigmoid,
 log_sigmoid and softplus, tf.nn.weighted_cross_entropy_with_logits (sigmoid_cross_entropy_with_logits when
 pos_weight is 1), and every gradient through tf.GradientTape. TensorFlow's defaults are kept (its thread
 pools, no determinism flags; oneDNN as the wheel enables it). tf.keras.losses.KLDivergence takes
-probabilities, not logits, so KL is not asked.
+probabilities, not logits, so KL is not asked; nor is the batch loss (TensorFlow's has no ignore_index or
+class weights to match PyTorch's options).
 
     softmax-audit external --name tensorflow -- python3 Adapters/tensorflow_worker.py
 """

@@ -78,7 +78,8 @@ public struct FunctionTier: Sendable {
 extension AuditResult {
     /// The tiers of kernel k's functions, in catalogue order; empty for a kernel not judged in tiers.
     public func tiers(kernel k: Kernel) -> [FunctionTier] {
-        guard k.judging.tiers else { return [] }
+        // A plain cap in ulps (--max-ulps) judges nothing against the bounds: no tiers then.
+        guard k.judging.tiers, k.judging.maxULPs == nil else { return [] }
         return AuditFunction.allCases.compactMap { f in
             let mine = cells(kernel: k.name).filter { $0.function == f }
             guard !mine.isEmpty else { return nil }

@@ -162,8 +162,12 @@ extension ErrorBounds {
         switch f {
         case .softmax:
             return try readBack(x, r).map { k * $0 }
-        case .logSoftmax, .logSumExp, .crossEntropy:
+        case .logSoftmax, .crossEntropy:
             return expected.map { k * ($0.rounded.magnitude + 1) }
+        case .logSumExp:
+            // max + L with L stored: u_S L, which |result| does not cover when max ≈ −L.
+            let y = expected[0].rounded
+            return [k * (y.magnitude + 1 + RowFacts(x, logSumExp: y).l)]
         case .crossEntropyGradient:
             let p = try readBack(x, r)
             return x.indices.map { k * (p[$0] + ($0 == c.label ? 1 : 0)) }
@@ -195,9 +199,12 @@ extension ErrorBounds {
         }
     }
 
-    /// p_j (1 + |ℓ_j|) per element: the probabilities and what reading them back from a stored log-softmax adds.
+    /// p_j (1 + |ℓ_j| + H) per element, H = Σ p_i |ℓ_i|: the probabilities, what reading them back from a stored
+    /// log-softmax or forming them from a stored x − max adds (u_S |ℓ_j| relatively), and what the stored
+    /// x_i − max do to their sum (u_S Σ p_i |x_i − max| <= u_S H relatively).
     private static func readBack(_ x: [Double], _ r: SoftmaxReference) throws -> [Double] {
         let p = try r.softmax(x).map(\.rounded), l = try r.logSoftmax(x).map(\.rounded)
-        return zip(p, l).map { product($0, 1 + $1.magnitude) }
+        let entropy = zip(p, l).reduce(0) { $0 + product($1.0, $1.1.magnitude) }
+        return zip(p, l).map { product($0, 1 + $1.magnitude + entropy) }
     }
 }

@@ -16,13 +16,18 @@ public struct LeagueEntry: Sendable {
     public let missing: String?
     /// The report's file name beside the table (without ".md").
     public let report: String
+    /// The worker's problems (crashes, hangs, bad answers): their requests score NaN, the worker's doing.
+    public let problems: Int
 
-    public init(library: String, format: String, version: String?, result: AuditResult?, missing: String?) {
+    public init(
+        library: String, format: String, version: String?, result: AuditResult?, missing: String?, problems: Int = 0
+    ) {
         self.library = library
         self.format = format
         self.version = version
         self.result = result
         self.missing = missing
+        self.problems = problems
         report = "\(library)-\(format)"
     }
 }
@@ -78,16 +83,18 @@ public enum LeagueReport {
     }
 
     static func librarySection(_ entries: [LeagueEntry], _ run: LeagueDescription) -> String {
-        var table = MarkdownTable(["library", "version", "adapter", "formats audited", "not audited"])
+        var table = MarkdownTable(["library", "version", "adapter", "formats audited", "not audited", "worker problems"])
         for a in run.adapters {
             let mine = entries.filter { $0.library == a.library }
             let version = mine.compactMap(\.version).first ?? "—"
             let audited = mine.filter { $0.result != nil }.map { "[\($0.format)](\($0.report).md)" }
             let missing = mine.filter { $0.result == nil }.map { "\($0.format): \($0.missing ?? "not run")" }
+            let problems = mine.filter { $0.problems > 0 }.map { "[\($0.format)](\($0.report).md): \($0.problems)" }
             table.add([
-                a.library, version, "`Adapters/\(a.adapter)`",
+                a.library, version, "`\(a.adapter)`",
                 audited.isEmpty ? "—" : audited.joined(separator: ", "),
                 missing.isEmpty ? "—" : AuditMarkdown.escape(missing.joined(separator: "; ")),
+                problems.isEmpty ? "none" : problems.joined(separator: ", "),
             ])
         }
         return "## Libraries\n\n" + table.text + "\n"
@@ -100,12 +107,15 @@ public enum LeagueReport {
         for f in AuditFunction.allCases {
             let cells = audited.map { e -> String in
                 guard let t = tier(e, f) else { return "—" }
-                return t.tier == .beyond ? "**BEYOND**" : t.tier.rawValue
+                return (t.tier == .beyond ? "**BEYOND**" : t.tier.rawValue) + (e.problems > 0 ? " ⚠" : "")
             }
             if cells.allSatisfy({ $0 == "—" }) { continue }
             table.add([f.rawValue] + cells)
         }
-        return "## Verdicts\n\n— : the library has no such function, or not in that format.\n\n" + table.text + "\n"
+        return
+            "## Verdicts\n\n— : the library has no such function, or not in that format. ⚠ : the worker had problems "
+            + "in that audit (crashes, hangs, bad answers; the report's section \"The worker\" lists them): their "
+            + "requests score NaN, so a failure there may be the worker's, not the library's.\n\n" + table.text + "\n"
     }
 
     /// Every function beyond the textbook bound, with its shortest shrunk row.
@@ -136,13 +146,13 @@ public enum LeagueReport {
         var table = MarkdownTable([
             ("function", .left), ("library", .left), ("format", .left), ("tier", .left), ("max ULP", .right),
             ("max error / best-known bound", .right), ("max error / textbook bound", .right),
-            ("convention differences", .right), ("shortest failing row", .left),
+            ("convention differences", .right), ("shortest failing row (beyond it, for BEYOND)", .left),
         ])
         for f in AuditFunction.allCases {
             for e in entries {
                 guard let r = e.result, let k = r.kernels.first, let t = tier(e, f) else { continue }
                 let cells = r.cells(kernel: k.name).filter { $0.function == f }
-                let row = shortest(r, k, f, kinds: nil)
+                let row = shortest(r, k, f, kinds: t.tier == .beyond ? Set(t.beyond.keys) : nil)
                 table.add([
                     f.rawValue, "[\(e.library)](\(e.report).md#\(k.name))", e.format,
                     t.tier == .beyond ? "**BEYOND**" : t.tier.rawValue,

@@ -84,14 +84,22 @@ struct WorkerAuditOptions: ParsableArguments {
         if let maxULPs, !(maxULPs > 0) { throw ValidationError("--max-ulps must be positive (got \(maxULPs)).") }
     }
 
+    /// Why a worker answered no request: its first problem, or that it supports nothing.
+    static func whyNothing(_ worker: ExternalWorker) -> String {
+        worker.problems.first.map { "\($0.kind.rawValue): \($0.detail)" } ?? "it answered unsupported to every function"
+    }
+
     /// The error of a worker that answered no request: its first problem, or that it supports nothing.
     static func answeredNothing(_ worker: ExternalWorker, _ command: [String], invocation: String) -> Error {
-        let why =
-            worker.problems.first.map { "\($0.kind.rawValue): \($0.detail)" }
-            ?? "it answered unsupported to every function"
-        return failure(
+        failure(
             ExitStatus.workerFailed,
-            "\(invocation): the worker `\(command.joined(separator: " "))` answered no request (\(why)).")
+            "\(invocation): the worker `\(command.joined(separator: " "))` answered no request "
+                + "(\(whyNothing(worker))).")
+    }
+
+    /// A worker that answered no request, for a caller that reports it itself (the league).
+    struct AnsweredNothing: Error {
+        let reason: String
     }
 
     /// Audits the worker `command` and writes OUTPUT/STEM-NAME.md; `invocation` and `workerArguments` make
@@ -107,10 +115,14 @@ struct WorkerAuditOptions: ParsableArguments {
         let result: AuditResult
         let reproduction: String
         let extra: String
+        /// The worker's problems (crashes, hangs, bad answers, standard error), each with its request.
+        let problems: Int
     }
 
     /// Audits the worker `command`, printing its request statistics.
-    func audit(worker command: [String], invocation: String, workerArguments: String) throws -> WorkerAudit {
+    func audit(
+        worker command: [String], invocation: String, workerArguments: String, quietWhenNothing: Bool = false
+    ) throws -> WorkerAudit {
         let worker = ExternalWorker(command: command, timeout: timeout, maximumRestarts: max(0, restarts))
         defer { worker.stop() }
         var (kernel, unsupported) = ExternalKernel.make(
@@ -120,7 +132,10 @@ struct WorkerAuditOptions: ParsableArguments {
         }
         kernel.judging.maxULPs = maxULPs
         kernel.judging.strictSpecialValues = strictSpecialValues
-        if kernel.functions.isEmpty { throw Self.answeredNothing(worker, command, invocation: invocation) }
+        if kernel.functions.isEmpty {
+            if quietWhenNothing { throw AnsweredNothing(reason: Self.whyNothing(worker)) }
+            throw Self.answeredNothing(worker, command, invocation: invocation)
+        }
         var configuration = try options.configuration()
         configuration.kernels = [kernel]
         let result = AuditEngine.run(configuration)
@@ -141,6 +156,7 @@ struct WorkerAuditOptions: ParsableArguments {
         )
         return WorkerAudit(
             result: result, reproduction: reproduction,
-            extra: "\n" + ExternalKernel.markdown(worker, kernel: kernel, unsupported: unsupported))
+            extra: "\n" + ExternalKernel.markdown(worker, kernel: kernel, unsupported: unsupported),
+            problems: worker.problems.count)
     }
 }

@@ -59,13 +59,13 @@ struct LeagueCommand: ParsableCommand {
     var jobs: Int = Limits.defaultJobs
 
     @Option(help: "Seconds to wait for each answer before a worker is stopped and restarted.")
-    var timeout: Double = 60
+    var timeout: Double = Self.defaultTimeout
 
     @Option(help: "The directory of the adapters.")
     var adapters = "Adapters"
 
-    @Option(help: "Hand-written notes on the findings, appended to the table (skipped when the file is absent).")
-    var notes = "Adapters/league-notes.md"
+    @Option(help: "Hand-written notes on the findings, appended to the table (default: ADAPTERS/league-notes.md).")
+    var notes: String?
 
     @Option(help: "Directory for the reports and the table.")
     var output = "Reports/libraries"
@@ -74,9 +74,11 @@ struct LeagueCommand: ParsableCommand {
     static let allFormats = BinaryFormat.all.map(\.name).joined(separator: ",")
     static let defaultCases = 50
     static let defaultMaxLength = 2048
+    static let defaultTimeout = 60.0
 
     func selected() throws -> [(LeagueLibrary, [BinaryFormat])] {
-        let names = libraries.split(separator: ",").map(String.init)
+        var names: [String] = []
+        for name in libraries.split(separator: ",").map(String.init) where !names.contains(name) { names.append(name) }
         let wanted = try formats.split(separator: ",").map { name -> BinaryFormat in
             guard let f = BinaryFormat.named(String(name)) else {
                 throw ValidationError(
@@ -95,11 +97,25 @@ struct LeagueCommand: ParsableCommand {
         }
     }
 
+    /// The notes file: --notes, or league-notes.md beside the adapters when it exists.
+    var notesPath: String? {
+        if let notes { return notes }
+        let beside = adapters + "/league-notes.md"
+        return FileManager.default.fileExists(atPath: beside) ? beside : nil
+    }
+
     func validate() throws {
         guard !python.isEmpty, !output.isEmpty, !adapters.isEmpty else {
             throw ValidationError("--python, --adapters and --output must not be empty.")
         }
-        _ = try selected()
+        guard try selected().contains(where: { !$0.1.isEmpty }) else {
+            throw ValidationError(
+                "--libraries '\(RowSyntax.visible(libraries))' and --formats '\(RowSyntax.visible(formats))' select "
+                    + "no library in any format it is audited in (`softmax-audit league --help` lists them).")
+        }
+        if let notes, !FileManager.default.isReadableFile(atPath: notes) {
+            throw ValidationError("--notes '\(RowSyntax.visible(notes))' is not a readable file.")
+        }
         try Limits.checkJobs(jobs)
         guard Limits.cases.contains(cases) else {
             throw ValidationError("--cases must be between 1 and \(Limits.cases.upperBound) (got \(cases)).")
@@ -114,6 +130,24 @@ struct LeagueCommand: ParsableCommand {
     }
 
     func run() throws {
+        // An output that cannot be written is said before the first audit, not after it.
+        do {
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        } catch {
+            throw failure(ExitStatus.cannotWrite, "cannot write the league table under '\(output)': \(error).")
+        }
+        guard access(output, W_OK) == 0 else {
+            throw failure(ExitStatus.cannotWrite, "cannot write the league table under '\(output)': not writable.")
+        }
+        let notesText: String?
+        if let path = notesPath {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw failure(ExitStatus.badInput, "league: cannot read the notes '\(path)' as UTF-8 text.")
+            }
+            notesText = text
+        } else {
+            notesText = nil
+        }
         var entries: [LeagueEntry] = []
         for (library, formats) in try selected() {
             let adapter = adapters + "/" + library.adapter
@@ -135,10 +169,10 @@ struct LeagueCommand: ParsableCommand {
                     continue
                 }
                 entries.append(try audit(library, format, adapter: adapter, version: v))
-                try writeTable(entries)
+                try writeTable(entries, notes: notesText)
             }
         }
-        try writeTable(entries)
+        try writeTable(entries, notes: notesText)
         print("Wrote \(output)/README.md: \(entries.filter { $0.result != nil }.count) audits.")
     }
 
@@ -160,29 +194,29 @@ struct LeagueCommand: ParsableCommand {
         let command = [python, adapter]
         do {
             let audit = try options.audit(
-                worker: command, invocation: "external", workerArguments: "-- " + command.joined(separator: " "))
+                worker: command, invocation: "external", workerArguments: "-- " + command.joined(separator: " "),
+                quietWhenNothing: true)
             let description = RunDescription(
                 command: audit.reproduction, toolVersion: softmaxAuditVersion, mpfrVersion: SoftmaxReference.mpfrVersion
             )
             let extra = "\n**Library:** \(version).\n" + audit.extra
-            do {
-                try GateOptions.writeReports(audit.result, description, stem: name, extra: extra, under: output)
-            } catch {
-                throw failure(ExitStatus.cannotWrite, "cannot write the reports under '\(output)': \(error).")
-            }
+            try GateOptions.writeReports(audit.result, description, stem: name, extra: extra, under: output)
             return LeagueEntry(
-                library: library.name, format: format.name, version: version, result: audit.result, missing: nil)
-        } catch let error as ExitCode where error.rawValue == ExitStatus.workerFailed {
-            // Its one sentence is on standard error already: the library answered nothing in this format.
+                library: library.name, format: format.name, version: version, result: audit.result, missing: nil,
+                problems: audit.problems)
+        } catch let nothing as WorkerAuditOptions.AnsweredNothing {
             return LeagueEntry(
                 library: library.name, format: format.name, version: version, result: nil,
-                missing: "no function answered in \(format.name)")
+                missing: "no function answered in \(format.name) (\(nothing.reason))")
         }
     }
 
-    func writeTable(_ entries: [LeagueEntry]) throws {
+    func writeTable(_ entries: [LeagueEntry], notes: String?) throws {
         var command = "softmax-audit league"
         if python != "python3" { command += " --python \(python)" }
+        if adapters != "Adapters" { command += " --adapters \(adapters)" }
+        if let path = self.notes { command += " --notes \(path)" }
+        if timeout != Self.defaultTimeout { command += " --timeout \(shortNumber(timeout))" }
         if libraries != Self.allLibraries { command += " --libraries \(libraries)" }
         if formats != Self.allFormats { command += " --formats \(formats)" }
         if cases != Self.defaultCases { command += " --cases \(cases)" }
@@ -194,8 +228,8 @@ struct LeagueCommand: ParsableCommand {
         let description = LeagueDescription(
             command: command, toolVersion: softmaxAuditVersion, mpfrVersion: SoftmaxReference.mpfrVersion,
             settings: settings,
-            adapters: (try selected()).map { ($0.0.name, $0.0.adapter, $0.1.map(\.name)) },
-            notes: try? String(contentsOfFile: notes, encoding: .utf8))
+            adapters: (try selected()).map { ($0.0.name, adapters + "/" + $0.0.adapter, $0.1.map(\.name)) },
+            notes: notes)
         do {
             try ReportFiles.write([("README.md", LeagueReport.markdown(entries, description))], under: output)
         } catch {

@@ -155,6 +155,25 @@ struct TierTests {
             """)
     }
 
+    @Test("logsumexp with L stored in float16 where max ≈ −L (the reviewer's row) is within the textbook bound")
+    func storedLogOfSum() throws {
+        let h = BinaryFormat.float16.round
+        var k = Kernel(name: "stored-l", summary: "max + L, L stored in float16", expectation: .accurate)
+        k.precision = KernelPrecision(storage: .float16, accumulator: .float)
+        k.judging.tiers = true
+        k.implement(.logSumExp, .general { c in [h(c.row.max()! + h(Foundation.log(2)))] })
+        let c = AuditCase([-0.69287109375, -0.69287109375], label: 0)
+        let checker = CaseChecker()
+        let (cf, expected) = try AuditFunction.logSumExp.expected(for: k, on: c, reference: checker.reference)
+        let outcome = try #require(try checker.check(k, .logSumExp, cf, expected: expected))
+        // L = log 2 = 0.6931…, stored as 0.693359375 (the nearest float16): 0.00048828125 against 2.76e-4, an error
+        // of u_S L that the best-known bound's one storage rounding of L already allows.
+        #expect(outcome.output == [0.00048828125], "hand-derived output, got \(outcome.output)")
+        #expect(
+            !outcome.failures.contains { $0.kind == .textbookExceeded },
+            "within the textbook bound: \(outcome.failures), ratio \(outcome.maxTextbookRatio)")
+    }
+
     @Test("a kernel not judged in tiers has none, and its failures count as before")
     func untiered() {
         var c = AuditConfiguration.quick
