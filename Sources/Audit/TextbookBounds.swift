@@ -52,7 +52,7 @@ public struct TextbookAlgorithm: Sendable {
             return .init(algorithm: "1 − σ(x)", allowance: "absolutely stable: + 6u absolutely")
         case .binaryCrossEntropy:
             return .init(
-                algorithm: "max(x, 0) − x y + log(1 + e^−|x|), weighted by 1 + (w − 1) y",
+                algorithm: "(1 − y) x + (1 + (w − 1) y)(log(1 + e^−|x|) + max(−x, 0))",
                 allowance: "absolutely stable: + 4u (1 + |y|)(1 + w)(1 + |x|) absolutely")
         case .binaryCrossEntropyGradient:
             return .init(
