@@ -110,20 +110,30 @@ public final class CaseChecker {
                     detail: "the kernel returned \(output.count) values, the reference \(expected.count)"))
             return outcome
         }
-        let bounds = try elementBounds(formula, k.precision.standard, c, expected)
+        // A masked row is judged on its unmasked part, the masked positions exactly (MaskedRows.swift).
+        let mask = MaskedRow(f, c)
+        let judged = mask?.unmasked ?? c
+        let judgedExpected = mask?.unmaskedValues(expected, count: c.row.count) ?? expected
+        let n = c.row.count
+        let units = Units(k.precision.standard)
+        let exact = ElementBound(relative: 0, absolute: units.floor(Double(n)))
+        let bounds = try elementBounds(formula, k.precision.standard, judged, judgedExpected).map {
+            mask?.wholeRow($0, count: n, masked: exact) ?? $0
+        }
         var textbook: [Double]? = nil
         if k.judging.tiers, k.judging.maxULPs == nil, bounds != nil {
             let algorithm = try ErrorBounds.textbookAllowances(
-                f, case: c, reference: reference, units: ErrorBounds.textbookUnits(f, k.precision.standard))
+                f, case: judged, reference: reference, units: ErrorBounds.textbookUnits(f, k.precision.standard))
             let stored = try ErrorBounds.storedIntermediateAllowances(
-                f, case: c, expected: expected, reference: reference, precision: k.precision.standard)
+                f, case: judged, expected: judgedExpected, reference: reference, precision: k.precision.standard)
             if let algorithm, let stored {
                 textbook = zip(algorithm, stored).map { $0 + $1 }
             } else {
                 textbook = algorithm ?? stored
             }
+            textbook = textbook.map { mask?.wholeRow($0, count: n, masked: 0) ?? $0 }
         }
-        measure(k, c, output, expected, bounds, formula, textbook: textbook, into: &outcome)
+        measure(k, c, output, expected, bounds, formula, textbook: textbook, masked: mask != nil, into: &outcome)
         // The softmax bound that judges this kernel, for the tolerances of the softmax properties.
         var softmaxBound = PropertyTolerances.standardSoftmax(c.row, Units(k.precision.standard))
         if f == .softmax, let bounds { softmaxBound = bounds.map(\.relative).max() ?? softmaxBound }
@@ -135,8 +145,8 @@ public final class CaseChecker {
         return outcome
     }
 
-    /// The per-element bounds of `formula` on a finite case whose reference is finite (nil otherwise),
-    /// shared by the kernels of one precision.
+    /// The per-element bounds of `formula` on a finite case whose reference is finite (nil otherwise; a masked
+    /// row's unmasked part is such a case), shared by the kernels of one precision.
     private func elementBounds(
         _ formula: BoundFormula, _ precision: KernelPrecision, _ c: AuditCase,
         _ expected: [ReferenceValue]
@@ -155,7 +165,7 @@ public final class CaseChecker {
     /// the largest error / bound (or / the cap in ulps), failing the case above 1.
     private func measure(
         _ k: Kernel, _ c: AuditCase, _ output: [Double], _ expected: [ReferenceValue],
-        _ bounds: [ElementBound]?, _ formula: BoundFormula, textbook: [Double]? = nil,
+        _ bounds: [ElementBound]?, _ formula: BoundFormula, textbook: [Double]? = nil, masked: Bool = false,
         into outcome: inout CaseOutcome
     ) {
         var worstRatioIndex: Int? = nil, worstTextbookIndex: Int? = nil
@@ -165,7 +175,7 @@ public final class CaseChecker {
             let e = ElementError(computed: computed, reference: exact)
             outcome.elements += 1
             if let verdict = e.special, verdict != .wrongSignOfZero {
-                if conventionCase == nil { conventionCase = formula.function.isConventionCase(c) }
+                if conventionCase == nil { conventionCase = !masked && formula.function.isConventionCase(c) }
                 if conventionCase == false || k.judging.strictSpecialValues {
                     if !outcome.failures.contains(where: { $0.kind == .specialValue(verdict) }) {
                         outcome.failures.append(

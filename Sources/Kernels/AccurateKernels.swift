@@ -66,6 +66,8 @@ enum Shifted {
         var d = 0.0
         for v in x {
             let next = max(m, v)
+            // Masked (−inf) logits before the first finite one leave the state empty: −inf − (−inf) is NaN.
+            if next == -.infinity { continue }
             d = d * LibM.exp(m - next) + LibM.exp(v - next)
             m = next
         }

@@ -119,7 +119,8 @@ public enum AuditMarkdown {
             where the result is finite, or when a reference-free property breaks. On rows with ±inf or NaN logits, a \
             different
             special value is a *convention difference* (the reference's convention is in the README), counted but not \
-            failed.
+            failed — except a partly masked row (some logits −inf, the rest finite), whose softmax, log-softmax, \
+            logsumexp and cross-entropy are judged as those of the row without the masked logits.
             \(formatSentence(r))Regenerate with `\(run.command)`.
 
             \(referencePathSummary(r))

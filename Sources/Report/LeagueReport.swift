@@ -83,7 +83,9 @@ public enum LeagueReport {
     }
 
     static func librarySection(_ entries: [LeagueEntry], _ run: LeagueDescription) -> String {
-        var table = MarkdownTable(["library", "version", "adapter", "formats audited", "not audited", "worker problems"])
+        var table = MarkdownTable([
+            "library", "version", "adapter", "formats audited", "not audited", "worker problems",
+        ])
         for a in run.adapters {
             let mine = entries.filter { $0.library == a.library }
             let version = mine.compactMap(\.version).first ?? "—"
@@ -113,8 +115,8 @@ public enum LeagueReport {
             table.add([f.rawValue] + cells)
         }
         return
-            "## Verdicts\n\n— : the library has no such function, or not in that format. ⚠ : the worker had problems "
-            + "in that audit (crashes, hangs, bad answers; the report's section \"The worker\" lists them): their "
+            "## Verdicts\n\n— : the library has no such function, or not in that format. ⚠ : the worker had "
+            + "problems in that audit (crashes, hangs, bad answers; the report's section \"The worker\" lists them): their "
             + "requests score NaN, so a failure there may be the worker's, not the library's.\n\n" + table.text + "\n"
     }
 
