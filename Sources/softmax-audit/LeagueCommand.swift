@@ -97,6 +97,15 @@ struct LeagueCommand: ParsableCommand {
         }
     }
 
+    /// The notes' text, read each time the table is written (they may be edited while a long league runs).
+    func notesText() throws -> String? {
+        guard let path = notesPath else { return nil }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw failure(ExitStatus.badInput, "league: cannot read the notes '\(path)' as UTF-8 text.")
+        }
+        return text
+    }
+
     /// The notes file: --notes, or league-notes.md beside the adapters when it exists.
     var notesPath: String? {
         if let notes { return notes }
@@ -139,15 +148,7 @@ struct LeagueCommand: ParsableCommand {
         guard access(output, W_OK) == 0 else {
             throw failure(ExitStatus.cannotWrite, "cannot write the league table under '\(output)': not writable.")
         }
-        let notesText: String?
-        if let path = notesPath {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw failure(ExitStatus.badInput, "league: cannot read the notes '\(path)' as UTF-8 text.")
-            }
-            notesText = text
-        } else {
-            notesText = nil
-        }
+        _ = try notesText()
         var entries: [LeagueEntry] = []
         for (library, formats) in try selected() {
             let adapter = adapters + "/" + library.adapter
@@ -169,10 +170,10 @@ struct LeagueCommand: ParsableCommand {
                     continue
                 }
                 entries.append(try audit(library, format, adapter: adapter, version: v))
-                try writeTable(entries, notes: notesText)
+                try writeTable(entries, notes: try notesText())
             }
         }
-        try writeTable(entries, notes: notesText)
+        try writeTable(entries, notes: try notesText())
         print("Wrote \(output)/README.md: \(entries.filter { $0.result != nil }.count) audits.")
     }
 
