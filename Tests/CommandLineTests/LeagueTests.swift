@@ -27,6 +27,8 @@ struct LeagueTests {
             to: directory.appendingPathComponent("torch_worker.py"), atomically: true, encoding: .utf8)
         try "import no_such_module_for_the_league\n".write(
             to: directory.appendingPathComponent("scipy_worker.py"), atomically: true, encoding: .utf8)
+        try "Stand-in notes.\n".write(
+            to: directory.appendingPathComponent("league-notes.md"), atomically: true, encoding: .utf8)
         return directory
     }
 
@@ -42,7 +44,7 @@ struct LeagueTests {
         let (status, stdout, stderr) = try softmaxAudit([
             "league", "--python", "python3", "--adapters", adapters.path, "--libraries", "numpy,scipy,torch",
             "--formats", "double,float16", "--cases", "2", "--max-length", "16", "--timeout", "60",
-            "--notes", adapters.appendingPathComponent("absent.md").path, "--output", out.path,
+            "--output", out.path,
         ])
         #expect(status == 0, "exit \(status)\n\(stdout)\n\(stderr)")
         let table = try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8)
@@ -59,7 +61,9 @@ struct LeagueTests {
         for line in expected {
             #expect(table.contains(line), "expected in the table: \(line)\n---\n\(table)")
         }
-        #expect(!table.contains("## Notes on the findings"), "an absent notes file adds no section")
+        #expect(
+            table.contains("## Notes on the findings\n\nStand-in notes.\n"),
+            "the notes beside the adapters end the table")
         for report in ["numpy-double.md", "torch-double.md", "numpy-double.json"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(report).path), "\(report)")
         }
@@ -74,6 +78,8 @@ struct LeagueTests {
             (["--libraries", "numpy,cupy"], "unknown library 'cupy'"),
             (["--formats", "double,quad"], "unknown format 'quad'"),
             (["--cases", "0"], "--cases must be between"),
+            (["--notes", "/nonexistent/notes.md"], "is not a readable file"),
+            (["--libraries", "scipy", "--formats", "float16"], "select no library"),
         ] {
             let (status, _, stderr) = try softmaxAudit(["league"] + arguments)
             #expect(status == 2 && stderr.contains(fragment), "\(arguments): exit \(status), \(stderr)")
