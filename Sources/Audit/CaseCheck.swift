@@ -114,11 +114,11 @@ public final class CaseChecker {
         let mask = MaskedRow(f, c)
         let judged = mask?.unmasked ?? c
         let judgedExpected = mask?.unmaskedValues(expected, count: c.row.count) ?? expected
-        let n = c.row.count
-        let units = Units(k.precision.standard)
-        let exact = ElementBound(relative: 0, absolute: units.floor(Double(n)))
+        let n = c.row.count, perLogit = expected.count == n
+        // The masked positions are judged exactly: 0 (or −inf for log-softmax), with no allowance.
+        let exact = ElementBound(relative: 0, absolute: 0)
         let bounds = try elementBounds(formula, k.precision.standard, judged, judgedExpected).map {
-            mask?.wholeRow($0, count: n, masked: exact) ?? $0
+            mask?.wholeRow($0, count: n, perLogit: perLogit, masked: exact) ?? $0
         }
         var textbook: [Double]? = nil
         if k.judging.tiers, k.judging.maxULPs == nil, bounds != nil {
@@ -131,7 +131,7 @@ public final class CaseChecker {
             } else {
                 textbook = algorithm ?? stored
             }
-            textbook = textbook.map { mask?.wholeRow($0, count: n, masked: 0) ?? $0 }
+            textbook = textbook.map { mask?.wholeRow($0, count: n, perLogit: perLogit, masked: 0) ?? $0 }
         }
         measure(k, c, output, expected, bounds, formula, textbook: textbook, masked: mask != nil, into: &outcome)
         // The softmax bound that judges this kernel, for the tolerances of the softmax properties.

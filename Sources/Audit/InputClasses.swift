@@ -575,6 +575,8 @@ extension InputClass {
                 centers[rng.int(0...(centers.count - 1))] + rng.uniform(-2, 2)
             }
         },
+        // Partly masked rows, judged like finite ones (MaskedRows.swift), in the formats too.
+        all.first { $0.name == "mask-some" }!,
     ]
 
     /// The same rows with the label `label(x)` instead of the default policy.

@@ -42,9 +42,10 @@ struct MaskedRow {
         values.count == n ? kept.map { values[$0] } : values
     }
 
-    /// Values for the whole row from values for the unmasked part, `masked` at the masked positions.
-    func wholeRow<T>(_ values: [T], count n: Int, masked: T) -> [T] {
-        guard values.count == kept.count, n != kept.count else { return values }
+    /// Values for the whole row of n logits from values for the unmasked part, `masked` at the masked positions,
+    /// for a function with one value per logit (`perLogit`); the values themselves otherwise.
+    func wholeRow<T>(_ values: [T], count n: Int, perLogit: Bool, masked: T) -> [T] {
+        guard perLogit, values.count == kept.count else { return values }
         var out = Array(repeating: masked, count: n)
         for (i, j) in kept.enumerated() { out[j] = values[i] }
         return out

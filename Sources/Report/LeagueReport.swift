@@ -185,5 +185,14 @@ public enum LeagueReport {
             }
     }
 
-    static func text(_ s: ShrunkFailure) -> String { s.minimal.displayText(for: s.function) }
+    /// The longest row text the table prints; a longer one is cut at a value, its report having it whole.
+    static let rowTextLimit = 240
+
+    static func text(_ s: ShrunkFailure) -> String {
+        let full = s.minimal.displayText(for: s.function)
+        guard full.count > rowTextLimit else { return full }
+        let cut = full.prefix(rowTextLimit)
+        let head = cut.lastIndex(of: " ").map { cut[..<$0] } ?? cut
+        return "\(head) … (\(s.minimal.rows.map(\.count).reduce(0, +)) logits: the report has the row whole)"
+    }
 }

@@ -6,6 +6,7 @@ import Testing
 @testable import Audit
 @testable import Kernels
 @testable import Reference
+import Formats
 
 @Suite("Masked rows")
 struct MaskedRowTests {
@@ -25,7 +26,9 @@ struct MaskedRowTests {
         let c = AuditCase([1, -.infinity, 3, -.infinity], label: 2)
         let mask = try #require(MaskedRow(.crossEntropy, c))
         #expect(mask.unmasked.row == [1, 3] && mask.unmasked.label == 1 && mask.kept == [0, 2])
-        #expect(mask.wholeRow([0.25, 0.75], count: 4, masked: 0) == [0.25, 0, 0.75, 0])
+        #expect(mask.wholeRow([0.25, 0.75], count: 4, perLogit: true, masked: 0) == [0.25, 0, 0.75, 0])
+        let one = try #require(MaskedRow(.logSumExp, AuditCase([-.infinity, 1], label: 0)))
+        #expect(one.wholeRow([0.5], count: 2, perLogit: false, masked: 0) == [0.5], "a scalar stays one value")
         #expect(MaskedRow(.crossEntropy, AuditCase([1, -.infinity], label: 1)) == nil, "the label on a masked logit")
         #expect(MaskedRow(.softmax, AuditCase([1, .infinity, -.infinity], label: 0)) == nil, "+inf is no mask")
         #expect(MaskedRow(.softmax, AuditCase([-.infinity, -.infinity], label: 0)) == nil, "a fully masked row")
@@ -55,6 +58,22 @@ struct MaskedRowTests {
             let r = audit(body, name: name)
             #expect(r.cells[0].failureCounts.isEmpty, "\(name): \(r.cells[0].failureCounts)")
         }
+    }
+
+    @Test("in float16 too, a masked position must be exactly 0: the smallest float16 subnormal there fails")
+    func exactInNarrowFormats() {
+        let h = BinaryFormat.float16.round
+        var k = Kernel(name: "almost-zero", summary: "a float16 softmax", expectation: .accurate)
+        k.precision = KernelPrecision(storage: .float16, accumulator: .float)
+        k.implement(
+            .softmax, .perLogit { x in Shifted.softmax(x).enumerated().map { x[$0] == -.infinity ? 0x1p-24 : h($1) } })
+        var c = AuditConfiguration()
+        c.casesPerClass = 20
+        c.maxLength = 64
+        c.kernels = [k]
+        c.classes = [InputClass.precisionNamed("mask-some")!]
+        let r = AuditEngine.run(c)
+        #expect(r.cells[0].failureCounts[.boundExceeded, default: 0] > 0, "\(r.cells[0].failureCounts)")
     }
 
     @Test("the online softmax of a row starting with −inf: the masked position 0, the rest the shifted softmax's")
