@@ -116,8 +116,9 @@ public enum LeagueReport {
         }
         return
             "## Verdicts\n\n— : the library has no such function, or not in that format. ⚠ : the worker had "
-            + "problems in that audit (crashes, hangs, bad answers; the report's section \"The worker\" lists them): their "
-            + "requests score NaN, so a failure there may be the worker's, not the library's.\n\n" + table.text + "\n"
+            + "problems in that audit (crashes, hangs, bad answers; the report's section \"The worker\" lists "
+            + "them): their requests score NaN, so a failure there may be the worker's, not the library's.\n\n"
+            + table.text + "\n"
     }
 
     /// Every function beyond the textbook bound, with its shortest shrunk row.

@@ -111,7 +111,10 @@ struct HuntCommandTests {
             (["hunt", "--", "true"], "--name is required"),
             (["hunt", "--kernels", "no-such-kernel"], "no-such-kernel"),
             (["run", "--hunt", "10", "--shard", "1/2"], "--hunt does not combine with --shard"),
-            (["hunt", "--kernels", "planted-lead-window", "--functions", "softmax"], "no function of the kernels hunted"),
+            (
+                ["hunt", "--kernels", "planted-lead-window", "--functions", "softmax"],
+                "no function of the kernels hunted"
+            ),
         ])
     func badOptions(_ arguments: [String], _ expected: String) throws {
         let (status, stdout, stderr) = try softmaxAudit(arguments)

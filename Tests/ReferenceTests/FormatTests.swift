@@ -39,7 +39,8 @@ struct FormatTests {
                 let k = BinaryFormat.float16.ordinal(v)
                 let back = BinaryFormat.float16.value(atOrdinal: k)
                 #expect(
-                    back == v && back.sign == (v == 0 ? .plus : v.sign), "float16 \(v.hex): ordinal \(k) → \(back.hex)")
+                    back == v && back.sign == (v == 0 ? .plus : v.sign),
+                    "float16 \(v.hex): ordinal \(k) → \(back.hex)")
             }
         }
         var rng = XorShift(11)
@@ -52,7 +53,8 @@ struct FormatTests {
                 #expect(format.value(atOrdinal: k) == v, "\(format.name) \(v.hex)")
                 let next = format.value(atOrdinal: k + 1)
                 #expect(
-                    next > v && format.represents(next) && format.round(v.nextUp) <= next, "\(format.name) \(v.hex) + 1")
+                    next > v && format.represents(next) && format.round(v.nextUp) <= next,
+                    "\(format.name) \(v.hex) + 1")
             }
         }
         let pastTop = BinaryFormat.double.ordinal(.greatestFiniteMagnitude) + 1
