@@ -89,15 +89,14 @@ struct WorkerAuditOptions: ParsableArguments {
         worker.problems.first.map { "\($0.kind.rawValue): \($0.detail)" } ?? "it answered unsupported to every function"
     }
 
-    /// The error of a worker that answered no request: its first problem, or that it supports nothing.
-    static func answeredNothing(_ worker: ExternalWorker, _ command: [String], invocation: String) -> Error {
+    /// The error of a worker that answered no request, for `reason` (`whyNothing`): exit status 4.
+    static func answeredNothing(reason: String, _ command: [String], invocation: String) -> Error {
         failure(
             ExitStatus.workerFailed,
-            "\(invocation): the worker `\(command.joined(separator: " "))` answered no request "
-                + "(\(whyNothing(worker))).")
+            "\(invocation): the worker `\(command.joined(separator: " "))` answered no request (\(reason)).")
     }
 
-    /// A worker that answered no request, for a caller that reports it itself (the league).
+    /// A worker that answered no request, and why; `run` says it in one sentence, the league lists it.
     struct AnsweredNothing: Error {
         let reason: String
     }
@@ -105,7 +104,12 @@ struct WorkerAuditOptions: ParsableArguments {
     /// Audits the worker `command` and writes OUTPUT/STEM-NAME.md; `invocation` and `workerArguments` make
     /// the report's reproduction command (`softmax-audit INVOCATION --name NAME … WORKERARGUMENTS`).
     func run(worker command: [String], invocation: String, stem: String, workerArguments: String) throws {
-        let audit = try self.audit(worker: command, invocation: invocation, workerArguments: workerArguments)
+        let audit: WorkerAudit
+        do {
+            audit = try self.audit(worker: command, invocation: invocation, workerArguments: workerArguments)
+        } catch let nothing as AnsweredNothing {
+            throw Self.answeredNothing(reason: nothing.reason, command, invocation: invocation)
+        }
         try gateOptions.finish(
             audit.result, command: audit.reproduction, jobs: options.jobs, stem: "\(stem)-\(name)", extra: audit.extra)
     }
@@ -121,7 +125,7 @@ struct WorkerAuditOptions: ParsableArguments {
 
     /// Audits the worker `command`, printing its request statistics.
     func audit(
-        worker command: [String], invocation: String, workerArguments: String, quietWhenNothing: Bool = false
+        worker command: [String], invocation: String, workerArguments: String
     ) throws -> WorkerAudit {
         let worker = ExternalWorker(command: command, timeout: timeout, maximumRestarts: max(0, restarts))
         defer { worker.stop() }
@@ -132,10 +136,7 @@ struct WorkerAuditOptions: ParsableArguments {
         }
         kernel.judging.maxULPs = maxULPs
         kernel.judging.strictSpecialValues = strictSpecialValues
-        if kernel.functions.isEmpty {
-            if quietWhenNothing { throw AnsweredNothing(reason: Self.whyNothing(worker)) }
-            throw Self.answeredNothing(worker, command, invocation: invocation)
-        }
+        if kernel.functions.isEmpty { throw AnsweredNothing(reason: Self.whyNothing(worker)) }
         var configuration = try options.configuration()
         configuration.kernels = [kernel]
         let result = AuditEngine.run(configuration)

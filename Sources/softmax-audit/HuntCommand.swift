@@ -205,7 +205,8 @@ struct HuntCommand: ParsableCommand {
                 functions: functions?.items.compactMap(ReferenceFunction.init) ?? ReferenceFunction.allCases,
                 format: format)
             guard !kernel.functions.isEmpty, !w.hasGivenUp else {
-                throw WorkerAuditOptions.answeredNothing(w, argv, invocation: "hunt")
+                throw WorkerAuditOptions.answeredNothing(
+                    reason: WorkerAuditOptions.whyNothing(w), argv, invocation: "hunt")
             }
             hunted = [kernel]
             title = name!

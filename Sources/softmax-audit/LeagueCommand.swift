@@ -195,8 +195,7 @@ struct LeagueCommand: ParsableCommand {
         let command = [python, adapter]
         do {
             let audit = try options.audit(
-                worker: command, invocation: "external", workerArguments: "-- " + command.joined(separator: " "),
-                quietWhenNothing: true)
+                worker: command, invocation: "external", workerArguments: "-- " + command.joined(separator: " "))
             let description = RunDescription(
                 command: audit.reproduction, toolVersion: softmaxAuditVersion, mpfrVersion: SoftmaxReference.mpfrVersion
             )
@@ -244,16 +243,12 @@ struct LeagueCommand: ParsableCommand {
     /// `PYTHON ADAPTER --version`'s first line, or why the library cannot be loaded (its last error line). The
     /// output goes to files, so that a chatty import cannot fill a pipe, and a child that hangs is killed.
     static func version(_ python: String, _ adapter: String) -> Result<String, LeagueMissing> {
-        let directory = FileManager.default.temporaryDirectory
-        let outFile = directory.appendingPathComponent("softmax-audit-version-\(UUID().uuidString).out")
-        let errFile = directory.appendingPathComponent("softmax-audit-version-\(UUID().uuidString).err")
-        defer {
-            try? FileManager.default.removeItem(at: outFile)
-            try? FileManager.default.removeItem(at: errFile)
-        }
-        guard FileManager.default.createFile(atPath: outFile.path, contents: nil),
-            FileManager.default.createFile(atPath: errFile.path, contents: nil),
-            let out = FileHandle(forWritingAtPath: outFile.path), let err = FileHandle(forWritingAtPath: errFile.path)
+        let files = ChildOutputFiles("version")
+        defer { files.remove() }
+        guard FileManager.default.createFile(atPath: files.out.path, contents: nil),
+            FileManager.default.createFile(atPath: files.err.path, contents: nil),
+            let out = FileHandle(forWritingAtPath: files.out.path),
+            let err = FileHandle(forWritingAtPath: files.err.path)
         else { return .failure(LeagueMissing("cannot create temporary files to run \(python)")) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -276,8 +271,8 @@ struct LeagueCommand: ParsableCommand {
         }
         try? out.close()
         try? err.close()
-        let stdout = (try? String(contentsOf: outFile, encoding: .utf8)) ?? ""
-        let stderr = (try? String(contentsOf: errFile, encoding: .utf8)) ?? ""
+        let stdout = (try? String(contentsOf: files.out, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOf: files.err, encoding: .utf8)) ?? ""
         let first = stdout.split(separator: "\n").first.map(String.init)
         if process.terminationStatus == 0, let first, !first.isEmpty { return .success(first) }
         let last = stderr.split(separator: "\n").last.map(String.init)

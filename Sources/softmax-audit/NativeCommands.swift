@@ -50,19 +50,14 @@ struct NativeCommand: ParsableCommand {
     /// answer `loaded` within the timeout; its output goes to files, so that a grandchild the library leaves
     /// behind holds no pipe open.
     static func checkLoads(_ executable: String, _ path: String, as given: String, timeout: Double) throws {
-        let directory = FileManager.default.temporaryDirectory
-        let outFile = directory.appendingPathComponent("softmax-audit-check-\(UUID().uuidString).out")
-        let errFile = directory.appendingPathComponent("softmax-audit-check-\(UUID().uuidString).err")
-        defer {
-            try? FileManager.default.removeItem(at: outFile)
-            try? FileManager.default.removeItem(at: errFile)
-        }
+        let files = ChildOutputFiles("check")
+        defer { files.remove() }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, outFile.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errFile.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, files.out.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, files.err.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let arguments = [executable, "serve-native", "--library", path, "--check"]
         var argv = arguments.map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
@@ -87,8 +82,8 @@ struct NativeCommand: ParsableCommand {
             waitpid(pid, &status, 0)
             throw failure(2, "native: '\(name)' did not finish loading within \(shortNumber(timeout)) s (--timeout).")
         }
-        let said = (try? String(contentsOf: outFile, encoding: .utf8)) ?? ""
-        let message = ((try? String(contentsOf: errFile, encoding: .utf8)) ?? "").split(separator: "\n").first
+        let said = (try? String(contentsOf: files.out, encoding: .utf8)) ?? ""
+        let message = ((try? String(contentsOf: files.err, encoding: .utf8)) ?? "").split(separator: "\n").first
         // WIFEXITED and WEXITSTATUS, WTERMSIG: the low 7 bits are the signal, 0 for an exit.
         let signalled = status & 0x7f, exitStatus = (status >> 8) & 0xff
         if signalled == 0 && exitStatus == 0 && said == ServeNativeCommand.loaded + "\n" { return }

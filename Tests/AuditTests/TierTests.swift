@@ -37,6 +37,24 @@ struct TierTests {
         }.joined(separator: "\n")
     }
 
+    /// A float16 kernel (float accumulator) judged in tiers, with no functions yet.
+    func float16Kernel(_ name: String) -> Kernel {
+        var k = Kernel(name: name, summary: "a float16 kernel", expectation: .accurate)
+        k.precision = KernelPrecision(storage: .float16, accumulator: .float)
+        k.judging.tiers = true
+        return k
+    }
+
+    /// A kernel audited over the precision classes, 30 cases each, rows up to 512 logits.
+    func auditOnPrecisionClasses(_ k: Kernel) -> AuditResult {
+        var c = AuditConfiguration()
+        c.casesPerClass = 30
+        c.maxLength = 512
+        c.kernels = [k]
+        c.classes = InputClass.precision
+        return AuditEngine.run(c)
+    }
+
     @Test("the textbook algorithms are within their textbook bounds on every binary64 class, and fail the best-known")
     func textbookKernels() {
         let r = audit([
@@ -96,9 +114,7 @@ struct TierTests {
 
     @Test("a float16 gradient read back from a stored log-softmax, as autograd does, is textbook, not beyond")
     func gradientFromStoredLogSoftmax() {
-        var k = Kernel(name: "stored-log-softmax", summary: "autograd's gradient", expectation: .accurate)
-        k.precision = KernelPrecision(storage: .float16, accumulator: .float)
-        k.judging.tiers = true
+        var k = float16Kernel("stored-log-softmax")
         k.implement(
             .crossEntropyGradient,
             .general { c in
@@ -109,12 +125,7 @@ struct TierTests {
                     return BinaryFormat.float16.round(j == c.label ? p - 1 : p)
                 }
             })
-        var c = AuditConfiguration()
-        c.casesPerClass = 30
-        c.maxLength = 512
-        c.kernels = [k]
-        c.classes = InputClass.precision
-        let r = AuditEngine.run(c)
+        let r = auditOnPrecisionClasses(k)
         let t = r.tiers(kernel: k).first
         #expect(t?.tier == .textbook, "got \(String(describing: t?.tier)), \(evidence(r))")
     }
@@ -122,9 +133,7 @@ struct TierTests {
     @Test("float16 softmax and log-softmax that store x − max and the sum in float16 (summed in float): textbook")
     func storedIntermediates() {
         let h = BinaryFormat.float16.round, f = BinaryFormat.float.round
-        var k = Kernel(name: "stored-intermediates", summary: "float16 storage", expectation: .accurate)
-        k.precision = KernelPrecision(storage: .float16, accumulator: .float)
-        k.judging.tiers = true
+        var k = float16Kernel("stored-intermediates")
         k.implement(
             .softmax,
             .general { c in
@@ -141,12 +150,7 @@ struct TierTests {
                 let l = h(f(Foundation.log(s)))
                 return c.row.map { h(h($0 - m) - l) }
             })
-        var c = AuditConfiguration()
-        c.casesPerClass = 30
-        c.maxLength = 512
-        c.kernels = [k]
-        c.classes = InputClass.precision
-        let r = AuditEngine.run(c)
+        let r = auditOnPrecisionClasses(k)
         #expect(
             r.tiers(kernel: k).map(\.tier) == [.textbook, .textbook],
             """
@@ -158,9 +162,7 @@ struct TierTests {
     @Test("logsumexp with L stored in float16 where max ≈ −L (the reviewer's row) is within the textbook bound")
     func storedLogOfSum() throws {
         let h = BinaryFormat.float16.round
-        var k = Kernel(name: "stored-l", summary: "max + L, L stored in float16", expectation: .accurate)
-        k.precision = KernelPrecision(storage: .float16, accumulator: .float)
-        k.judging.tiers = true
+        var k = float16Kernel("stored-l")
         k.implement(.logSumExp, .general { c in [h(c.row.max()! + h(Foundation.log(2)))] })
         let c = AuditCase([-0.69287109375, -0.69287109375], label: 0)
         let checker = CaseChecker()
