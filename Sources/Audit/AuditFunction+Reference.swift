@@ -33,6 +33,9 @@ extension AuditFunction {
         case .weightedLogSumExp: return try r.weightedLogSumExp(c.row, weights: pair(c))
         case .crossEntropyLoss: return try r.crossEntropyLoss(Self.crossEntropyBatch(c))
         case .crossEntropyLossGradient: return try r.crossEntropyLossGradient(Self.crossEntropyBatch(c))
+        case .scaledSoftmax: return try r.scaledSoftmax(c.row, Self.attentionOptions(c))
+        case .scaledLogSumExp: return [try r.scaledLogSumExp(c.row, Self.attentionOptions(c))]
+        case .attentionOutput: return [try r.attentionOutput(c.row, Self.attentionOptions(c))]
         }
     }
 

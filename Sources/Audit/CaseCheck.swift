@@ -151,7 +151,9 @@ public final class CaseChecker {
         _ formula: BoundFormula, _ precision: KernelPrecision, _ c: AuditCase,
         _ expected: [ReferenceValue]
     ) throws -> [ElementBound]? {
-        guard c.isFinite && expected.allSatisfy({ $0.kind == .real && $0.rounded.isFinite }) else { return nil }
+        // Attention's rows may mask keys with −inf logits; any other non-finite input is a convention case.
+        let judged = formula.function.shape.isAttention ? !formula.function.isConventionCase(c) : c.isFinite
+        guard judged && expected.allSatisfy({ $0.kind == .real && $0.rounded.isFinite }) else { return nil }
         let key = BoundKey(formula: formula, precision: precision)
         if let cached = boundCache[key] { return cached }
         let clock = ContinuousClock.now

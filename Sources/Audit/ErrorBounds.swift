@@ -279,6 +279,56 @@ enum ErrorBounds {
             }.max()!
             return Array(repeating: rel(worst), count: AuditFunction.crossEntropyLoss.shape.outputCount(c))
         case .weightedCrossEntropyLossGradient: return try crossEntropyLossGradientBounds(c, reference: r, units: units)
+        case .blockedScaledSoftmax, .onlineScaledSoftmax, .blockedScaledLogSumExp, .onlineScaledLogSumExp,
+            .blockedAttentionOutput, .onlineAttentionOutput:
+            return try attentionBounds(formula, c, reference: r, units: units)
+        }
+    }
+
+    /// Attention's units K = n + 4 + 3w + 3B + 10A for n terms (the unmasked keys and the sink) of spread w,
+    /// B blocks (one per key online) and A = max_j (|s x_j| + |b_j|): the shifted softmax's n + 4 + 2w, each
+    /// merge's rescaling e^(m_old − m_new) (3u and the argument's u|Δm|, Σ|Δm| <= w), and the scores' two
+    /// roundings, 2uA, in each d_j and in the maximum, numerator and denominator (docs/bounds.md, "Attention").
+    static func attentionUnits(n: Double, w: Double, blocks: Double, a: Double) -> Double {
+        let k = n + 4 + 3 * w + 3 * blocks + 10 * a
+        return k.isNaN ? .infinity : k
+    }
+
+    /// Attention's bounds: p_j within K u relatively (masked keys exactly 0); logsumexp within (K + n)u
+    /// absolutely (log turns S's relative error into an absolute one, log S <= log n) and its rounding; the
+    /// output within (K + n + 2)u Σ p_j |v_j| absolutely (the sum of e_j v_j and the division) and its rounding.
+    private static func attentionBounds(
+        _ formula: BoundFormula, _ c: AuditCase, reference r: SoftmaxReference, units: Units
+    ) throws -> [ElementBound] {
+        let x = c.row, o = AuditFunction.attentionOptions(c)
+        let kept = x.indices.filter { !o.isMasked($0, x) }
+        var z = kept.map { o.scale * x[$0] + o.bias($0) }
+        if let sink = o.sink, sink > -.infinity { z.append(sink) }
+        let exact = ElementBound(relative: 0, absolute: 0)
+        guard let top = z.max(), let bottom = z.min() else {
+            return Array(repeating: exact, count: formula.function.shape.outputCount(c))
+        }
+        let a = kept.map { (o.scale * x[$0]).magnitude + o.bias($0).magnitude }.max() ?? 0
+        let n = Double(z.count)
+        let blocks = formula.isOnline ? n : Double(min(o.blocks, max(1, kept.count)))
+        let k = attentionUnits(n: n, w: top - bottom, blocks: blocks, a: a)
+        switch formula.function {
+        case .scaledSoftmax:
+            let bound = ElementBound(relative: units.relative(k), absolute: units.floor(n))
+            let isKept = Set(kept)
+            return x.indices.map { isKept.contains($0) ? bound : exact }
+        case .scaledLogSumExp:
+            return [ElementBound(relative: finalRounding(units), absolute: units.relative(k + n) + units.floor(n))]
+        default:
+            let v = o.values(count: x.count)
+            let p = try r.scaledSoftmax(x, o).map(\.rounded)
+            let weighted = kept.reduce(0.0) { $0 + p[$1] * v[$1].magnitude }
+            let largest = v.map(\.magnitude).max() ?? 0
+            return [
+                ElementBound(
+                    relative: finalRounding(units),
+                    absolute: product(units.relative(k + n + 2), weighted) * magnitudeSlack + units.floor(n) * largest)
+            ]
         }
     }
 

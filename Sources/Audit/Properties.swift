@@ -82,7 +82,8 @@ enum Properties {
             .binaryCrossEntropy:
             return rangeFailures(f, output)
         case .logSumExp, .batchCrossEntropy, .jacobian, .klDivergence, .klDivergenceGradient,
-            .binaryCrossEntropyGradient, .weightedLogSumExp, .crossEntropyLoss, .crossEntropyLossGradient:
+            .binaryCrossEntropyGradient, .weightedLogSumExp, .crossEntropyLoss, .crossEntropyLossGradient,
+            .scaledSoftmax, .scaledLogSumExp, .attentionOutput:
             return []
         }
     }

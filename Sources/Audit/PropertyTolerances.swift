@@ -77,7 +77,7 @@ struct PropertyTolerances {
         case .logSumExp, .batchCrossEntropy, .batchCrossEntropyGradient, .jacobian, .vectorJacobianProduct, .sigmoid,
             .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient, .klDivergence,
             .klDivergenceGradient, .binaryCrossEntropy, .binaryCrossEntropyGradient, .weightedLogSumExp,
-            .crossEntropyLoss, .crossEntropyLossGradient:
+            .crossEntropyLoss, .crossEntropyLossGradient, .scaledSoftmax, .scaledLogSumExp, .attentionOutput:
             return nil
         }
     }

@@ -39,6 +39,7 @@ public struct LabeledRow: Sendable, Equatable {
             options.beta = c.options.beta
             options.threshold = c.options.threshold
         }
+        if shape.isAttention { options.attention = AuditFunction.attentionOptions(c) }
         self.init(
             label: shape.takesLabel ? c.labels[j] : nil, logits: c.rows[j],
             pair: shape.takesPair ? f.pair(c, row: j) : nil, options: options)
@@ -68,6 +69,9 @@ public struct LabeledRow: Sendable, Equatable {
         if options.threshold != LossOptions.defaultThreshold {
             values += " \(RowSyntax.thresholdName)=\(format(options.threshold))"
         }
+        if let attention = options.attention {
+            values += " " + RowSyntax.attentionText(attention, keys: logits.count, format)
+        }
         guard let label else { return values }
         return "\(label): " + values
     }
@@ -89,6 +93,7 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
     case missingBatchTarget
     case badChoice(String, choices: [String])
     case mixedBatchTargets
+    case optionLength(String, count: Int, keys: Int)
 
     public var description: String {
         switch self {
@@ -127,6 +132,10 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
             return "each row of the batch needs a class index and a colon ('1: 0 1 2') or a bar and its target"
         case .mixedBatchTargets:
             return "the rows of a batch must all have class indices or all have probability targets"
+        case .optionLength(let token, let count, let keys):
+            let name = RowSyntax.visible(String(token.prefix { $0 != "=" }))
+            return
+                "\(name)= has \(count) value\(count == 1 ? "" : "s") but the row has \(keys) key\(keys == 1 ? "" : "s")"
         case .optionBeforeValues(let token):
             return "the option '\(RowSyntax.visible(token))' must come after the values, at the end of the row"
         }
@@ -152,6 +161,7 @@ public enum RowSyntax {
         case .binaryCrossEntropy, .binaryCrossEntropyGradient: return [posWeightName]
         case .softplus, .softplusGradient: return [betaName, thresholdName]
         case .crossEntropyLoss, .crossEntropyLossGradient: return lossOptionNames
+        case .scaledSoftmax, .scaledLogSumExp, .attentionOutput: return attentionOptionNames
         default: return []
         }
     }
@@ -166,6 +176,12 @@ public enum RowSyntax {
     public static func parse(_ line: LineBytes, for f: AuditFunction) throws(RowSyntaxError) -> LabeledRow {
         let line = line.last == carriageReturn ? line.dropLast() : line  // a CRLF line's carriage return
         let (body, given) = try trailingOptions(line)
+        if f.shape.isAttention {
+            if body.position(of: barByte) != nil { throw .unexpectedPair }
+            var row = try parse(body, labeled: false)
+            row.options.attention = try attentionOptions(given, function: f, keys: row.logits.count)
+            return row
+        }
         var settings: [(String, Double)] = []
         for (name, value, token) in given {
             guard optionNames(for: f).contains(name.text) else { throw .badOption(token.text, function: f.rawValue) }

@@ -59,6 +59,8 @@ public struct LossOptions: Sendable, Equatable, Hashable {
     /// Where PyTorch's softplus kernel returns x itself (βx above it): how that kernel approximates the
     /// function, for kernels that mimic it; the reference has no threshold.
     public var threshold: Double
+    /// The attention functions' options; nil: those derived from the case (`AuditFunction.attentionOptions`).
+    public var attention: AttentionOptions?
 
     public static let defaultPosWeight = 1.0
     public static let defaultBeta = 1.0
@@ -66,12 +68,13 @@ public struct LossOptions: Sendable, Equatable, Hashable {
 
     public init(
         posWeight: Double = defaultPosWeight, crossEntropy: CrossEntropyOptions? = nil, beta: Double = defaultBeta,
-        threshold: Double = defaultThreshold
+        threshold: Double = defaultThreshold, attention: AttentionOptions? = nil
     ) {
         self.posWeight = posWeight
         self.crossEntropy = crossEntropy
         self.beta = beta
         self.threshold = threshold
+        self.attention = attention
     }
 
     public var isDefault: Bool { self == LossOptions() }
@@ -79,7 +82,7 @@ public struct LossOptions: Sendable, Equatable, Hashable {
     func rounded(to format: BinaryFormat) -> LossOptions {
         LossOptions(
             posWeight: format.round(posWeight), crossEntropy: crossEntropy?.rounded(to: format),
-            beta: format.round(beta), threshold: format.round(threshold))
+            beta: format.round(beta), threshold: format.round(threshold), attention: attention?.rounded(format.round))
     }
 }
 

@@ -29,6 +29,9 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     case weightedLogSumExp = "weighted-logsumexp"
     case crossEntropyLoss = "cross-entropy-loss"
     case crossEntropyLossGradient = "cross-entropy-loss-gradient"
+    case scaledSoftmax = "scaled-softmax"
+    case scaledLogSumExp = "scaled-logsumexp"
+    case attentionOutput = "attention-output"
 
     public static func < (a: Self, b: Self) -> Bool { a.order < b.order }
 
@@ -52,6 +55,8 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         case .weightedLogSumExp: return .pairedValueAndSign
         case .crossEntropyLoss: return .lossValues
         case .crossEntropyLossGradient: return .lossGradient
+        case .scaledSoftmax: return .attentionPerLogit
+        case .scaledLogSumExp, .attentionOutput: return .attentionScalar
         }
     }
 
@@ -83,6 +88,10 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
             return "F.cross_entropy(x, y, weight, ignore_index, label_smoothing, reduction) over a batch"
         case .crossEntropyLossGradient:
             return "the cross-entropy loss's gradient, (p sum(a) - a) / (C D) per row (of the rows' sum for none)"
+        case .scaledSoftmax:
+            return "softmax(s x + b) over the unmasked keys, a sink's exp in the denominator, masked keys 0"
+        case .scaledLogSumExp: return "log(exp(sink) + sum over unmasked keys of exp(s x_j + b_j)), -inf for none"
+        case .attentionOutput: return "o = sum_j softmax(s x + b)_j v_j for one value column v"
         }
     }
 
@@ -109,7 +118,8 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
             return true
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
             .batchCrossEntropyGradient, .jacobian, .vectorJacobianProduct, .klDivergence, .klDivergenceGradient,
-            .weightedLogSumExp, .crossEntropyLoss, .crossEntropyLossGradient:
+            .weightedLogSumExp, .crossEntropyLoss, .crossEntropyLossGradient, .scaledSoftmax, .scaledLogSumExp,
+            .attentionOutput:
             return false
         }
     }
@@ -121,8 +131,11 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         if shape == .lossValues || shape == .lossGradient {
             return c.options.crossEntropy != nil || c.row.count <= Self.mpfrOnlyMaxLength
         }
-        // A case with the loss's own options is made for the loss (its labels may be ignore_index).
+        // A case with the loss's own options is made for the loss (its labels may be ignore_index); one with
+        // attention's options for attention, which takes any row up to the MPFR-only length.
         if c.options.crossEntropy != nil { return false }
+        if shape.isAttention { return !c.isBatch && c.pairs == nil && c.row.count <= Self.mpfrOnlyMaxLength }
+        if c.options.attention != nil { return false }
         // A case that carries paired vectors is made for the paired functions.
         if isBatch != c.isBatch || (c.pairs != nil && !shape.takesPair) { return false }
         switch self {
@@ -134,10 +147,23 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         case .klDivergence, .klDivergenceGradient, .weightedLogSumExp:
             return c.row.count <= Self.mpfrOnlyMaxLength
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
-            .batchCrossEntropyGradient, .crossEntropyLoss, .crossEntropyLossGradient:
+            .batchCrossEntropyGradient, .crossEntropyLoss, .crossEntropyLossGradient, .scaledSoftmax, .scaledLogSumExp,
+            .attentionOutput:
             return true
         }
     }
+
+    /// The attention functions' options for a case: its own, or derived from it — the scale 1/√80 (a
+    /// head dimension whose scale is inexact, so that s·x_j rounds) and 1, 2, 3 or 7 blocks by the row's
+    /// length — so that every input class reaches the attention functions.
+    public static func attentionOptions(_ c: AuditCase) -> AttentionOptions {
+        if let o = c.options.attention { return o }
+        let blocks = [1, 2, 3, 7][c.row.count % 4]
+        return AttentionOptions(scale: derivedAttentionScale, blocks: blocks).rounded(c.format.round)
+    }
+
+    /// 1/√80, the derived cases' scale.
+    public static let derivedAttentionScale = 1 / Double(80).squareRoot()
 
     /// The cross-entropy loss's options for a case: its own, or derived from it — class weights 1, 1/2,
     /// 2, 1/4 by position, label smoothing 0.1, and the reduction none, sum or mean by the row's length —
@@ -152,9 +178,10 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     }
 
     /// Whether a different special value on this case is a convention difference rather than a failure:
-    /// rows with ±inf or NaN logits, and the loss's mean over a zero total weight (every row ignored, or
+    /// rows with ±inf or NaN logits (for attention, inputs other than finite values and −inf masks), and the loss's mean over a zero total weight (every row ignored, or
     /// weightless), which PyTorch makes 0/0 = NaN and other code 0.
     public func isConventionCase(_ c: AuditCase) -> Bool {
+        if shape.isAttention { return !Self.attentionOptions(c).isJudged(c.row) }
         if !c.isFinite { return true }
         guard self == .crossEntropyLoss || self == .crossEntropyLossGradient else { return false }
         let b = Self.crossEntropyBatch(c)
@@ -239,12 +266,19 @@ public enum FunctionShape: Sendable, Hashable {
     case lossValues
     /// The same to one value per logit of every row.
     case lossGradient
+    /// One row with attention's options (`AuditFunction.attentionOptions`) to one value per key.
+    case attentionPerLogit
+    /// The same to one value.
+    case attentionScalar
+
+    /// Whether the function is one of attention's, which take `AttentionOptions`.
+    public var isAttention: Bool { self == .attentionPerLogit || self == .attentionScalar }
 
     public var isBatch: Bool {
         switch self {
         case .batchScalar, .batchPerLogit: return true
         case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .perPair, .perLogitWithVector, .pairedScalar,
-            .pairedPerLogit, .pairedValueAndSign, .lossValues, .lossGradient:
+            .pairedPerLogit, .pairedValueAndSign, .lossValues, .lossGradient, .attentionPerLogit, .attentionScalar:
             return false
         }
     }
@@ -254,7 +288,7 @@ public enum FunctionShape: Sendable, Hashable {
         switch self {
         case .pairedScalar, .pairedPerLogit, .pairedValueAndSign: return true
         case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .batchScalar, .batchPerLogit, .perPair,
-            .perLogitWithVector, .lossValues, .lossGradient:
+            .perLogitWithVector, .lossValues, .lossGradient, .attentionPerLogit, .attentionScalar:
             return false
         }
     }
@@ -264,7 +298,7 @@ public enum FunctionShape: Sendable, Hashable {
         switch self {
         case .labeledScalar, .labeledPerLogit, .batchScalar, .batchPerLogit: return true
         case .perLogit, .scalar, .perPair, .perLogitWithVector, .pairedScalar, .pairedPerLogit, .pairedValueAndSign,
-            .lossValues, .lossGradient:
+            .lossValues, .lossGradient, .attentionPerLogit, .attentionScalar:
             return false
         }
     }
@@ -272,9 +306,9 @@ public enum FunctionShape: Sendable, Hashable {
     /// Whether the output is one value.
     public var isScalar: Bool {
         switch self {
-        case .scalar, .labeledScalar, .batchScalar, .pairedScalar: return true
+        case .scalar, .labeledScalar, .batchScalar, .pairedScalar, .attentionScalar: return true
         case .perLogit, .labeledPerLogit, .batchPerLogit, .perPair, .perLogitWithVector, .pairedPerLogit,
-            .pairedValueAndSign, .lossValues, .lossGradient:
+            .pairedValueAndSign, .lossValues, .lossGradient, .attentionPerLogit:
             return false
         }
     }
@@ -285,7 +319,7 @@ public enum FunctionShape: Sendable, Hashable {
     public var isRowFunction: Bool {
         switch self {
         case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .pairedScalar, .pairedPerLogit,
-            .pairedValueAndSign:
+            .pairedValueAndSign, .attentionPerLogit, .attentionScalar:
             return true
         case .batchScalar, .batchPerLogit, .perPair, .perLogitWithVector, .lossValues, .lossGradient: return false
         }
@@ -294,9 +328,9 @@ public enum FunctionShape: Sendable, Hashable {
     /// How many values the function gives for a case.
     public func outputCount(_ c: AuditCase) -> Int {
         switch self {
-        case .scalar, .labeledScalar, .batchScalar, .pairedScalar: return 1
+        case .scalar, .labeledScalar, .batchScalar, .pairedScalar, .attentionScalar: return 1
         case .pairedValueAndSign: return 2
-        case .perLogit, .labeledPerLogit, .perLogitWithVector, .pairedPerLogit: return c.row.count
+        case .perLogit, .labeledPerLogit, .perLogitWithVector, .pairedPerLogit, .attentionPerLogit: return c.row.count
         case .batchPerLogit, .lossGradient: return c.rows.count * c.row.count
         case .lossValues: return AuditFunction.crossEntropyOptions(c).reduction == .none ? c.rows.count : 1
         case .perPair: return c.row.count * c.row.count

@@ -31,6 +31,12 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
     case weightedLogSumExp = "weighted logsumexp, m + log|sum b exp(x - m)| with m the max where b != 0"
     case weightedCrossEntropyLoss = "cross-entropy loss, sum of weighted targets times log1p cross-entropies"
     case weightedCrossEntropyLossGradient = "cross-entropy loss gradient, (p sum(a) - a) / D per row"
+    case blockedScaledSoftmax = "scaled softmax, shifted in B blocks merged by rescaling"
+    case onlineScaledSoftmax = "scaled softmax, online"
+    case blockedScaledLogSumExp = "scaled logsumexp, max + log of the blocks' rescaled sums"
+    case onlineScaledLogSumExp = "scaled logsumexp, online"
+    case blockedAttentionOutput = "attention output, the blocks' rescaled sums of e v over their sums of e"
+    case onlineAttentionOutput = "attention output, online"
 
     /// The standard stable algorithm's bound for a function.
     public static func standard(for f: AuditFunction) -> BoundFormula {
@@ -57,6 +63,9 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .weightedLogSumExp: return .weightedLogSumExp
         case .crossEntropyLoss: return .weightedCrossEntropyLoss
         case .crossEntropyLossGradient: return .weightedCrossEntropyLossGradient
+        case .scaledSoftmax: return .blockedScaledSoftmax
+        case .scaledLogSumExp: return .blockedScaledLogSumExp
+        case .attentionOutput: return .blockedAttentionOutput
         }
     }
 
@@ -86,6 +95,9 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .weightedLogSumExp: return .weightedLogSumExp
         case .weightedCrossEntropyLoss: return .crossEntropyLoss
         case .weightedCrossEntropyLossGradient: return .crossEntropyLossGradient
+        case .blockedScaledSoftmax, .onlineScaledSoftmax: return .scaledSoftmax
+        case .blockedScaledLogSumExp, .onlineScaledLogSumExp: return .scaledLogSumExp
+        case .blockedAttentionOutput, .onlineAttentionOutput: return .attentionOutput
         }
     }
 
@@ -118,7 +130,18 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .weightedLogSumExp: return "weighted-logsumexp"
         case .weightedCrossEntropyLoss: return "weighted-cross-entropy-loss"
         case .weightedCrossEntropyLossGradient: return "weighted-cross-entropy-loss-gradient"
+        case .blockedScaledSoftmax: return "blocked-scaled-softmax"
+        case .onlineScaledSoftmax: return "online-scaled-softmax"
+        case .blockedScaledLogSumExp: return "blocked-scaled-logsumexp"
+        case .onlineScaledLogSumExp: return "online-scaled-logsumexp"
+        case .blockedAttentionOutput: return "blocked-attention-output"
+        case .onlineAttentionOutput: return "online-attention-output"
         }
+    }
+
+    /// Whether the bound is of an online algorithm, which rescales once per key (attention's).
+    public var isOnline: Bool {
+        self == .onlineScaledSoftmax || self == .onlineScaledLogSumExp || self == .onlineAttentionOutput
     }
 
     /// The bound with this identifier, if any.

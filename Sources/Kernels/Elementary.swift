@@ -10,6 +10,7 @@ enum LibM {
     @inline(__always) static func exp(_ x: Double) -> Double { Glibc.exp(x) }
     @inline(__always) static func log(_ x: Double) -> Double { Glibc.log(x) }
     @inline(__always) static func log1p(_ x: Double) -> Double { Glibc.log1p(x) }
+    @inline(__always) static func pow(_ x: Double, _ y: Double) -> Double { Glibc.pow(x, y) }
 }
 
 enum Summation {

@@ -126,7 +126,8 @@ extension Kernel {
     /// The kernels of the precision audit: the softmax family's, the binary family's, the paired functions' and
     /// the loss's. Judged, like every
     /// kernel, against the standard algorithm in its storage format with a float accumulator.
-    public static let formatKernels: [Kernel] = softmaxFormatKernels + formatBinaryKernels + formatPairedKernels
+    public static let formatKernels: [Kernel] =
+        softmaxFormatKernels + formatBinaryKernels + formatPairedKernels + formatAttentionKernels
 
     /// The accurate algorithms of the softmax family in float, float16 and bfloat16.
     static let softmaxFormatKernels: [Kernel] = formatPrecisions.flatMap { precision -> [Kernel] in

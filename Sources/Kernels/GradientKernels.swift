@@ -80,7 +80,7 @@ extension Kernel {
     /// the binary family.
     public static let all: [Kernel] =
         seedKernels + accurateKernels + gradientKernels + binaryKernels + pairedKernels
-        + lossKernels
+        + lossKernels + attentionKernels
 
     /// The kernel with this name (binary64 or one of the format kernels), if any.
     public static func named(_ name: String) -> Kernel? { (all + formatKernels + planted).first { $0.name == name } }

@@ -169,6 +169,10 @@ public struct Implementation: Sendable {
         case loss(@Sendable (CrossEntropyBatch) -> [Double])
         /// A batch with its targets and options to one value per logit of every row (the loss's gradient).
         case lossGradient(@Sendable (CrossEntropyBatch) -> [[Double]])
+        /// One row with attention's options to one value per key (the scaled softmax).
+        case attentionPerLogit(@Sendable ([Double], AttentionOptions) -> [Double])
+        /// One row with attention's options to one value (the scaled logsumexp, the output).
+        case attentionScalar(@Sendable ([Double], AttentionOptions) -> Double)
         /// Any function, from the whole case, flattened as the reference is (an external worker).
         case general(@Sendable (AuditCase) -> [Double])
 
@@ -188,6 +192,8 @@ public struct Implementation: Sendable {
             case .pairedValueAndSign: return .pairedValueAndSign
             case .loss: return .lossValues
             case .lossGradient: return .lossGradient
+            case .attentionPerLogit: return .attentionPerLogit
+            case .attentionScalar: return .attentionScalar
             case .general: return nil
             }
         }
@@ -214,6 +220,8 @@ public struct Implementation: Sendable {
                 return [value, sign]
             case .loss(let f): return f(AuditFunction.crossEntropyBatch(c))
             case .lossGradient(let f): return f(AuditFunction.crossEntropyBatch(c)).flatMap { $0 }
+            case .attentionPerLogit(let f): return f(c.row, AuditFunction.attentionOptions(c))
+            case .attentionScalar(let f): return [f(c.row, AuditFunction.attentionOptions(c))]
             case .general(let f): return f(c)
             }
         }

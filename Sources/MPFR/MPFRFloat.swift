@@ -164,6 +164,12 @@ public final class MPFRFloat {
         Int(mpfr_mul_si(raw, a.raw, b, r.raw))
     }
 
+    /// self = a·b + c, rounded once (exact when the precision holds the result).
+    @discardableResult
+    public func fusedMultiplyAdd(_ a: MPFRFloat, _ b: MPFRFloat, _ c: MPFRFloat, _ r: MPFRRounding = .nearest) -> Int {
+        Int(mpfr_fma(raw, a.raw, b.raw, c.raw, r.raw))
+    }
+
     @discardableResult
     public func divide(_ a: MPFRFloat, _ b: MPFRFloat, _ r: MPFRRounding = .nearest) -> Int {
         Int(mpfr_div(raw, a.raw, b.raw, r.raw))

@@ -28,6 +28,10 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
     case invalidBeta(Double)
     /// A label smoothing outside [0, 1] (or NaN).
     case invalidLabelSmoothing(Double)
+    /// An attention option (bias, masked, v) whose length is not the row's.
+    case attentionOptionLength(name: String, count: Int, keys: Int)
+    /// An attention scale that is not finite.
+    case invalidAttentionScale(Double)
     /// Ziv's loop reached the precision limit without certifying the rounding.
     case uncertified(function: AuditFunction, precision: Int)
 
@@ -57,6 +61,10 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
             return "beta is \(value); it must be finite and > 0"
         case .invalidLabelSmoothing(let value):
             return "label_smoothing is \(value); it must lie in [0, 1]"
+        case .attentionOptionLength(let name, let count, let keys):
+            return "\(name)= has \(count) value\(count == 1 ? "" : "s") but the row has \(keys) key\(keys == 1 ? "" : "s")"
+        case .invalidAttentionScale(let value):
+            return "scale is \(value); it must be finite"
         case .uncertified(let function, let precision):
             return "\(function.rawValue): could not certify the rounding within \(precision) bits of precision"
         }

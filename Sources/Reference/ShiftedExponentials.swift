@@ -66,22 +66,41 @@ final class ShiftedExponentials {
     /// Evaluates the row at precision P. Precondition: `x` is non-empty and finite.
     func evaluate(_ x: [Double], precision p: Int) {
         precondition(!x.isEmpty)
-        count = x.count
+        var k = 0
+        for j in 1..<x.count where x[j] > x[k] { k = j }
+        maxValue = x[k]
+        let mpMax = MPFRFloat(maxValue)
+        evaluate(count: x.count, maxIndex: k, precision: p) { dj, j in dj.subtract(x[j], mpMax) == 0 }
+    }
+
+    /// Evaluates a row of exact MPFR values (attention's scores s·x_j + b_j, which binary64 may not hold) at
+    /// precision P; `maxValue` is then unset. Precondition: `z` is non-empty and finite.
+    func evaluate(scores z: [MPFRFloat], precision p: Int) {
+        precondition(!z.isEmpty)
+        var k = 0
+        for j in 1..<z.count where z[j].compare(z[k]) > 0 { k = j }
+        maxValue = .nan
+        evaluate(count: z.count, maxIndex: k, precision: p) { dj, j in dj.subtract(z[j], z[k]) == 0 }
+    }
+
+    /// The evaluation of a row of n values whose maximum is at k; `difference(d, j)` sets d to the row's
+    /// x_j − x_k rounded to d's precision, and says whether that is exact.
+    private func evaluate(
+        count n: Int, maxIndex k: Int, precision p: Int, difference: (MPFRFloat, Int) -> Bool
+    ) {
+        count = n
         precision = p
-        maxIndex = 0
-        for j in 1..<x.count where x[j] > x[maxIndex] { maxIndex = j }
-        maxValue = x[maxIndex]
-        grow(to: x.count)
+        maxIndex = k
+        grow(to: n)
 
         underflowCount = 0
         var allExact = true
-        let mpMax = MPFRFloat(maxValue)
-        for j in 0..<x.count {
+        for j in 0..<n {
             let dj = d[j]
             let ej = e[j]
             dj.precision = p + 64
             ej.precision = p
-            dExact[j] = dj.subtract(x[j], mpMax) == 0
+            dExact[j] = difference(dj, j)
             eUnderflowed[j] = false
             if j == maxIndex {
                 // e_k stays out of the sum s; it is set to 1 below.
@@ -112,7 +131,7 @@ final class ShiftedExponentials {
         s.precision = p
         S.precision = p
         L.precision = p
-        sExact = s.sum(e, count: x.count) == 0 && allExact
+        sExact = s.sum(e, count: n) == 0 && allExact
         e[maxIndex].set(1)
         SExact = S.add(s, 1.0) == 0 && sExact
         LExact = L.log(onePlus: s) == 0 && sExact

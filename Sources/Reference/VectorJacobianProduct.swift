@@ -157,17 +157,23 @@ extension SoftmaxReference {
     /// The sign of r_i proved by the leading group of the expansion at precision P, or 0 when it does not
     /// dominate there (a higher precision of the Ziv loop tries again).
     private func dominantGroupSign(_ i: Int, _ v: [Double], _ groups: [ExactGroup], precision: Int) -> Int {
-        var coefficients: [(Double, MPFRFloat)] = []
+        var coefficients: [(logit: MPFRFloat, coefficient: MPFRFloat)] = []
         for (logit, sum, size) in groups {
             let c = MPFRFloat(precision: Self.exactSumBits)
             c.set(v[i])
             c.multiply(c, size)
             c.subtract(c, sum)  // |G| v_i − Σ_{j∈G} v_j, exact
-            if !c.isZero { coefficients.append((logit, c)) }
+            if !c.isZero { coefficients.append((MPFRFloat(logit), c)) }
         }
+        return expansionSign(coefficients, precision: precision)
+    }
+
+    /// The sign of Σ_G c_G e^(x_G) for exact logits x_G in decreasing order and exact nonzero coefficients c_G,
+    /// a sum that is not zero (Lindemann–Weierstrass), proved at precision P, or 0 when P does not settle it.
+    func expansionSign(_ coefficients: [(logit: MPFRFloat, coefficient: MPFRFloat)], precision: Int) -> Int {
         guard let (leadLogit, lead) = coefficients.first else { return 0 }
         // Coefficients of one sign times positive exponentials: that sign, whatever their sizes.
-        if coefficients.allSatisfy({ $0.1.sign == lead.sign }) { return lead.sign }
+        if coefficients.allSatisfy({ $0.coefficient.sign == lead.sign }) { return lead.sign }
         // Otherwise evaluate T = Σ_G c_G e^(x_G − x_G1), the same sum rescaled by e^(−x_G1) > 0: each term
         // within 4·2^−P of itself, and a term whose exponential leaves MPFR's range within |c_G| 2^emin.
         // T ≠ 0 (Lindemann–Weierstrass), so a precision settles its sign.

@@ -23,6 +23,12 @@ final class MPFRValues {
     }
 }
 
+/// Attention's output: the products e_j v_j and their sum.
+final class AttentionWorkspace {
+    let products = MPFRValues()
+    let numerator = MPFRFloat(precision: 64)
+}
+
 /// logsumexp: the one-sided limit y > m.
 final class LogSumExpWorkspace {
     let maximum = MPFRFloat(precision: 64)
@@ -134,4 +140,5 @@ final class Workspaces {
     let jacobian = JacobianWorkspace()
     let vectorJacobianProduct = VectorJacobianProductWorkspace()
     let paired = PairedWorkspace()
+    let attention = AttentionWorkspace()
 }

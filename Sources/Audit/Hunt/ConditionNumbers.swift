@@ -36,6 +36,14 @@ public enum ConditionNumbers {
             return x.map { relative($0.magnitude * sigma(-$0), logSigma($0)) }.max() ?? 0
         case .softplus, .binaryCrossEntropy, .binaryCrossEntropyGradient:
             return x.map { relative($0.magnitude * sigma($0), -logSigma(-$0)) }.max() ?? 0
+        case .scaledSoftmax, .scaledLogSumExp, .attentionOutput:
+            // Those of the scores z = s·x + b over the unmasked keys (the sink left out).
+            let o = AuditFunction.attentionOptions(c)
+            let z = x.indices.filter { !o.isMasked($0, x) }.map { o.scale * x[$0] + o.bias($0) }
+            guard !z.isEmpty, z.allSatisfy(\.isFinite) else { return 0 }
+            let t = Terms(z)
+            if f == .scaledLogSumExp { return relative(t.contributions.reduce(0, +), t.logSumExp) }
+            return t.conditions.max() ?? 0
         }
     }
 

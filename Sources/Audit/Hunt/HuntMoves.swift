@@ -27,7 +27,8 @@ struct HuntSpace: Sendable {
         case .sigmoid, .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient,
             .binaryCrossEntropy, .binaryCrossEntropyGradient:
             cap = min(cap, AuditFunction.elementwiseMaxLength)
-        case .klDivergence, .klDivergenceGradient, .weightedLogSumExp, .crossEntropyLoss, .crossEntropyLossGradient:
+        case .klDivergence, .klDivergenceGradient, .weightedLogSumExp, .crossEntropyLoss, .crossEntropyLossGradient,
+            .scaledSoftmax, .scaledLogSumExp, .attentionOutput:
             cap = min(cap, AuditFunction.mpfrOnlyMaxLength)
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
             .batchCrossEntropyGradient, .vectorJacobianProduct:
