@@ -12,6 +12,9 @@ underflow, overflow, the sign of zero). Nothing here shares code with the Swift 
     python3 oracle.py binary OUT [--seed N]        write the binary family's fixture
     python3 oracle.py paired OUT [--seed N]        write the paired functions' fixture (KL, binary
                                                    cross-entropy, the weighted logsumexp)
+    python3 oracle.py attention OUT [--seed N]     write attention's fixture (the scaled softmax, the
+                                                   scaled logsumexp and the output, with scales, biases,
+                                                   masks, sinks and values)
     python3 oracle.py check BINARY [--seed N] [--count K]
                                                    compare `BINARY reference` on fresh rows
 """
@@ -632,6 +635,113 @@ def row_text(label, x):
     return values if label is None else f"{label}: {values}"
 
 
+
+# --- attention ------------------------------------------------------------------------------
+
+EXACT_SCORE_PREC = 5000  # s*x + b of doubles is exact at 4,300 bits
+
+
+def attention_terms(x, scale, bias, masked, sink):
+    """The exact scores of the kept keys (positions, mpf values) and the sink's logit (or None)."""
+    keep = []
+    with mpmath.workprec(EXACT_SCORE_PREC):
+        for j, xj in enumerate(x):
+            b = bias[j] if bias else 0.0
+            if (masked and masked[j]) or xj == -math.inf or b == -math.inf:
+                continue
+            keep.append((j, mpf(scale) * mpf(xj) + mpf(b)))
+    return keep, (None if sink is None or sink == -math.inf else mpf(sink))
+
+
+def attention_values(x, scale, bias, masked, sink, v, fully_masked):
+    """(softmax, logsumexp, output) of the exact scores, correctly rounded; formulas anchored at each key
+    (softmax, up to 16 terms; at the last term beyond), at the first term (logsumexp) and at the first key (the
+    output), unlike the reference's max."""
+    n = len(x)
+    keep, s = attention_terms(x, scale, bias, masked, sink)
+    if not keep:
+        if s is None:
+            fill = 0.0 if fully_masked == "zeros" else math.nan
+            return [fill] * n, -math.inf, fill
+        return [0.0] * n, to_double(s), 0.0
+    with mpmath.workprec(EXACT_SCORE_PREC):
+        terms = [z for _, z in keep] + ([s] if s is not None else [])
+        p = [0.0] * n
+        a = terms[-1]
+        e = [mpmath.exp(z - a) for z in terms]
+        total = mpmath.fsum(e)
+        for i, (j, zj) in enumerate(keep):
+            if len(terms) <= 16:
+                p[j] = to_double(1 / mpmath.fsum(mpmath.exp(z - zj) for z in terms))
+            else:
+                p[j] = to_double(e[i] / total)
+        a = terms[0]
+        lse = to_double(a + mpmath.log(mpmath.fsum(mpmath.exp(z - a) for z in terms)), beyond=1 if len(terms) > 1 else 0)
+        a = keep[0][1]
+        num = mpmath.fsum(mpf(v[j]) * mpmath.exp(z - a) for j, z in keep)
+        den = mpmath.fsum(mpmath.exp(z - a) for z in terms)
+        out = to_double(num / den) if num != 0 else 0.0
+    return p, lse, out
+
+
+def attention_cases(rng, count):
+    """(x, scale, bias, masked, sink, v, fully_masked): the attention classes' shapes (docs/design.md)."""
+    out = []
+    for i in range(count):
+        n = rng.choice([1, 2, 3, 4, 5, 8, 13, 16, 31, 64, 100])
+        kind = i % 10
+        x = [rng.gauss(0, 4) for _ in range(n)]
+        scale = 2.0 ** rng.randint(-10, 10) * rng.choice([1.0, 1 / math.sqrt(80), 1 / math.sqrt(96)])
+        bias = None
+        masked = None
+        sink = None
+        v = [float(rng.randint(-3, 3)) for _ in range(n)]
+        if kind == 1:  # a temperature that makes s*x overflow binary64
+            scale = 2.0 ** rng.randint(1000, 1023)
+            x = [rng.uniform(-8, 8) for _ in range(n)]
+        elif kind == 2:  # ALiBi: slope * (j - (n - 1)), slopes 2^(-8k/H)
+            slope = 2.0 ** (-8 * rng.randint(1, 8) / 8)
+            bias = [slope * (j - (n - 1)) for j in range(n)]
+        elif kind == 3:  # masks: some, all but one, all
+            which = rng.randrange(3)
+            if which == 0:
+                masked = [rng.random() < 0.4 for _ in range(n)]
+            elif which == 1:
+                keep = rng.randrange(n)
+                masked = [j != keep for j in range(n)]
+            else:
+                masked = [True] * n
+        elif kind == 4:  # a sink that dominates, or sits among the scores
+            sink = rng.choice([60.0, 745.0, 1e5, rng.gauss(0, 2)])
+            if rng.random() < 0.3:
+                masked = [True] * n
+        elif kind == 5:  # values that cancel: tied scores with opposite values
+            k = max(1, n // 2)
+            x = [rng.choice([0.0, 1.0, 2.5]) for _ in range(n)]
+            v = [float(rng.choice([-1, 1])) for _ in range(n)]
+            if n >= 2:
+                x[1] = x[0]
+                v[1] = -v[0]
+        elif kind == 6:  # an additive mask: -inf in the bias or the logits
+            bias = [rng.choice([0.0, -math.inf, -1.5]) for _ in range(n)]
+            if rng.random() < 0.5:
+                x[rng.randrange(n)] = -math.inf
+        elif kind == 7:  # large logits, small scales: s*x + b is not a double
+            x = [rng.uniform(-1, 1) * 2.0 ** rng.randint(20, 1000) for _ in range(n)]
+            scale = 2.0 ** rng.randint(-1074, -900) * 1.5
+            bias = [rng.gauss(0, 1) for _ in range(n)]
+        elif kind == 8:  # bits: arbitrary doubles
+            x = [bits_to_double(rng) for _ in range(n)]
+            v = [bits_to_double(rng) for _ in range(n)]
+        fully = rng.choice(["nan", "zeros"])
+        out.append((x, scale, bias, masked, sink, v, fully))
+    return out
+
+
+def optional_text(values, render=hexd):
+    return "-" if values is None else " ".join(render(v) for v in values)
+
+
 def main():
     args = sys.argv[1:]
     seed = int(args[args.index("--seed") + 1]) if "--seed" in args else 2026
@@ -686,6 +796,17 @@ def main():
                     "values | gradient (generated by oracle.py; mpmath at 3000 bits)\n")
             for case in loss_cases(rng, count):
                 f.write(loss_line(*case))
+        return
+    if args[0] == "attention":
+        with open(args[1], "w") as f:
+            f.write("# x | scale | bias | masked | sink | v | fully_masked | softmax | logsumexp | output "
+                    "(generated by oracle.py; mpmath at 5000 bits)\n")
+            for x, scale, bias, masked, sink, v, fully in attention_cases(rng, count):
+                p, lse, o = attention_values(x, scale, bias, masked, sink, v, fully)
+                flags = optional_text(masked, lambda m: "1" if m else "0")
+                f.write(f"{row_text(None, x)} | {hexd(scale)} | {optional_text(bias)} | {flags} | "
+                        f"{'-' if sink is None else hexd(sink)} | {row_text(None, v)} | {fully} | "
+                        f"{' '.join(hexd(q) for q in p)} | {hexd(lse)} | {hexd(o)}\n")
         return
     if args[0] == "check":
         binary = args[1]
