@@ -296,7 +296,8 @@ enum ErrorBounds {
 
     /// Attention's bounds: p_j within K u relatively (masked keys exactly 0); logsumexp within (K + n)u
     /// absolutely (log turns S's relative error into an absolute one, log S <= log n) and its rounding; the
-    /// output within (K + n + 2)u Σ p_j |v_j| absolutely (the sum of e_j v_j and the division) and its rounding.
+    /// output within (K + n + 2)u Σ p_j |v_j| absolutely (the sum of e_j v_j and the division) and its rounding,
+    /// or 2 max|v| once that factor reaches 1.
     private static func attentionBounds(
         _ formula: BoundFormula, _ c: AuditCase, reference r: SoftmaxReference, units: Units
     ) throws -> [ElementBound] {
@@ -324,11 +325,11 @@ enum ErrorBounds {
             let p = try r.scaledSoftmax(x, o).map(\.rounded)
             let weighted = kept.reduce(0.0) { $0 + p[$1] * v[$1].magnitude }
             let largest = v.map(\.magnitude).max() ?? 0
-            return [
-                ElementBound(
-                    relative: finalRounding(units),
-                    absolute: product(units.relative(k + n + 2), weighted) * magnitudeSlack + units.floor(n) * largest)
-            ]
+            // Past a relative error of 1 the first-order bound says nothing (a key of p_j = 0 may get 1/2): the
+            // output is a convex combination of v either way, within 2 max|v|.
+            let factor = units.relative(k + n + 2)
+            let spread = factor < 1 ? product(factor, weighted) * magnitudeSlack : 2 * largest
+            return [ElementBound(relative: finalRounding(units), absolute: spread + units.floor(n) * largest)]
         }
     }
 

@@ -115,6 +115,8 @@ public struct ElementError: Sendable, Equatable {
             let q = format.quantumExponent
             let vScaled = Double(format.ordinal(anchor)) + offset
             let cScaled = Double(sign: c.sign, exponent: -q, significand: c.magnitude)
+            // A c too far off to scale is off by about itself, which binary64 measures without scaling.
+            if !cScaled.isFinite { return (.infinity, (c - anchor).magnitude) }
             let difference = (cScaled - vScaled).magnitude
             let absolute = Double(sign: .plus, exponent: q, significand: difference)
             if vScaled == 0 { return (difference == 0 ? 0 : .infinity, absolute) }

@@ -481,7 +481,7 @@ extension InputClass {
             if rng.unit() < 0.5 { rows[0] = rows[0].map { $0 + 300 } }
             return AuditCase(rows: rows, labels: rows.map { Rows.label($0, &rng) })
         },
-    ]
+    ] + attentionClasses
 }
 
 extension Double {
@@ -577,7 +577,7 @@ extension InputClass {
         },
         // Partly masked rows, judged like finite ones (MaskedRows.swift), in the formats too.
         all.first { $0.name == "mask-some" }!,
-    ]
+    ] + attentionPrecisionClasses
 
     /// The same rows with the label `label(x)` instead of the default policy.
     func labelled(_ label: @escaping @Sendable ([Double]) -> Int) -> InputClass {

@@ -18,7 +18,8 @@ struct AttentionState: Sendable {
     var a = 0.0
 }
 
-/// A normalized partial state, as flash-decoding's splits return it: o = a/ℓ and lse = m + log ℓ.
+/// A normalized partial state, as flash-decoding's splits return it: o = a/ℓ and lse = m + log ℓ (prescaled
+/// like the scores: the row's lse is lse · 2^t).
 struct AttentionOutputState: Sendable {
     var o = 0.0
     var lse = -Double.infinity
@@ -58,12 +59,11 @@ struct AttentionArithmetic: Sendable {
         var r = AttentionTerms()
         r.keys = x.indices.filter { !o.isMasked($0, x) }
         if guarded {
-            // 2^e > |s x_j| + |b_j|, read from the exponents so that binary64 itself cannot overflow.
-            var e = Int.min
+            // 2^e > |s x_j| + |b_j| (e >= 0), read from the exponents so that binary64 itself cannot overflow.
+            var e = 0
             for j in r.keys {
-                let product =
-                    o.scale == 0 || x[j] == 0 || !x[j].isFinite ? Int.min : o.scale.exponent + x[j].exponent + 2
-                let bias = o.bias(j) == 0 || !o.bias(j).isFinite ? Int.min : o.bias(j).exponent + 1
+                let product = o.scale == 0 || x[j] == 0 || !x[j].isFinite ? 0 : o.scale.exponent + x[j].exponent + 2
+                let bias = o.bias(j) == 0 || !o.bias(j).isFinite ? 0 : o.bias(j).exponent + 1
                 e = max(e, max(product, bias) + 1)
             }
             r.t = max(0, e - (a.format.maxExponent - 1))
@@ -169,36 +169,36 @@ struct AttentionArithmetic: Sendable {
         r.blocks.map { range in
             let st = state(r, range)
             guard st.m > -.infinity else { return AttentionOutputState(o: 0, lse: emptyLSE) }
-            return AttentionOutputState(o: a.div(st.a, st.l), lse: logSumExp(st, r.t))
+            return AttentionOutputState(o: a.div(st.a, st.l), lse: a.add(st.m, scaled(a.log(st.l), -r.t)))
         }
     }
 
     /// The combine: M = max lse_k, w_k = e^(lse_k − M) (0 for an empty state), o = Σ w_k o_k / Σ w_k, lse =
-    /// M + log Σ w_k; no state but empty ones gives the empty state.
-    func combine(_ states: [AttentionOutputState]) -> AttentionOutputState {
+    /// M + log Σ w_k, unscaled; no state but empty ones gives the empty state.
+    func combine(_ states: [AttentionOutputState], _ t: Int) -> AttentionOutputState {
         let top = states.map(\.lse).max() ?? -.infinity
         guard top > -.infinity else { return AttentionOutputState() }
         var total = 0.0, weighted = 0.0
         for st in states {
-            let w = st.lse == -.infinity ? 0 : a.exp(a.sub(st.lse, top))
+            let w = weight(st.lse, top, t)
             total = a.add(total, w)
             weighted = a.add(weighted, a.mul(w, st.o))
         }
-        return AttentionOutputState(o: a.div(weighted, total), lse: a.add(top, a.log(total)))
+        return AttentionOutputState(o: a.div(weighted, total), lse: a.add(scaled(top, t), a.log(total)))
     }
 
     /// Merges states pairwise left to right as the buggy merge kernels did: e^(lse − max) with no guard, so
     /// two empty states give e^(−inf − (−inf)) = NaN (flashinfer#4051, vLLM PR #39148).
-    func naiveMerge(_ states: [AttentionOutputState]) -> AttentionOutputState {
+    func naiveMerge(_ states: [AttentionOutputState], _ t: Int) -> AttentionOutputState {
         guard var total = states.first else { return AttentionOutputState() }
         for st in states.dropFirst() {
             let m = max(total.lse, st.lse)
-            let wx = a.exp(a.sub(total.lse, m)), wy = a.exp(a.sub(st.lse, m))
+            let wx = a.exp(scaled(a.sub(total.lse, m), t)), wy = a.exp(scaled(a.sub(st.lse, m), t))
             let w = a.add(wx, wy)
             total = AttentionOutputState(
-                o: a.div(a.add(a.mul(wx, total.o), a.mul(wy, st.o)), w), lse: a.add(m, a.log(w)))
+                o: a.div(a.add(a.mul(wx, total.o), a.mul(wy, st.o)), w), lse: a.add(m, scaled(a.log(w), -t)))
         }
-        return total
+        return AttentionOutputState(o: total.o, lse: scaled(total.lse, t))
     }
 
     /// The split-K result of a row: the combined state of its blocks (the sink one more state).
@@ -209,8 +209,9 @@ struct AttentionArithmetic: Sendable {
     {
         let r = terms(x, o)
         let states = splitStates(r, emptyLSE: emptyLSE)
-        var combined = naive ? naiveMerge(states) : combine(states)
-        if combined.lse == -.infinity && !naive { combined.o = o.fullyMasked == .zeros ? 0 : .nan }
+        var combined = naive ? naiveMerge(states, r.t) : combine(states, r.t)
+        // No term at all: the empty state, whose output is the convention's.
+        if r.isEmpty && !naive { combined.o = o.fullyMasked == .zeros ? 0 : .nan }
         return AttentionOutputState(o: s.round(combined.o), lse: s.round(combined.lse))
     }
 
