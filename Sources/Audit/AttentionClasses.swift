@@ -178,7 +178,8 @@ extension InputClass {
 
     static let cancellingValues = attention(
         "attention-cancelling-values",
-        "Values of both signs whose weighted sum cancels, exactly (tied scores, opposite values) or nearly.",
+        "Values of both signs whose weighted sum cancels: exactly (tied scores, opposite values), or nearly "
+            + "(values less their p-weighted mean).",
         source: "the output's sum of p v cancels as the vector-Jacobian product does; FlashAttention casts P to "
             + "bfloat16 or float16 before the PV product"
     ) { rng, max in
@@ -186,7 +187,15 @@ extension InputClass {
         let levels = [0.0, 1, 2.5, -3]
         var x = (0..<n).map { _ in levels[rng.int(0...3)] }
         var v = (0..<n).map { _ in Double(rng.int(-3...3)) }
-        if rng.unit() < 0.6 {
+        let s = headScale(&rng, exponents: 0...3)
+        if rng.unit() < 0.4 {
+            // Distinct scores and values less their p-weighted mean, rounded to 2^-6: |o| is a few 2^-7 where
+            // Σ p|v| is about 1.
+            x = (0..<n).map { _ in rng.normal() * 2 }
+            let e = x.map { Foundation.exp(s * $0 - s * x.max()!) }
+            let mean = zip(e, v).map(*).reduce(0, +) / e.reduce(0, +)
+            v = v.map { $0 - (mean * 64).rounded() / 64 }
+        } else if rng.unit() < 0.6 {
             // Pairs of tied scores with opposite values: the output is exactly 0 when every pair cancels.
             for j in stride(from: 0, to: n - 1, by: 2) {
                 x[j + 1] = x[j]
@@ -194,6 +203,6 @@ extension InputClass {
             }
             if n % 2 == 1 { v[n - 1] = rng.unit() < 0.5 ? 0 : 0x1p-20 }
         }
-        return (x, AttentionOptions(scale: headScale(&rng, exponents: 0...3), values: v, blocks: blockCount(&rng)))
+        return (x, AttentionOptions(scale: s, values: v, blocks: blockCount(&rng)))
     }
 }

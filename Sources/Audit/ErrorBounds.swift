@@ -313,13 +313,16 @@ enum ErrorBounds {
         let n = Double(z.count)
         let blocks = formula.isOnline ? n : Double(min(o.blocks, max(1, kept.count)))
         let k = attentionUnits(n: n, w: top - bottom, blocks: blocks, a: a)
-        switch formula.function {
-        case .scaledSoftmax:
+        if formula.function == .scaledSoftmax {
             let bound = ElementBound(relative: units.relative(k), absolute: units.floor(n))
             let isKept = Set(kept)
             return x.indices.map { isKept.contains($0) ? bound : exact }
+        }
+        // The absolute parts are the accumulator's: a narrower store rounds the result once, relatively.
+        let accumulated: (Double) -> Double = { Foundation.expm1($0 * units.accumulator) }
+        switch formula.function {
         case .scaledLogSumExp:
-            return [ElementBound(relative: finalRounding(units), absolute: units.relative(k + n) + units.floor(n))]
+            return [ElementBound(relative: finalRounding(units), absolute: accumulated(k + n) + units.floor(n))]
         default:
             let v = o.values(count: x.count)
             let p = try r.scaledSoftmax(x, o).map(\.rounded)
@@ -327,7 +330,7 @@ enum ErrorBounds {
             let largest = v.map(\.magnitude).max() ?? 0
             // Past a relative error of 1 the first-order bound says nothing (a key of p_j = 0 may get 1/2): the
             // output is a convex combination of v either way, within 2 max|v|.
-            let factor = units.relative(k + n + 2)
+            let factor = accumulated(k + n + 2)
             let spread = factor < 1 ? product(factor, weighted) * magnitudeSlack : 2 * largest
             return [ElementBound(relative: finalRounding(units), absolute: spread + units.floor(n) * largest)]
         }
