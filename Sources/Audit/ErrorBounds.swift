@@ -332,7 +332,9 @@ enum ErrorBounds {
             // output is a convex combination of v either way, within 2 max|v|.
             let factor = accumulated(k + n + 2)
             let spread = factor < 1 ? product(factor, weighted) * magnitudeSlack : 2 * largest
-            return [ElementBound(relative: finalRounding(units), absolute: spread + units.floor(n) * largest)]
+            // The accumulator's subnormal floor per operation scales with v; the store's rounds the result once.
+            let floor = (n + Units.floorOperations) * units.accumulatorQuantum * largest + units.storageQuantum
+            return [ElementBound(relative: finalRounding(units), absolute: spread + floor)]
         }
     }
 

@@ -42,9 +42,11 @@ extension AuditCase {
         return rows.indices.map { LabeledRow(self, row: $0, for: f).decimalText }.joined(separator: " ; ")
     }
 
-    /// Whether the case sets options of f's own (softplus's β or threshold): its rows then show them.
+    /// Whether the case sets options of f's own (softplus's β or threshold; attention's always): its rows then
+    /// show them.
     private func carriesOptions(for f: AuditFunction) -> Bool {
-        !RowSyntax.optionNames(for: f).isEmpty
+        if f.shape.isAttention { return true }
+        return !RowSyntax.optionNames(for: f).isEmpty
             && (options.beta != LossOptions.defaultBeta || options.threshold != LossOptions.defaultThreshold)
     }
 }

@@ -103,6 +103,9 @@ public struct Shrinker {
     static func removing(_ range: Range<Int>, from c: AuditCase) -> AuditCase {
         var out = c
         out.options.crossEntropy?.classWeights?.removeSubrange(range)
+        out.options.attention?.bias?.removeSubrange(range)
+        out.options.attention?.masked?.removeSubrange(range)
+        out.options.attention?.values?.removeSubrange(range)
         for b in out.rows.indices {
             out.rows[b].removeSubrange(range)
             out.pairs?[b].removeSubrange(range)
