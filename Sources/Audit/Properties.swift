@@ -16,6 +16,9 @@ public enum Property: String, CaseIterable, Sendable, Codable {
     case gradientSumsToZero = "gradient rows sum to zero"
     case vjpMatchesJacobian = "VJP = Jᵀv"
     case range = "sigmoid and the log-sigmoid and softplus gradients in [0, 1]; sigma', softplus >= 0; log-sigmoid <= 0"
+    case splitInvariance = "attention: the same result split into other blocks or reversed (the merge is associative and commutative)"
+    case neutralElement = "attention: masked keys in blocks of their own change nothing (the empty state is neutral)"
+    case maskRemoval = "attention: masking keys equals removing them"
 }
 
 /// A property that failed, with what was observed.
@@ -225,6 +228,7 @@ enum Properties {
     /// Every call the properties of kernel k's function f make on case c besides f on c itself, in the
     /// order they make them: the functions they compare f with, then f on the shifted and the reversed case.
     static func calls(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase) -> [(AuditFunction, AuditCase)] {
+        if f.shape.isAttention { return AttentionProperties.transformed(f, c).map { (f, $0.c) } }
         guard !c.isBatch || f == .batchCrossEntropyGradient, c.isFinite else { return [] }
         var calls: [(AuditFunction, AuditCase)] = []
         if f == .logSoftmax && !c.isBatch { calls.append((.crossEntropy, c)) }
@@ -255,6 +259,7 @@ enum Properties {
         _ k: Kernel, _ f: AuditFunction, _ c: AuditCase, output: [Double],
         softmaxBound: Double
     ) -> [PropertyFailure] {
+        if f.shape.isAttention { return AttentionProperties.failures(k, f, c, output: output) }
         guard !c.isBatch, c.isFinite,
             let tol = PropertyTolerances(k.precision.standard, c.row)
                 .metamorphic(f, softmaxBound: softmaxBound)
