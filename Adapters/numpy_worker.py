@@ -39,7 +39,38 @@ def weighted_logsumexp(x, b, options):
     return [m + np.log(np.abs(s)), np.sign(s)]
 
 
+def attention_scores(x, o):
+    """The scores as users write them: scale * x + bias, -inf where masked, the sink appended."""
+    z = o["scale"] * x + (o["bias"] if o["bias"] is not None else 0)
+    if o["masked"] is not None:
+        z = np.where(o["masked"], -np.inf, z)
+    if o["sink"] is not None:
+        z = np.concatenate([z, np.array([o["sink"]], dtype=x.dtype)])
+    return z
+
+
+def scaled_softmax(x, o):
+    """softmax(scale * x + bias) with the sink's column dropped; a fully masked row is NaN, or zeros
+    as PyTorch's safe softmax where asked."""
+    z = attention_scores(x, o)
+    e = np.exp(z - np.max(z))
+    p = (e / np.sum(e))[:len(x)]
+    if o["fully_masked"] == "zeros" and np.all(z == -np.inf):
+        p = np.zeros_like(p)
+    return p
+
+
+def scaled_logsumexp(x, o):
+    z = attention_scores(x, o)
+    m = np.max(z)
+    return [m + np.log(np.sum(np.exp(z - m)))]
+
+
 serve({
+    # Attention as users write it: scores = scale * x + bias, masked to -inf, softmax, then p @ v.
+    "scaled-softmax": scaled_softmax,
+    "scaled-logsumexp": scaled_logsumexp,
+    "attention-output": lambda x, o: [scaled_softmax(x, o) @ o["v"]],
     "softmax": softmax,
     "log-softmax": log_softmax,
     "logsumexp": lambda x, t: [np.max(x) + np.log(np.sum(np.exp(x - np.max(x))))],

@@ -5,7 +5,9 @@ float.hex() writes them, or inf, -inf, nan), preceded by `LABEL:` for cross-entr
 cross-entropy-gradient; for the paired functions (kl-divergence, binary-cross-entropy, the weighted
 logsumexp and their gradients) followed by ` | ` and the paired vector; then any options as NAME=VALUE
 (`pos_weight=0x1.0p+1` for binary-cross-entropy, `beta=0x1.0p+1 threshold=0x1.4p+4` for softplus).
-cross-entropy-loss and its gradient take a batch on one line (`parse_batch`). FUNCTION may name a format, `softmax@float16`: the values are then that
+cross-entropy-loss and its gradient take a batch on one line (`parse_batch`). The attention functions
+(scaled-softmax, scaled-logsumexp, attention-output) take the row x, then `scale=`, `bias=`, `masked=`
+(1 masks a key), `sink=`, `v=`, `blocks=` and `fully_masked=` (`parse_attention`). FUNCTION may name a format, `softmax@float16`: the values are then that
 format's (sent as the hexadecimal floats of their exact binary64 value) and the answers must be too.
 Answer each with one line of values (float.hex() keeps them exact) or the word `unsupported`. Flush
 after every answer: the audit waits for it.
@@ -63,6 +65,36 @@ def parse_batch(line):
             rows.append(values(row))
             targets.append(int(label))
     return function, rows, targets, options
+
+
+# The attention functions: `functions[name](x, options)`, options from `parse_attention`.
+ATTENTION_FUNCTIONS = ("scaled-softmax", "scaled-logsumexp", "attention-output")
+
+
+def parse_attention(line):
+    """For the attention functions: (function, x, options) with options scale (a float), bias (an array or
+    None), masked (a bool array or None), sink (a float or None), v (an array), blocks (an int) and
+    fully_masked ("nan" or "zeros"), the defaults where the line gives none:
+    `scaled-softmax 0x1p+0 -0x1p+1 scale=0x1p-3 masked=0,1 v=0x1p+0,-0x1p+0`."""
+    function, _, rest = line.strip().partition(" ")
+    tokens = rest.split()
+    given = dict(t.partition("=")[::2] for t in tokens if "=" in t)
+    x = values(" ".join(t for t in tokens if "=" not in t))
+
+    def listed(name):
+        return values(given[name].replace(",", " ")) if name in given else None
+
+    masked = listed("masked")
+    options = {
+        "scale": float.fromhex(given["scale"]) if "scale" in given else 1.0,
+        "bias": listed("bias"),
+        "masked": None if masked is None else masked == 1,
+        "sink": float.fromhex(given["sink"]) if "sink" in given else None,
+        "v": listed("v"),
+        "blocks": int(given.get("blocks", "1")),
+        "fully_masked": given.get("fully_masked", "nan"),
+    }
+    return function, x, options
 
 
 # The functions whose request is a whole batch on one line: `functions[name](rows, targets, options)`
@@ -124,6 +156,17 @@ def answer_line(f, name, line, dtype):
         answer = np.concatenate([np.atleast_1d(np.asarray(v, dtype=np.float64))
                                  for v in f(rows, targets, options)] or [np.zeros(0)])
         print(" ".join(float(v).hex() for v in answer.astype(dtype).astype(np.float64)), flush=True)
+        return
+    if name in ATTENTION_FUNCTIONS:
+        _, x, options = parse_attention(line)
+        cast = {k: (v.astype(dtype) if isinstance(v, np.ndarray) and v.dtype != bool else v)
+                for k, v in options.items()}
+        for k in ("scale", "sink"):
+            if cast[k] is not None:
+                cast[k] = dtype(cast[k])
+        answer = f(x.astype(dtype), cast)
+        out = np.atleast_1d(np.asarray(answer, dtype=dtype)).astype(np.float64)
+        print(" ".join(float(v).hex() for v in out), flush=True)
         return
     _, label, x, pair, options = parse(line)
     if pair is None and options:
