@@ -74,10 +74,13 @@ extension InputClass {
         attention(
             "attention-scales",
             "Scores at scales 1/√d · 2^k, k from \(exponents.lowerBound) to \(exponents.upperBound), d of 64, 80 or "
-                + "128: s·x rounds, and large scales spread the scores.",
+                + "128: s·x rounds, and large scales spread the scores; a third of the rows have logits of "
+                + "spread 1000 or more, whose exponentials underflow unless scaled first.",
             source: "scaled dot-product attention's 1/√d and temperatures (Vaswani et al. 2017; F.softmax(x / T))"
         ) { rng, max in
-            (scoreRow(&rng, max), AttentionOptions(scale: headScale(&rng, exponents: exponents), blocks: blockCount(&rng)))
+            var x = scoreRow(&rng, max)
+            if rng.unit() < 1.0 / 3 { x = x.map { $0 * 100 } }
+            return (x, AttentionOptions(scale: headScale(&rng, exponents: exponents), blocks: blockCount(&rng)))
         }
     }
 
@@ -140,7 +143,9 @@ extension InputClass {
         for j in 0..<n where rng.unit() < share {
             if rng.unit() < 0.5 { bias[j] = -.infinity } else { x[j] = -.infinity }
         }
-        return (x, AttentionOptions(bias: bias, blocks: blockCount(&rng), fullyMasked: rng.unit() < 0.5 ? .nan : .zeros))
+        return (
+            x, AttentionOptions(bias: bias, blocks: blockCount(&rng), fullyMasked: rng.unit() < 0.5 ? .nan : .zeros)
+        )
     }
 
     static let dominantSink = attention(

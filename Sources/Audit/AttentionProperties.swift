@@ -31,7 +31,10 @@ enum AttentionProperties {
         var out: [Transformed] = []
         var split = o
         split.blocks = o.blocks == 1 ? Swift.min(Swift.max(n, 1), 3) : 1
-        out.append(Transformed(property: .splitInvariance, what: "split into \(split.blocks) block(s)", c: with(x, split)) { $0 })
+        out.append(
+            Transformed(property: .splitInvariance, what: "split into \(split.blocks) block(s)", c: with(x, split)) {
+                $0
+            })
         var reversed = o
         reversed.bias = o.bias?.reversed()
         reversed.masked = o.masked?.reversed()
@@ -111,7 +114,10 @@ enum AttentionProperties {
         default:
             let largest = o.values(count: x.count).map(\.magnitude).max() ?? 0
             let spread = accumulated < 1 ? accumulated * largest : 2 * largest
-            return (2 * ErrorBounds.finalRounding(units), 2 * (spread * ErrorBounds.magnitudeSlack + floor * Swift.max(1, largest)))
+            return (
+                2 * ErrorBounds.finalRounding(units),
+                2 * (spread * ErrorBounds.magnitudeSlack + floor * Swift.max(1, largest))
+            )
         }
     }
 }

@@ -29,20 +29,24 @@ extension RowSyntax {
         for (name, value, token) in given {
             switch name.text {
             case "scale":
-                guard let s = NumberParsing.number(value), s.isFinite else { throw .badOptionValue(token.text) }
+                guard let s = NumberParsing.number(value) else { throw .badOptionValue(token.text) }
+                guard s.isFinite else { throw .optionDomain(token.text, expected: "scale= takes a finite number") }
                 o.scale = s
             case "bias": o.bias = try list(value, token)
             case "v": o.values = try list(value, token)
             case "masked":
                 let flags = try list(value, token)
-                guard flags.allSatisfy({ $0 == 0 || $0 == 1 }) else { throw .badOptionValue(token.text) }
+                guard flags.allSatisfy({ $0 == 0 || $0 == 1 }) else {
+                    throw .optionDomain(token.text, expected: "masked= takes 0 (kept) or 1 (masked) per key")
+                }
                 o.masked = flags.map { $0 == 1 }
             case "sink":
                 guard let s = NumberParsing.number(value) else { throw .badOptionValue(token.text) }
                 o.sink = s
             case "blocks":
                 guard let b = Int(value.text), (1...AttentionOptions.maximumBlocks).contains(b) else {
-                    throw .badOptionValue(token.text)
+                    throw .optionDomain(
+                        token.text, expected: "blocks= takes an integer from 1 to \(AttentionOptions.maximumBlocks)")
                 }
                 o.blocks = b
             case "fully_masked":

@@ -16,7 +16,8 @@ public enum Property: String, CaseIterable, Sendable, Codable {
     case gradientSumsToZero = "gradient rows sum to zero"
     case vjpMatchesJacobian = "VJP = Jᵀv"
     case range = "sigmoid and the log-sigmoid and softplus gradients in [0, 1]; sigma', softplus >= 0; log-sigmoid <= 0"
-    case splitInvariance = "attention: the same result split into other blocks or reversed (the merge is associative and commutative)"
+    case splitInvariance =
+        "attention: the same result split into other blocks or reversed (the merge is associative and commutative)"
     case neutralElement = "attention: masked keys in blocks of their own change nothing (the empty state is neutral)"
     case maskRemoval = "attention: masking keys equals removing them"
 }

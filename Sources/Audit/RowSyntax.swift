@@ -94,6 +94,7 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
     case badChoice(String, choices: [String])
     case mixedBatchTargets
     case optionLength(String, count: Int, keys: Int)
+    case optionDomain(String, expected: String)
 
     public var description: String {
         switch self {
@@ -132,6 +133,8 @@ public enum RowSyntaxError: Error, Equatable, CustomStringConvertible {
             return "each row of the batch needs a class index and a colon ('1: 0 1 2') or a bar and its target"
         case .mixedBatchTargets:
             return "the rows of a batch must all have class indices or all have probability targets"
+        case .optionDomain(let token, let expected):
+            return "'\(RowSyntax.visible(token))': \(expected)"
         case .optionLength(let token, let count, let keys):
             let name = RowSyntax.visible(String(token.prefix { $0 != "=" }))
             return
