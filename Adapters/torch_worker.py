@@ -3,7 +3,8 @@
 logsumexp along the row; F.cross_entropy on a batch of one row (it is nll_loss of log_softmax) and the
 batch loss with weight, ignore_index, label_smoothing and reduction; torch.sigmoid, F.logsigmoid and
 F.softplus (its default threshold 20 included); F.kl_div of log_softmax; F.binary_cross_entropy_with_logits
-with pos_weight; every gradient through autograd (.backward() of the loss, of the sum of an elementwise
+with pos_weight; attention's scaled softmax (torch.softmax, or torch._safe_softmax for zeros on a fully
+masked row), its logsumexp, and its output through F.scaled_dot_product_attention; every gradient through autograd (.backward() of the loss, of the sum of an elementwise
 function). PyTorch's defaults are kept: its own thread count, no deterministic or precision flags, float16
 and bfloat16 computed as PyTorch's CPU kernels compute them (they accumulate in float).
 
@@ -68,7 +69,45 @@ def batch_loss(rows, targets, options, grad=False):
     return list(out(x.grad))
 
 
+def attention_scores(t, o):
+    """scale * x + bias in the row's dtype, masked keys at -inf (masked_fill), the sink's logit appended."""
+    z = t * torch.tensor(float(o["scale"]), dtype=t.dtype)
+    if o["bias"] is not None:
+        z = z + tensor(o["bias"])
+    if o["masked"] is not None:
+        z = z.masked_fill(torch.from_numpy(o["masked"]), float("-inf"))
+    if o["sink"] is not None:
+        z = torch.cat([z, torch.tensor([float(o["sink"])], dtype=t.dtype)])
+    return z
+
+
+def scaled_softmax(t, o):
+    """torch.softmax of the scores, the sink's column dropped (as gpt-oss's reference code does); for
+    fully_masked=zeros, torch._safe_softmax, the softmax scaled_dot_product_attention's math path uses
+    (pytorch PR #131060: zeros on a row of -inf)."""
+    z = attention_scores(t, o)
+    soft = torch._safe_softmax if o["fully_masked"] == "zeros" and hasattr(torch, "_safe_softmax") else torch.softmax
+    return soft(z, 0)[: t.shape[0]]
+
+
+def attention_output(t, o):
+    """F.scaled_dot_product_attention with q = [1], keys x and values v (so the scores are scale * x + the
+    float mask) for fully_masked=zeros and no sink; otherwise the scaled softmax times v."""
+    v = tensor(o["v"])
+    if o["fully_masked"] == "zeros" and o["sink"] is None:
+        mask = torch.zeros_like(t) if o["bias"] is None else tensor(o["bias"])
+        if o["masked"] is not None:
+            mask = mask.masked_fill(torch.from_numpy(o["masked"]), float("-inf"))
+        q = torch.ones(1, 1, dtype=t.dtype)
+        return F.scaled_dot_product_attention(
+            q, t.reshape(-1, 1), v.reshape(-1, 1), attn_mask=mask.reshape(1, -1), scale=float(o["scale"]))[0, 0]
+    return scaled_softmax(t, o) @ v
+
+
 serve({
+    "scaled-softmax": lambda x, o: out(scaled_softmax(tensor(x), o)),
+    "scaled-logsumexp": lambda x, o: [out(torch.logsumexp(attention_scores(tensor(x), o), dim=0))],
+    "attention-output": lambda x, o: [out(attention_output(tensor(x), o))],
     "softmax": lambda x, t: out(torch.softmax(tensor(x), dim=0)),
     "log-softmax": lambda x, t: out(torch.log_softmax(tensor(x), dim=0)),
     "logsumexp": lambda x, t: [out(torch.logsumexp(tensor(x), dim=0))],
