@@ -129,7 +129,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         // The loss takes a batch of any size, with class-index targets or the case's paired vectors as
         // probability targets.
         if shape == .lossValues || shape == .lossGradient {
-            return c.options.crossEntropy != nil || c.row.count <= Self.mpfrOnlyMaxLength
+            return c.options.attention == nil && (c.options.crossEntropy != nil || c.row.count <= Self.mpfrOnlyMaxLength)
         }
         // A case with the loss's own options is made for the loss (its labels may be ignore_index); one with
         // attention's options for attention, which takes any row up to the MPFR-only length.

@@ -49,8 +49,8 @@ public enum AuditMarkdown {
             + "deeper than its 106 bits, or an argument beyond its range; for the elementwise functions, those "
             + "elements alone), and \(grouped(total.uncovered)) (\(share(total.uncovered, of: calls))) went to "
             + "MPFR directly (what the fast path does not cover: KL and the cross-entropy with probability "
-            + "targets, which a label on a −inf logit becomes, the weighted logsumexp, and the framework loss's "
-            + "gradient). "
+            + "targets, which a label on a −inf logit becomes, the weighted logsumexp, the framework loss's "
+            + "gradient, and attention's functions). "
         let falling = r.referencePath.filter { $0.counts.fallback > 0 }
         if falling.isEmpty {
             text += "No class fell back."
@@ -120,7 +120,7 @@ public enum AuditMarkdown {
             different
             special value is a *convention difference* (the reference's convention is in the README), counted but not \
             failed — except a partly masked row (some logits −inf, the rest finite), whose softmax, log-softmax, \
-            logsumexp and cross-entropy are judged as those of the row without the masked logits.
+            logsumexp and cross-entropy are judged as those of the row without the masked logits; attention's             functions judge their masks too, and a fully masked row by the convention its case states (NaN or zeros).
             \(formatSentence(r))Regenerate with `\(run.command)`.
 
             \(referencePathSummary(r))
