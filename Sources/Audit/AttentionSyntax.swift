@@ -18,11 +18,7 @@ extension RowSyntax {
     ) throws(RowSyntaxError) -> AttentionOptions {
         var o = AttentionOptions()
         func list(_ value: LineBytes, _ token: LineBytes) throws(RowSyntaxError) -> [Double] {
-            var values: [Double] = []
-            for part in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-                guard let v = NumberParsing.number(part) else { throw .badOptionValue(token.text) }
-                values.append(v)
-            }
+            let values = try numberList(value, token)
             guard values.count == n else { throw .optionLength(token.text, count: values.count, keys: n) }
             return values
         }

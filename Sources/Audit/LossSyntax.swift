@@ -29,12 +29,7 @@ extension RowSyntax {
         for (name, value, token) in given {
             switch name.text {
             case "weight":
-                var weights: [Double] = []
-                for part in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-                    guard let w = NumberParsing.number(part) else { throw .badOptionValue(token.text) }
-                    weights.append(w)
-                }
-                options.classWeights = weights
+                options.classWeights = try numberList(value, token)
             case "ignore_index":
                 guard let i = Int(value.text) else { throw .badOptionValue(token.text) }
                 options.ignoreIndex = i

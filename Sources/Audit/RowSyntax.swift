@@ -249,6 +249,16 @@ public enum RowSyntax {
         return (line[..<tokens[first].startIndex], options)
     }
 
+    /// The comma-separated numbers of an option's value (`weight=1,0.5,2`); `token` names it in the error.
+    static func numberList(_ value: LineBytes, _ token: LineBytes) throws(RowSyntaxError) -> [Double] {
+        var numbers: [Double] = []
+        for part in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+            guard let v = NumberParsing.number(part) else { throw .badOptionValue(token.text) }
+            numbers.append(v)
+        }
+        return numbers
+    }
+
     /// A token as a Double, or nil (`NumberParsing.number`: Double(String)'s reading, a NUL byte and a
     /// finite literal that overflows refused).
     static func number(_ token: Substring) -> Double? {

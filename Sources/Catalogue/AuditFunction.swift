@@ -129,7 +129,8 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         // The loss takes a batch of any size, with class-index targets or the case's paired vectors as
         // probability targets.
         if shape == .lossValues || shape == .lossGradient {
-            return c.options.attention == nil && (c.options.crossEntropy != nil || c.row.count <= Self.mpfrOnlyMaxLength)
+            guard c.options.attention == nil else { return false }
+            return c.options.crossEntropy != nil || c.row.count <= Self.mpfrOnlyMaxLength
         }
         // A case with the loss's own options is made for the loss (its labels may be ignore_index); one with
         // attention's options for attention, which takes any row up to the MPFR-only length.
@@ -178,8 +179,9 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     }
 
     /// Whether a different special value on this case is a convention difference rather than a failure:
-    /// rows with ±inf or NaN logits (for attention, inputs other than finite values and −inf masks), and the loss's mean over a zero total weight (every row ignored, or
-    /// weightless), which PyTorch makes 0/0 = NaN and other code 0.
+    /// rows with ±inf or NaN logits (for attention, inputs other than finite values and −inf masks), and the
+    /// loss's mean over a zero total weight (every row ignored, or weightless), which PyTorch makes 0/0 = NaN and
+    /// other code 0.
     public func isConventionCase(_ c: AuditCase) -> Bool {
         if shape.isAttention { return !Self.attentionOptions(c).isJudged(c.row) }
         if !c.isFinite { return true }

@@ -307,30 +307,33 @@ extension Kernel {
             ? "scores and sums rounded to \(accumulator): each score carries 2^-\(precision.accumulator.precision) of "
                 + "its size where a float accumulator carries 2^-24"
             : nil
-        var twoPass = kernel(
+        // The three functions of a kernel that splits the row as `split` says, judged by the bounds given.
+        func splitting(_ name: String, _ summary: String, _ split: AttentionArithmetic.Split) -> Kernel {
+            var k = kernel(name, summary, narrowFlaw)
+            let online = split == .online
+            k.implement(
+                .scaledSoftmax, .attentionPerLogit { f.softmax($0, $1, split) },
+                judgedBy: online ? .onlineScaledSoftmax : nil)
+            k.implement(
+                .scaledLogSumExp, .attentionScalar { f.logSumExp($0, $1, split) },
+                judgedBy: online ? .onlineScaledLogSumExp : nil)
+            k.implement(
+                .attentionOutput, .attentionScalar { f.output($0, $1, split) },
+                judgedBy: online ? .onlineAttentionOutput : nil)
+            return k
+        }
+        let twoPass = splitting(
             "attention-two-pass",
             "Scores s x + b in \(accumulator) (prescaled against overflow), max, exp(z - max), the sums, then p, "
-                + "max + log(sum) and sum(e v) / sum(e).", narrowFlaw)
-        twoPass.implement(.scaledSoftmax, .attentionPerLogit { f.softmax($0, $1, .twoPass) })
-        twoPass.implement(.scaledLogSumExp, .attentionScalar { f.logSumExp($0, $1, .twoPass) })
-        twoPass.implement(.attentionOutput, .attentionScalar { f.output($0, $1, .twoPass) })
-        var online = kernel(
+                + "max + log(sum) and sum(e v) / sum(e).", .twoPass)
+        let online = splitting(
             "attention-online",
             "One pass: a running (max, sum, sum of e v) rescaled by exp(m_old - m_new) at each key; the empty "
-                + "state neutral.", narrowFlaw)
-        online.implement(
-            .scaledSoftmax, .attentionPerLogit { f.softmax($0, $1, .online) }, judgedBy: .onlineScaledSoftmax)
-        online.implement(
-            .scaledLogSumExp, .attentionScalar { f.logSumExp($0, $1, .online) }, judgedBy: .onlineScaledLogSumExp)
-        online.implement(
-            .attentionOutput, .attentionScalar { f.output($0, $1, .online) }, judgedBy: .onlineAttentionOutput)
-        var blocked = kernel(
+                + "state neutral.", .online)
+        let blocked = splitting(
             "attention-blocked",
             "FlashAttention's forward: two passes in each of the row's blocks, the blocks' (max, sum, sum of e v) "
-                + "merged left to right by rescaling, the sink last.", narrowFlaw)
-        blocked.implement(.scaledSoftmax, .attentionPerLogit { f.softmax($0, $1, .blocked) })
-        blocked.implement(.scaledLogSumExp, .attentionScalar { f.logSumExp($0, $1, .blocked) })
-        blocked.implement(.attentionOutput, .attentionScalar { f.output($0, $1, .blocked) })
+                + "merged left to right by rescaling, the sink last.", .blocked)
         var splitK = kernel(
             "attention-split-k",
             "Flash-decoding: each block's (o, lse), an empty block's (0, -inf), combined at once with weights "
@@ -352,7 +355,8 @@ extension Kernel {
         emptyInf.implement(.attentionOutput, .attentionScalar { f.splitK($0, $1, emptyLSE: .infinity).o })
         var maskConstant = kernel(
             "attention-mask-constant",
-            "Masks by adding \(precision.storage.name)'s lowest finite value to the score in \(precision.storage.name).",
+            "Masks by adding \(precision.storage.name)'s lowest finite value to the score in "
+                + "\(precision.storage.name).",
             "a fully masked row gives softmax(s x + b) instead of its convention, and a masked score below "
                 + "-16 overflows float16 to -inf (tensorflow PR #59657)")
         maskConstant.implement(.scaledSoftmax, .attentionPerLogit(f.maskConstantSoftmax))

@@ -62,7 +62,8 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
         case .invalidLabelSmoothing(let value):
             return "label_smoothing is \(value); it must lie in [0, 1]"
         case .attentionOptionLength(let name, let count, let keys):
-            return "\(name)= has \(count) value\(count == 1 ? "" : "s") but the row has \(keys) key\(keys == 1 ? "" : "s")"
+            func plural(_ k: Int, _ noun: String) -> String { "\(k) \(noun)\(k == 1 ? "" : "s")" }
+            return "\(name)= has \(plural(count, "value")) but the row has \(plural(keys, "key"))"
         case .invalidAttentionScale(let value):
             return "scale is \(value); it must be finite"
         case .uncertified(let function, let precision):

@@ -120,7 +120,9 @@ public enum AuditMarkdown {
             different
             special value is a *convention difference* (the reference's convention is in the README), counted but not \
             failed — except a partly masked row (some logits −inf, the rest finite), whose softmax, log-softmax, \
-            logsumexp and cross-entropy are judged as those of the row without the masked logits; attention's             functions judge their masks too, and a fully masked row by the convention its case states (NaN or zeros).
+            logsumexp and cross-entropy are judged as those of the row without the masked logits; attention's \
+            functions judge their masks too, and a fully masked row by the convention its case states (NaN or \
+            zeros).
             \(formatSentence(r))Regenerate with `\(run.command)`.
 
             \(referencePathSummary(r))
