@@ -66,11 +66,31 @@ def scaled_logsumexp(x, o):
     return [m + np.log(np.sum(np.exp(z - m)))]
 
 
+def attention_states(x, o):
+    """Each block's (lse, o) over its kept keys (block k: keys k n // B to (k + 1) n // B - 1), the sink left
+    out, as a split-K kernel computes them: m = max, e = exp(z - m), (m + log sum e, e @ v / sum e); an empty
+    block's (-inf, 0)."""
+    n, blocks = len(x), o["blocks"]
+    z = attention_scores(x, dict(o, sink=None))
+    states = []
+    for k in range(blocks):
+        lo, hi = k * n // blocks, (k + 1) * n // blocks
+        zk = z[lo:hi]
+        if hi == lo or np.all(zk == -np.inf):
+            states += [-np.inf, 0.0]
+            continue
+        m = np.max(zk)
+        e = np.exp(zk - m)
+        states += [m + np.log(np.sum(e)), (e @ o["v"][lo:hi]) / np.sum(e)]
+    return states
+
+
 serve({
     # Attention as users write it: scores = scale * x + bias, masked to -inf, softmax, then p @ v.
     "scaled-softmax": scaled_softmax,
     "scaled-logsumexp": scaled_logsumexp,
     "attention-output": lambda x, o: [scaled_softmax(x, o) @ o["v"]],
+    "attention-states": attention_states,
     "softmax": softmax,
     "log-softmax": log_softmax,
     "logsumexp": lambda x, t: [np.max(x) + np.log(np.sum(np.exp(x - np.max(x))))],

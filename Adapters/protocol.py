@@ -6,7 +6,7 @@ cross-entropy-gradient; for the paired functions (kl-divergence, binary-cross-en
 logsumexp and their gradients) followed by ` | ` and the paired vector; then any options as NAME=VALUE
 (`pos_weight=0x1.0p+1` for binary-cross-entropy, `beta=0x1.0p+1 threshold=0x1.4p+4` for softplus).
 cross-entropy-loss and its gradient take a batch on one line (`parse_batch`). The attention functions
-(scaled-softmax, scaled-logsumexp, attention-output) take the row x, then `scale=`, `bias=`, `masked=`
+(scaled-softmax, scaled-logsumexp, attention-output, attention-states) take the row x, then `scale=`, `bias=`, `masked=`
 (1 masks a key), `sink=`, `v=`, `blocks=` and `fully_masked=` (`parse_attention`). FUNCTION may name a format, `softmax@float16`: the values are then that
 format's (sent as the hexadecimal floats of their exact binary64 value) and the answers must be too.
 Answer each with one line of values (float.hex() keeps them exact) or the word `unsupported`. Flush
@@ -68,7 +68,7 @@ def parse_batch(line):
 
 
 # The attention functions: `functions[name](x, options)`, options from `parse_attention`.
-ATTENTION_FUNCTIONS = ("scaled-softmax", "scaled-logsumexp", "attention-output")
+ATTENTION_FUNCTIONS = ("scaled-softmax", "scaled-logsumexp", "attention-output", "attention-states")
 
 
 def parse_attention(line):

@@ -20,7 +20,8 @@ enum AttentionProperties {
     }
 
     static func transformed(_ f: AuditFunction, _ c: AuditCase) -> [Transformed] {
-        guard !c.isBatch, !f.isConventionCase(c) else { return [] }
+        // The partial states depend on the split by definition.
+        guard !c.isBatch, f != .attentionStates, !f.isConventionCase(c) else { return [] }
         let x = c.row, n = x.count, o = AuditFunction.attentionOptions(c)
         let perKey = !f.shape.isScalar
         func with(_ row: [Double], _ options: AttentionOptions) -> AuditCase {

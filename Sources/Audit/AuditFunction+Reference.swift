@@ -36,6 +36,7 @@ extension AuditFunction {
         case .scaledSoftmax: return try r.scaledSoftmax(c.row, Self.attentionOptions(c))
         case .scaledLogSumExp: return [try r.scaledLogSumExp(c.row, Self.attentionOptions(c))]
         case .attentionOutput: return [try r.attentionOutput(c.row, Self.attentionOptions(c))]
+        case .attentionStates: return try r.attentionStates(c.row, Self.attentionOptions(c))
         }
     }
 

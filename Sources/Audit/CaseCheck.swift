@@ -153,7 +153,14 @@ public final class CaseChecker {
     ) throws -> [ElementBound]? {
         // Attention's rows may mask keys with −inf logits; any other non-finite input is a convention case.
         let judged = formula.function.shape.isAttention ? !formula.function.isConventionCase(c) : c.isFinite
-        guard judged && expected.allSatisfy({ $0.kind == .real && $0.rounded.isFinite }) else { return nil }
+        // The partial states' empty blocks are (−inf, 0) exactly, judged with no allowance.
+        let states = formula.function == .attentionStates
+        let measurable: (ReferenceValue) -> Bool = {
+            ($0.kind == .real && $0.rounded.isFinite) || (states && $0.kind == .infinity)
+        }
+        guard judged && expected.allSatisfy(measurable) else {
+            return nil
+        }
         let key = BoundKey(formula: formula, precision: precision)
         if let cached = boundCache[key] { return cached }
         let clock = ContinuousClock.now

@@ -282,6 +282,24 @@ enum ErrorBounds {
         case .blockedScaledSoftmax, .onlineScaledSoftmax, .blockedScaledLogSumExp, .onlineScaledLogSumExp,
             .blockedAttentionOutput, .onlineAttentionOutput:
             return try attentionBounds(formula, c, reference: r, units: units)
+        case .blockStates:
+            // Each block's logsumexp and output by the two-pass bounds of the block alone (no merge); an empty
+            // block's (−inf, 0) exactly.
+            let o = AuditFunction.attentionOptions(c)
+            var bounds: [ElementBound] = []
+            for k in 0..<o.blocks {
+                let range = AttentionOptions.block(k, of: o.blocks, count: c.row.count)
+                guard !range.isEmpty else {
+                    bounds += Array(repeating: ElementBound(relative: 0, absolute: 0), count: 2)
+                    continue
+                }
+                var block = AuditCase(Array(c.row[range]), label: 0)
+                block.options.attention = o.block(range, count: c.row.count)
+                block.format = c.format
+                bounds += try attentionBounds(.blockedScaledLogSumExp, block, reference: r, units: units)
+                bounds += try attentionBounds(.blockedAttentionOutput, block, reference: r, units: units)
+            }
+            return bounds
         }
     }
 

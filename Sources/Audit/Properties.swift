@@ -87,7 +87,7 @@ enum Properties {
             return rangeFailures(f, output)
         case .logSumExp, .batchCrossEntropy, .jacobian, .klDivergence, .klDivergenceGradient,
             .binaryCrossEntropyGradient, .weightedLogSumExp, .crossEntropyLoss, .crossEntropyLossGradient,
-            .scaledSoftmax, .scaledLogSumExp, .attentionOutput:
+            .scaledSoftmax, .scaledLogSumExp, .attentionOutput, .attentionStates:
             return []
         }
     }

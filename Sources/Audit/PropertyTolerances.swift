@@ -77,7 +77,8 @@ struct PropertyTolerances {
         case .logSumExp, .batchCrossEntropy, .batchCrossEntropyGradient, .jacobian, .vectorJacobianProduct, .sigmoid,
             .logSigmoid, .softplus, .sigmoidGradient, .logSigmoidGradient, .softplusGradient, .klDivergence,
             .klDivergenceGradient, .binaryCrossEntropy, .binaryCrossEntropyGradient, .weightedLogSumExp,
-            .crossEntropyLoss, .crossEntropyLossGradient, .scaledSoftmax, .scaledLogSumExp, .attentionOutput:
+            .crossEntropyLoss, .crossEntropyLossGradient, .scaledSoftmax, .scaledLogSumExp, .attentionOutput,
+            .attentionStates:
             return nil
         }
     }

@@ -164,7 +164,7 @@ public enum RowSyntax {
         case .binaryCrossEntropy, .binaryCrossEntropyGradient: return [posWeightName]
         case .softplus, .softplusGradient: return [betaName, thresholdName]
         case .crossEntropyLoss, .crossEntropyLossGradient: return lossOptionNames
-        case .scaledSoftmax, .scaledLogSumExp, .attentionOutput: return attentionOptionNames
+        case .scaledSoftmax, .scaledLogSumExp, .attentionOutput, .attentionStates: return attentionOptionNames
         default: return []
         }
     }

@@ -74,6 +74,14 @@ public struct AttentionOptions: Sendable, Equatable, Hashable {
         return o
     }
 
+    /// The options of block `range` of a row of n keys, as a partial state sees it: its biases, masks and values,
+    /// no sink, one block, and zeros for a block with no key (the empty state's output).
+    public func block(_ range: Range<Int>, count n: Int) -> AttentionOptions {
+        AttentionOptions(
+            scale: scale, bias: bias.map { Array($0[range]) }, masked: masked.map { Array($0[range]) },
+            values: Array(values(count: n)[range]), fullyMasked: .zeros)
+    }
+
     /// Whether a row's special values are judged, not conventions: every logit and bias finite or −inf (a
     /// mask), the scale finite, the sink finite or absent, every value finite.
     public func isJudged(_ x: [Double]) -> Bool {

@@ -32,6 +32,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
     case scaledSoftmax = "scaled-softmax"
     case scaledLogSumExp = "scaled-logsumexp"
     case attentionOutput = "attention-output"
+    case attentionStates = "attention-states"
 
     public static func < (a: Self, b: Self) -> Bool { a.order < b.order }
 
@@ -57,6 +58,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         case .crossEntropyLossGradient: return .lossGradient
         case .scaledSoftmax: return .attentionPerLogit
         case .scaledLogSumExp, .attentionOutput: return .attentionScalar
+        case .attentionStates: return .attentionStates
         }
     }
 
@@ -92,6 +94,8 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
             return "softmax(s x + b) over the unmasked keys, a sink's exp in the denominator, masked keys 0"
         case .scaledLogSumExp: return "log(exp(sink) + sum over unmasked keys of exp(s x_j + b_j)), -inf for none"
         case .attentionOutput: return "o = sum_j softmax(s x + b)_j v_j for one value column v"
+        case .attentionStates:
+            return "(lse_k, o_k) of each block k of the row's keys (no sink), (-inf, 0) for an empty block"
         }
     }
 
@@ -119,7 +123,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
             .batchCrossEntropyGradient, .jacobian, .vectorJacobianProduct, .klDivergence, .klDivergenceGradient,
             .weightedLogSumExp, .crossEntropyLoss, .crossEntropyLossGradient, .scaledSoftmax, .scaledLogSumExp,
-            .attentionOutput:
+            .attentionOutput, .attentionStates:
             return false
         }
     }
@@ -149,7 +153,7 @@ public enum AuditFunction: String, CaseIterable, Sendable, Codable, Comparable {
             return c.row.count <= Self.mpfrOnlyMaxLength
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
             .batchCrossEntropyGradient, .crossEntropyLoss, .crossEntropyLossGradient, .scaledSoftmax, .scaledLogSumExp,
-            .attentionOutput:
+            .attentionOutput, .attentionStates:
             return true
         }
     }
@@ -272,15 +276,18 @@ public enum FunctionShape: Sendable, Hashable {
     case attentionPerLogit
     /// The same to one value.
     case attentionScalar
+    /// The same to two values per block (`AttentionOptions.blocks`).
+    case attentionStates
 
     /// Whether the function is one of attention's, which take `AttentionOptions`.
-    public var isAttention: Bool { self == .attentionPerLogit || self == .attentionScalar }
+    public var isAttention: Bool { self == .attentionPerLogit || self == .attentionScalar || self == .attentionStates }
 
     public var isBatch: Bool {
         switch self {
         case .batchScalar, .batchPerLogit: return true
         case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .perPair, .perLogitWithVector, .pairedScalar,
-            .pairedPerLogit, .pairedValueAndSign, .lossValues, .lossGradient, .attentionPerLogit, .attentionScalar:
+            .pairedPerLogit, .pairedValueAndSign, .lossValues, .lossGradient, .attentionPerLogit, .attentionScalar,
+            .attentionStates:
             return false
         }
     }
@@ -290,7 +297,7 @@ public enum FunctionShape: Sendable, Hashable {
         switch self {
         case .pairedScalar, .pairedPerLogit, .pairedValueAndSign: return true
         case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .batchScalar, .batchPerLogit, .perPair,
-            .perLogitWithVector, .lossValues, .lossGradient, .attentionPerLogit, .attentionScalar:
+            .perLogitWithVector, .lossValues, .lossGradient, .attentionPerLogit, .attentionScalar, .attentionStates:
             return false
         }
     }
@@ -300,7 +307,7 @@ public enum FunctionShape: Sendable, Hashable {
         switch self {
         case .labeledScalar, .labeledPerLogit, .batchScalar, .batchPerLogit: return true
         case .perLogit, .scalar, .perPair, .perLogitWithVector, .pairedScalar, .pairedPerLogit, .pairedValueAndSign,
-            .lossValues, .lossGradient, .attentionPerLogit, .attentionScalar:
+            .lossValues, .lossGradient, .attentionPerLogit, .attentionScalar, .attentionStates:
             return false
         }
     }
@@ -310,7 +317,7 @@ public enum FunctionShape: Sendable, Hashable {
         switch self {
         case .scalar, .labeledScalar, .batchScalar, .pairedScalar, .attentionScalar: return true
         case .perLogit, .labeledPerLogit, .batchPerLogit, .perPair, .perLogitWithVector, .pairedPerLogit,
-            .pairedValueAndSign, .lossValues, .lossGradient, .attentionPerLogit:
+            .pairedValueAndSign, .lossValues, .lossGradient, .attentionPerLogit, .attentionStates:
             return false
         }
     }
@@ -321,7 +328,7 @@ public enum FunctionShape: Sendable, Hashable {
     public var isRowFunction: Bool {
         switch self {
         case .perLogit, .scalar, .labeledScalar, .labeledPerLogit, .pairedScalar, .pairedPerLogit,
-            .pairedValueAndSign, .attentionPerLogit, .attentionScalar:
+            .pairedValueAndSign, .attentionPerLogit, .attentionScalar, .attentionStates:
             return true
         case .batchScalar, .batchPerLogit, .perPair, .perLogitWithVector, .lossValues, .lossGradient: return false
         }
@@ -336,6 +343,7 @@ public enum FunctionShape: Sendable, Hashable {
         case .batchPerLogit, .lossGradient: return c.rows.count * c.row.count
         case .lossValues: return AuditFunction.crossEntropyOptions(c).reduction == .none ? c.rows.count : 1
         case .perPair: return c.row.count * c.row.count
+        case .attentionStates: return 2 * AuditFunction.attentionOptions(c).blocks
         }
     }
 }

@@ -37,6 +37,7 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
     case onlineScaledLogSumExp = "scaled logsumexp, online"
     case blockedAttentionOutput = "attention output, the blocks' rescaled sums of e v over their sums of e"
     case onlineAttentionOutput = "attention output, online"
+    case blockStates = "attention's partial states, two passes per block"
 
     /// The standard stable algorithm's bound for a function.
     public static func standard(for f: AuditFunction) -> BoundFormula {
@@ -66,6 +67,7 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .scaledSoftmax: return .blockedScaledSoftmax
         case .scaledLogSumExp: return .blockedScaledLogSumExp
         case .attentionOutput: return .blockedAttentionOutput
+        case .attentionStates: return .blockStates
         }
     }
 
@@ -98,6 +100,7 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .blockedScaledSoftmax, .onlineScaledSoftmax: return .scaledSoftmax
         case .blockedScaledLogSumExp, .onlineScaledLogSumExp: return .scaledLogSumExp
         case .blockedAttentionOutput, .onlineAttentionOutput: return .attentionOutput
+        case .blockStates: return .attentionStates
         }
     }
 
@@ -136,6 +139,7 @@ public enum BoundFormula: String, CaseIterable, Sendable, Codable {
         case .onlineScaledLogSumExp: return "online-scaled-logsumexp"
         case .blockedAttentionOutput: return "blocked-attention-output"
         case .onlineAttentionOutput: return "online-attention-output"
+        case .blockStates: return "block-states"
         }
     }
 

@@ -215,6 +215,21 @@ struct AttentionArithmetic: Sendable {
         return AttentionOutputState(o: s.round(combined.o), lse: s.round(combined.lse))
     }
 
+    /// Each block's (lse_k, o_k) over its kept keys, the sink left out; an empty block's (`emptyLSE`, 0).
+    func blockStates(_ x: [Double], _ o: AttentionOptions, emptyLSE: Double = -.infinity) -> [Double] {
+        let r = terms(x, o)
+        var states: [Double] = []
+        for range in r.blocks.prefix(o.blocks) {
+            let st = state(r, range)
+            guard st.m > -.infinity else {
+                states += [emptyLSE, 0]
+                continue
+            }
+            states += [s.round(logSumExp(st, r.t)), s.round(a.div(st.a, st.l))]
+        }
+        return states
+    }
+
     // MARK: - The flawed forms
 
     /// Masking by adding S's lowest finite value to the score in S (tensorflow PR #59657: float16's −65504),
@@ -340,6 +355,7 @@ extension Kernel {
                 + "exp(lse_k - max lse), an empty state weighing 0.", narrowFlaw)
         splitK.implement(.scaledLogSumExp, .attentionScalar { f.splitK($0, $1).lse })
         splitK.implement(.attentionOutput, .attentionScalar { f.splitK($0, $1).o })
+        splitK.implement(.attentionStates, .attentionStates { f.blockStates($0, $1) })
         var mergeNaN = kernel(
             "attention-merge-nan",
             "Split-K merging the blocks' (o, lse) pairwise with exp(lse - max) unguarded.",
@@ -353,6 +369,7 @@ extension Kernel {
             "the empty block's +inf becomes the maximum and exp(inf - inf) = NaN (flash-attention PR #978)")
         emptyInf.implement(.scaledLogSumExp, .attentionScalar { f.splitK($0, $1, emptyLSE: .infinity).lse })
         emptyInf.implement(.attentionOutput, .attentionScalar { f.splitK($0, $1, emptyLSE: .infinity).o })
+        emptyInf.implement(.attentionStates, .attentionStates { f.blockStates($0, $1, emptyLSE: .infinity) })
         var maskConstant = kernel(
             "attention-mask-constant",
             "Masks by adding \(precision.storage.name)'s lowest finite value to the score in "

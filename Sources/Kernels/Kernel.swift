@@ -173,6 +173,8 @@ public struct Implementation: Sendable {
         case attentionPerLogit(@Sendable ([Double], AttentionOptions) -> [Double])
         /// One row with attention's options to one value (the scaled logsumexp, the output).
         case attentionScalar(@Sendable ([Double], AttentionOptions) -> Double)
+        /// One row with attention's options to each block's (lse, o) (the partial states).
+        case attentionStates(@Sendable ([Double], AttentionOptions) -> [Double])
         /// Any function, from the whole case, flattened as the reference is (an external worker).
         case general(@Sendable (AuditCase) -> [Double])
 
@@ -194,6 +196,7 @@ public struct Implementation: Sendable {
             case .lossGradient: return .lossGradient
             case .attentionPerLogit: return .attentionPerLogit
             case .attentionScalar: return .attentionScalar
+            case .attentionStates: return .attentionStates
             case .general: return nil
             }
         }
@@ -222,6 +225,7 @@ public struct Implementation: Sendable {
             case .lossGradient(let f): return f(AuditFunction.crossEntropyBatch(c)).flatMap { $0 }
             case .attentionPerLogit(let f): return f(c.row, AuditFunction.attentionOptions(c))
             case .attentionScalar(let f): return [f(c.row, AuditFunction.attentionOptions(c))]
+            case .attentionStates(let f): return f(c.row, AuditFunction.attentionOptions(c))
             case .general(let f): return f(c)
             }
         }

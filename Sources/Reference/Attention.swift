@@ -114,6 +114,23 @@ extension SoftmaxReference {
         }
     }
 
+    /// Each block's state (lse_k, o_k) over its kept keys, the sink left out (a split-K kernel merges it as one
+    /// state more): the scaled logsumexp and output of the block's keys, (−inf, 0) for a block with none.
+    public func attentionStates(_ x: [Double], _ o: AttentionOptions) throws -> [ReferenceValue] {
+        try AttentionTerms.validate(x, o)
+        var states: [ReferenceValue] = []
+        for k in 0..<o.blocks {
+            let range = AttentionOptions.block(k, of: o.blocks, count: x.count)
+            guard !range.isEmpty else {
+                states += [.infinity(negative: true), ReferenceValue.exactly(0).tagged(format)]
+                continue
+            }
+            let keys = Array(x[range]), options = o.block(range, count: x.count)
+            states += [try scaledLogSumExp(keys, options), try attentionOutput(keys, options)]
+        }
+        return states
+    }
+
     /// The groups of equal scores, in decreasing order, each with the exact Σ v_j of its keys.
     private func scoreGroups(_ z: [MPFRFloat], _ v: [Double]) -> [(logit: MPFRFloat, coefficient: MPFRFloat)] {
         let order = z.indices.sorted { a, b in
@@ -152,17 +169,26 @@ struct AttentionTerms {
     let kept: [Int]
     let values: [Double]
 
-    init(_ x: [Double], _ o: AttentionOptions, format: BinaryFormat) throws {
+    /// Refuses options that do not fit the row: lengths, a non-finite scale or value, a block count out of range.
+    static func validate(_ x: [Double], _ o: AttentionOptions) throws {
         let n = x.count
         if x.isEmpty { throw ReferenceError.emptyRow }
         for (name, count) in [("bias", o.bias?.count), ("masked", o.masked?.count), ("v", o.values?.count)] {
             if let count, count != n { throw ReferenceError.attentionOptionLength(name: name, count: count, keys: n) }
         }
         guard o.scale.isFinite else { throw ReferenceError.invalidAttentionScale(o.scale) }
-        values = o.values(count: n)
+        guard (1...AttentionOptions.maximumBlocks).contains(o.blocks) else {
+            throw ReferenceError.invalidBlocks(o.blocks)
+        }
+        let values = o.values(count: n)
         if let j = values.firstIndex(where: { !$0.isFinite }) {
             throw ReferenceError.nonFiniteInput(what: "v", index: j, value: values[j])
         }
+    }
+
+    init(_ x: [Double], _ o: AttentionOptions, format: BinaryFormat) throws {
+        try Self.validate(x, o)
+        values = o.values(count: x.count)
         kept = x.indices.filter { !o.isMasked($0, x) }
         let undefined =
             kept.contains { !x[$0].isFinite || !o.bias($0).isFinite } || o.sink.map { $0.isNaN } == true

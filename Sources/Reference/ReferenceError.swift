@@ -32,6 +32,8 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
     case attentionOptionLength(name: String, count: Int, keys: Int)
     /// An attention scale that is not finite.
     case invalidAttentionScale(Double)
+    /// A block count outside 1...AttentionOptions.maximumBlocks.
+    case invalidBlocks(Int)
     /// Ziv's loop reached the precision limit without certifying the rounding.
     case uncertified(function: AuditFunction, precision: Int)
 
@@ -66,6 +68,8 @@ public enum ReferenceError: Error, Equatable, Sendable, CustomStringConvertible 
             return "\(name)= has \(plural(count, "value")) but the row has \(plural(keys, "key"))"
         case .invalidAttentionScale(let value):
             return "scale is \(value); it must be finite"
+        case .invalidBlocks(let value):
+            return "blocks is \(value); it must be an integer from 1 to \(AttentionOptions.maximumBlocks)"
         case .uncertified(let function, let precision):
             return "\(function.rawValue): could not certify the rounding within \(precision) bits of precision"
         }

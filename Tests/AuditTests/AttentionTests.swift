@@ -81,6 +81,10 @@ struct AttentionTests {
         let naive = try #require(Kernel.named("attention-merge-nan")?.output(.scaledLogSumExp, on: c))[0]
         let infinite = try #require(Kernel.named("attention-empty-lse-inf")?.output(.attentionOutput, on: c))[0]
         let guarded = try #require(Kernel.named("attention-split-k")?.output(.scaledLogSumExp, on: c))[0]
+        let states = try #require(Kernel.named("attention-split-k")?.output(.attentionStates, on: c))
+        let sentinel = try #require(Kernel.named("attention-empty-lse-inf")?.output(.attentionStates, on: c))
+        #expect(states.prefix(4) == [-.infinity, 0, -.infinity, 0], "split-K's empty states: \(states)")
+        #expect(sentinel.prefix(2) == [.infinity, 0], "the sentinel's empty state: \(sentinel)")
         #expect(naive.isNaN, "merge of two empty states: \(naive)")
         #expect(infinite.isNaN, "empty block at +inf: \(infinite)")
         let exact = Foundation.log(Foundation.exp(1.0) + Foundation.exp(2.0) + Foundation.exp(3.0))

@@ -28,7 +28,7 @@ struct CatalogueTests {
             .sigmoid: 3, .logSigmoid: 3, .softplus: 3, .sigmoidGradient: 3, .logSigmoidGradient: 3,
             .softplusGradient: 3, .klDivergence: 1, .klDivergenceGradient: 3, .binaryCrossEntropy: 3,
             .binaryCrossEntropyGradient: 3, .weightedLogSumExp: 2, .scaledSoftmax: 3, .scaledLogSumExp: 1,
-            .attentionOutput: 1,
+            .attentionOutput: 1, .attentionStates: 14,  // two per block, 7 blocks derived for 3 keys
         ]
         // The loss takes both: rows of 3 derive the reduction none, one loss per row.
         #expect(AuditFunction.crossEntropyLoss.shape.outputCount(row) == 1)
@@ -55,7 +55,7 @@ struct CatalogueTests {
                 "softmax", "log-softmax", "logsumexp", "cross-entropy", "cross-entropy-gradient", "sigmoid",
                 "log-sigmoid", "softplus", "sigmoid-gradient", "log-sigmoid-gradient", "softplus-gradient",
                 "kl-divergence", "kl-divergence-gradient", "binary-cross-entropy", "binary-cross-entropy-gradient",
-                "weighted-logsumexp", "scaled-softmax", "scaled-logsumexp", "attention-output",
+                "weighted-logsumexp", "scaled-softmax", "scaled-logsumexp", "attention-output", "attention-states",
             ])
     }
 

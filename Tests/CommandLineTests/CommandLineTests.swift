@@ -202,7 +202,7 @@ struct CommandLineTests {
         for name in ["softmax", "batch-cross-entropy-gradient", "vector-jacobian-product"] {
             #expect(functions.contains(name + "\n"), "\(name) missing from \(functions)")
         }
-        #expect(functions.components(separatedBy: "taken by `reference`").count - 1 == 21, "\(functions)")
+        #expect(functions.components(separatedBy: "taken by `reference`").count - 1 == 22, "\(functions)")
     }
 
     @Test("check prints the kernel, the reference to 40 digits and the ULP error per element")

@@ -270,7 +270,7 @@ struct ExternalTests {
             as! [String: Any]
         let cells = json["cells"] as! [[String: Any]]
         #expect(
-            cells.count == 63
+            cells.count == 66
                 && cells.allSatisfy {
                     ($0["maxULPs"] as? Double ?? 1) <= 0.5 && ($0["conventionDifferences"] as? Int) == 0
                 },

@@ -63,6 +63,30 @@ struct AttentionOracleTests {
         #expect(two.rounded == Foundation.log(2.0), "logaddexp(0, 0) = \(two.rounded), expected log 2")
     }
 
+    @Test("each block's state is the block's logsumexp and output, the sink left out; an empty block's is (-inf, 0)")
+    func states() throws {
+        let r = SoftmaxReference()
+        for l in Self.lines where l.x.count >= 3 {
+            var o = l.options
+            o.blocks = l.x.count + 2  // some blocks empty
+            let states = try r.attentionStates(l.x, o)
+            for k in 0..<o.blocks {
+                let range = AttentionOptions.block(k, of: o.blocks, count: l.x.count)
+                let keys = Array(l.x[range]), block = o.block(range, count: l.x.count)
+                let lse = range.isEmpty ? -.infinity : try r.scaledLogSumExp(keys, block).rounded
+                let out = range.isEmpty ? 0 : try r.attentionOutput(keys, block).rounded
+                #expect(
+                    states[2 * k].rounded.bitPattern == lse.bitPattern
+                        && states[2 * k + 1].rounded.bitPattern == out.bitPattern,
+                    """
+                    line \(l.line), block \(k) of \(o.blocks): (\(states[2 * k].rounded), \(states[2 * k + 1].rounded)), \
+                    expected (\(lse), \(out))
+                    """)
+            }
+        }
+        #expect(throws: ReferenceError.self) { try r.attentionStates([1, 2], AttentionOptions(blocks: 0)) }
+    }
+
     @Test("options of the wrong length and a non-finite scale are refused")
     func invalidOptions() {
         let r = SoftmaxReference()

@@ -36,7 +36,7 @@ public enum ConditionNumbers {
             return x.map { relative($0.magnitude * sigma(-$0), logSigma($0)) }.max() ?? 0
         case .softplus, .binaryCrossEntropy, .binaryCrossEntropyGradient:
             return x.map { relative($0.magnitude * sigma($0), -logSigma(-$0)) }.max() ?? 0
-        case .scaledSoftmax, .scaledLogSumExp, .attentionOutput:
+        case .scaledSoftmax, .scaledLogSumExp, .attentionOutput, .attentionStates:
             // Those of the scores z = s·x + b over the unmasked keys (the sink left out).
             let o = AuditFunction.attentionOptions(c)
             let z = x.indices.filter { !o.isMasked($0, x) }.map { o.scale * x[$0] + o.bias($0) }

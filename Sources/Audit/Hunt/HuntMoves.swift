@@ -28,7 +28,7 @@ struct HuntSpace: Sendable {
             .binaryCrossEntropy, .binaryCrossEntropyGradient:
             cap = min(cap, AuditFunction.elementwiseMaxLength)
         case .klDivergence, .klDivergenceGradient, .weightedLogSumExp, .crossEntropyLoss, .crossEntropyLossGradient,
-            .scaledSoftmax, .scaledLogSumExp, .attentionOutput:
+            .scaledSoftmax, .scaledLogSumExp, .attentionOutput, .attentionStates:
             cap = min(cap, AuditFunction.mpfrOnlyMaxLength)
         case .softmax, .logSoftmax, .logSumExp, .crossEntropy, .crossEntropyGradient, .batchCrossEntropy,
             .batchCrossEntropyGradient, .vectorJacobianProduct:
