@@ -99,26 +99,19 @@ enum AttentionProperties {
     /// final rounding relatively with the rest absolute (the output's with max|v| for Σ p|v|).
     static func tolerance(_ k: Kernel, _ f: AuditFunction, _ c: AuditCase) -> (relative: Double, floor: Double) {
         let units = Units(k.precision.standard)
-        let x = c.row, o = AuditFunction.attentionOptions(c)
-        let kept = x.indices.filter { !o.isMasked($0, x) }
-        var z = kept.map { o.scale * x[$0] + o.bias($0) }
-        if let sink = o.sink, sink > -.infinity { z.append(sink) }
-        guard let top = z.max(), let bottom = z.min() else { return (0, 0) }
-        let a = kept.map { (o.scale * x[$0]).magnitude + o.bias($0).magnitude }.max() ?? 0
-        let n = Double(z.count)
-        let k = ErrorBounds.attentionUnits(n: n, w: top - bottom, blocks: n, a: a)
-        let accumulated = Foundation.expm1((k + n + 2) * units.accumulator)
+        guard let facts = AttentionBoundFacts(c, units: units) else { return (0, 0) }
+        let n = facts.n
+        let accumulated = Foundation.expm1((facts.units(blocks: n) + n + 2) * units.accumulator)
         let floor = units.floor(n) + units.storageQuantum
         switch f {
-        case .scaledSoftmax: return (2 * units.relative(k), 2 * floor)
-        case .scaledLogSumExp: return (2 * ErrorBounds.finalRounding(units), 2 * (accumulated + floor))
+        case .scaledSoftmax: return (2 * units.relative(facts.units(blocks: n)), 2 * floor)
+        case .scaledLogSumExp:
+            return (2 * ErrorBounds.finalRounding(units), 2 * (accumulated + 2 * units.accumulator * facts.top + floor))
         default:
-            let largest = o.values(count: x.count).map(\.magnitude).max() ?? 0
+            let largest = AuditFunction.attentionOptions(c).values(count: c.row.count).map(\.magnitude).max() ?? 0
             let spread = accumulated < 1 ? accumulated * largest : 2 * largest
-            return (
-                2 * ErrorBounds.finalRounding(units),
-                2 * (spread * ErrorBounds.magnitudeSlack + floor * Swift.max(1, largest))
-            )
+            let absolute = spread * ErrorBounds.magnitudeSlack + floor * Swift.max(1, largest)
+            return (2 * ErrorBounds.finalRounding(units), 2 * absolute)
         }
     }
 }

@@ -312,39 +312,37 @@ enum ErrorBounds {
         return k.isNaN ? .infinity : k
     }
 
-    /// Attention's bounds: p_j within K u relatively (masked keys exactly 0); logsumexp within (K + n)u
-    /// absolutely (log turns S's relative error into an absolute one, log S <= log n) and its rounding; the
-    /// output within (K + n + 2)u Σ p_j |v_j| absolutely (the sum of e_j v_j and the division) and its rounding,
-    /// or 2 max|v| once that factor reaches 1.
+    /// Attention's bounds (AttentionBoundFacts: K over the live terms): a live key's p_j within K u relatively, a
+    /// dead key's within the floor, a masked key's exactly 0; logsumexp within (K + n)u absolutely (log turns S's
+    /// relative error into an absolute one, log S <= log n), the maximum's two roundings 2u A_top, and its
+    /// rounding; the output within (K + n + 2)u Σ p_j |v_j| absolutely (the sum of e_j v_j and the division) and
+    /// its rounding, or 2 max|v| once that factor reaches 1.
     private static func attentionBounds(
         _ formula: BoundFormula, _ c: AuditCase, reference r: SoftmaxReference, units: Units
     ) throws -> [ElementBound] {
         let x = c.row, o = AuditFunction.attentionOptions(c)
-        let kept = x.indices.filter { !o.isMasked($0, x) }
-        var z = kept.map { o.scale * x[$0] + o.bias($0) }
-        if let sink = o.sink, sink > -.infinity { z.append(sink) }
         let exact = ElementBound(relative: 0, absolute: 0)
-        guard let top = z.max(), let bottom = z.min() else {
+        guard let facts = AttentionBoundFacts(c, units: units) else {
             return Array(repeating: exact, count: formula.function.shape.outputCount(c))
         }
-        let a = kept.map { (o.scale * x[$0]).magnitude + o.bias($0).magnitude }.max() ?? 0
-        let n = Double(z.count)
-        let blocks = formula.isOnline ? n : Double(min(o.blocks, max(1, kept.count)))
-        let k = attentionUnits(n: n, w: top - bottom, blocks: blocks, a: a)
+        let n = facts.n
+        let k = facts.units(blocks: formula.isOnline ? n : Double(min(o.blocks, max(1, facts.kept.count))))
         if formula.function == .scaledSoftmax {
             let bound = ElementBound(relative: units.relative(k), absolute: units.floor(n))
-            let isKept = Set(kept)
-            return x.indices.map { isKept.contains($0) ? bound : exact }
+            let dead = ElementBound(relative: 0, absolute: units.floor(n))
+            let isKept = Set(facts.kept)
+            return x.indices.map { isKept.contains($0) ? (facts.live.contains($0) ? bound : dead) : exact }
         }
         // The absolute parts are the accumulator's: a narrower store rounds the result once, relatively.
         let accumulated: (Double) -> Double = { Foundation.expm1($0 * units.accumulator) }
         switch formula.function {
         case .scaledLogSumExp:
-            return [ElementBound(relative: finalRounding(units), absolute: accumulated(k + n) + units.floor(n))]
+            let absolute = accumulated(k + n) + 2 * units.accumulator * facts.top + units.floor(n)
+            return [ElementBound(relative: finalRounding(units), absolute: absolute)]
         default:
             let v = o.values(count: x.count)
             let p = try r.scaledSoftmax(x, o).map(\.rounded)
-            let weighted = kept.reduce(0.0) { $0 + p[$1] * v[$1].magnitude }
+            let weighted = facts.kept.reduce(0.0) { $0 + p[$1] * v[$1].magnitude }
             let largest = v.map(\.magnitude).max() ?? 0
             // Past a relative error of 1 the first-order bound says nothing (a key of p_j = 0 may get 1/2): the
             // output is a convex combination of v either way, within 2 max|v|.

@@ -89,7 +89,4 @@ public struct AttentionOptions: Sendable, Equatable, Hashable {
         return x.allSatisfy(maskOrFinite) && (bias ?? []).allSatisfy(maskOrFinite) && scale.isFinite
             && (sink?.isFinite ?? true) && (values ?? []).allSatisfy(\.isFinite)
     }
-
-    /// Whether every key of a row is left out and there is no sink: the row of `fullyMasked`'s convention.
-    public func isFullyMasked(_ x: [Double]) -> Bool { sink == nil && x.indices.allSatisfy { isMasked($0, x) } }
 }

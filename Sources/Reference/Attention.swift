@@ -59,7 +59,7 @@ extension SoftmaxReference {
         case .undefined: return .undefined
         case .noKeys(let sinkOnly):
             guard sinkOnly, let sink = o.sink else { return .infinity(negative: true) }
-            return ReferenceValue.exactly(sink).tagged(format)
+            return try exactly(.scaledLogSumExp, MPFRFloat(sink))
         case .sinkDominates: return .infinity(negative: false)
         case .terms(let z):
             uncoveredCall()
@@ -90,8 +90,21 @@ extension SoftmaxReference {
             // The sink, when there is one, is the last term: its value is 0.
             let v = row.kept.map { row.values[$0] } + (z.count > row.kept.count ? [0] : [])
             let groups = scoreGroups(z, v)
-            if groups.allSatisfy({ $0.coefficient.isZero }) { return ReferenceValue.exactly(0).tagged(format) }
-            let nonzero = groups.filter { !$0.coefficient.isZero }
+            let nonzero = groups.filter { !$0.coefficient.isZero }.map { ($0.logit, $0.coefficient) }
+            // The top group's mean μ = Σ_top v / |top| is the output's limit as the other terms vanish: o − μ has
+            // the sign of Σ_{G≠top} e^(z_G) (|top| Σ_G v − |G| Σ_top v), which the group expansion settles, and o = μ
+            // exactly when every such coefficient is 0 (0 when every group's Σ v is). A dyadic μ may be a midpoint.
+            let top = groups[0]
+            let mean = MPFRFloat(precision: Self.exactSumBits)
+            let dyadicMean = mean.divide(top.coefficient, top.size) == 0
+            let rest = groups.dropFirst().compactMap { g -> (logit: MPFRFloat, coefficient: MPFRFloat)? in
+                let c = MPFRFloat(precision: Self.exactSumBits), t = MPFRFloat(precision: Self.exactSumBits)
+                c.multiply(g.coefficient, top.size)
+                t.multiply(top.coefficient, g.size)
+                c.subtract(c, t)
+                return c.isZero ? nil : (g.logit, c)
+            }
+            if rest.isEmpty && dyadicMean { return try exactly(.attentionOutput, mean) }
             let largest = MPFRFloat(v.map(\.magnitude).max() ?? 0)
             let products = workspaces.attention.products
             let numerator = workspaces.attention.numerator
@@ -110,6 +123,11 @@ extension SoftmaxReference {
                 exact = out.divide(numerator, self.row.S) == 0 && exact
                 let sign = p >= Self.groupExpansionPrecision ? expansionSign(nonzero, precision: p) : 0
                 c.record(0, exact: exact, sign: sign, (8, largest), (10, out))
+                // A μ on a rounding midpoint with the rest too small for this precision: o is on μ's side.
+                if dyadicMean && p > Self.initialPrecision {
+                    let side = expansionSign(rest, precision: p)
+                    if side != 0 { c.limit(0, mean, upper: side < 0) }
+                }
             }[0].tagged(format)
         }
     }
@@ -131,20 +149,31 @@ extension SoftmaxReference {
         return states
     }
 
-    /// The groups of equal scores, in decreasing order, each with the exact Σ v_j of its keys.
-    private func scoreGroups(_ z: [MPFRFloat], _ v: [Double]) -> [(logit: MPFRFloat, coefficient: MPFRFloat)] {
+    /// An exact value of f rounded once to the reference's format.
+    private func exactly(_ f: AuditFunction, _ value: MPFRFloat) throws -> ReferenceValue {
+        try certified(f, count: 1) { c in
+            c.values[0].precision = max(value.precision, Self.initialPrecision)
+            c.values[0].set(value)
+            c.recordExact(0)
+        }[0].tagged(format)
+    }
+
+    /// The groups of equal scores, in decreasing order, each with the exact Σ v_j of its keys and their number.
+    private func scoreGroups(
+        _ z: [MPFRFloat], _ v: [Double]
+    ) -> [(logit: MPFRFloat, coefficient: MPFRFloat, size: Int)] {
         let order = z.indices.sorted { a, b in
             let c = z[a].compare(z[b])
             return c > 0 || (c == 0 && a < b)
         }
-        var groups: [(logit: MPFRFloat, coefficient: MPFRFloat)] = []
+        var groups: [(logit: MPFRFloat, coefficient: MPFRFloat, size: Int)] = []
         var start = 0
         while start < order.count {
             var end = start
             while end < order.count && z[order[end]].compare(z[order[start]]) == 0 { end += 1 }
             let sum = MPFRFloat(precision: Self.exactSumBits)
             sum.sum(order[start..<end].map { MPFRFloat(v[$0], precision: 53) })
-            groups.append((z[order[start]], sum))
+            groups.append((z[order[start]], sum, end - start))
             start = end
         }
         return groups

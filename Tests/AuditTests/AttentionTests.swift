@@ -102,6 +102,27 @@ struct AttentionTests {
         #expect(constant.allSatisfy { $0.isNaN }, "s·x formed as it comes: \(constant)")
     }
 
+    @Test("an overflowing temperature leaves a one-hot row judged to the last bit: 1% off fails")
+    func overflowingTemperatureJudged() {
+        let twoPass = AttentionArithmetic(.double)
+        var perturbed = Kernel(name: "one-percent-off", summary: "", expectation: .accurate)
+        perturbed.implement(
+            .scaledSoftmax, .attentionPerLogit { x, o in twoPass.softmax(x, o, .twoPass).map { $0 * 0.99 } })
+        perturbed.implement(.scaledLogSumExp, .attentionScalar { x, o in twoPass.logSumExp(x, o, .twoPass) * 1.01 })
+        let overflowing = InputClass.named("attention-overflowing-temperature")!
+        let r = audit([perturbed], classes: [overflowing], cases: 20)
+        // Every case is caught where the result is finite (logsumexp overflows to ±inf on some rows).
+        let reference = SoftmaxReference()
+        let finite = (0..<20).filter { i in
+            let c = overflowing.makeCase(seed: AuditConfiguration().seed, index: i, maxLength: 256)
+            return (try? reference.scaledLogSumExp(c.row, AuditFunction.attentionOptions(c)).rounded.isFinite) == true
+        }.count
+        for (f, expected) in [(AuditFunction.scaledSoftmax, 20), (.scaledLogSumExp, finite)] {
+            let failing = r.cells.filter { $0.function == f }.map { $0.failureCounts[.boundExceeded] ?? 0 }.reduce(0, +)
+            #expect(failing == expected, "\(f.rawValue): \(failing) of 20 cases caught, expected \(expected)")
+        }
+    }
+
     @Test("the bound's units, by hand: K = n + 4 + 3w + 3B + 10A")
     func units() {
         // Keys z = 0.5·[2, 4] and a sink 0: n = 3, w = 2, A = 2, one block.

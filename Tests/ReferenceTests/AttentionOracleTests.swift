@@ -87,6 +87,27 @@ struct AttentionOracleTests {
         #expect(throws: ReferenceError.self) { try r.attentionStates([1, 2], AttentionOptions(blocks: 0)) }
     }
 
+    @Test(
+        "an output on a rounding midpoint, pushed off it by a term too far below for any precision, rounds to its side")
+    func midpointPushedByAFarTerm() throws {
+        let r = SoftmaxReference()
+        let mid = 0x1.0000000000001p0  // the tied keys' mean is 1 + 2^-53, a midpoint
+        let cases: [([Double], AttentionOptions, Double)] = [
+            ([0, 0, -1e5], AttentionOptions(values: [1, mid, 0]), 1),  // the far value below: just below
+            ([0, 0, -1e5], AttentionOptions(values: [1, mid, 5]), mid),  // above: just above
+            ([0, 0], AttentionOptions(sink: -1e300, values: [1, mid]), 1),  // a far sink (value 0): below
+            ([0, 0, -1, -1], AttentionOptions(values: [1, mid, 1, mid]), 1),  // exactly the midpoint: ties to even
+        ]
+        for (x, o, expected) in cases {
+            let value = try r.attentionOutput(x, o).rounded
+            #expect(value == expected, "x \(x), v \(o.values!): \(Binary64.hexString(value)), expected \(expected)")
+        }
+        // A sink alone, in float16: its logit rounded once to the format.
+        r.format = .float16
+        let sink = try r.scaledLogSumExp([1, 2], AttentionOptions(masked: [true, true], sink: 0x1.0000000001p0))
+        #expect(sink.rounded == 1, "a sink-only logsumexp in float16: \(sink.rounded)")
+    }
+
     @Test("options of the wrong length and a non-finite scale are refused")
     func invalidOptions() {
         let r = SoftmaxReference()
