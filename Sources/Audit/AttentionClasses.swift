@@ -33,16 +33,10 @@ extension InputClass {
     /// Attention's classes of the default audit, in binary64.
     static let attentionClasses: [InputClass] = [
         attentionScales(exponents: -10...10),
-        attention(
+        overflowingTemperature(
             "attention-overflowing-temperature",
-            "A temperature so small that s·x overflows binary64: s = 2^1000 to 2^1023 on logits within ±8.",
-            source: "a temperature of 2^-126 turned a logit of 4 into inf in float, then the row into NaN "
-                + "(docs/design.md)"
-        ) { rng, max in
-            let x = (0..<Swift.max(1, rng.logUniformLength(Swift.min(max, 64)))).map { _ in rng.uniform(-8, 8) }
-            let s = Double(sign: .plus, exponent: rng.int(1000...1023), significand: 1) * rng.uniform(1, 2)
-            return (x, AttentionOptions(scale: s, blocks: blockCount(&rng)))
-        },
+            "A temperature so small that s·x overflows binary64: s = 2^1000 to 2^1023 (times 1 to 2) on logits "
+                + "within ±8.", exponents: 1000...1023, significands: true),
         alibi,
         attentionMasks,
         additiveMask,
@@ -54,21 +48,32 @@ extension InputClass {
     /// Attention's classes of the precision audit: the same shapes at float16's magnitudes.
     static let attentionPrecisionClasses: [InputClass] = [
         attentionScales(exponents: -10...6),
-        attention(
+        overflowingTemperature(
             "attention-overflowing-temperature-float16",
             "s·x past float16's 65504: s = 2^12 to 2^15 on logits within ±8 (a float accumulator holds it).",
-            source: "a temperature of 2^-126 turned a logit of 4 into inf in float, then the row into NaN "
-                + "(docs/design.md)"
-        ) { rng, max in
-            let x = (0..<Swift.max(1, rng.logUniformLength(Swift.min(max, 64)))).map { _ in rng.uniform(-8, 8) }
-            return (x, AttentionOptions(scale: Double(1 << rng.int(12...15)), blocks: blockCount(&rng)))
-        },
+            exponents: 12...15, significands: false),
         alibi,
         attentionMasks,
         dominantSink,
         splitRows,
         cancellingValues,
     ]
+
+    /// Logits within ±8 at a scale 2^k (times 1 to 2 with `significands`) that makes s·x overflow a format.
+    static func overflowingTemperature(
+        _ name: String, _ summary: String, exponents: ClosedRange<Int>, significands: Bool
+    ) -> InputClass {
+        attention(
+            name, summary,
+            source: "a temperature of 2^-126 turned a logit of 4 into inf in float, then the row into NaN "
+                + "(docs/design.md)"
+        ) { rng, max in
+            let x = (0..<Swift.max(1, rng.logUniformLength(Swift.min(max, 64)))).map { _ in rng.uniform(-8, 8) }
+            var s = Double(sign: .plus, exponent: rng.int(exponents), significand: 1)
+            if significands { s *= rng.uniform(1, 2) }
+            return (x, AttentionOptions(scale: s, blocks: blockCount(&rng)))
+        }
+    }
 
     static func attentionScales(exponents: ClosedRange<Int>) -> InputClass {
         attention(

@@ -92,8 +92,9 @@ extension SoftmaxReference {
             let groups = scoreGroups(z, v)
             let nonzero = groups.filter { !$0.coefficient.isZero }.map { ($0.logit, $0.coefficient) }
             // The top group's mean μ = Σ_top v / |top| is the output's limit as the other terms vanish: o − μ has
-            // the sign of Σ_{G≠top} e^(z_G) (|top| Σ_G v − |G| Σ_top v), which the group expansion settles, and o = μ
-            // exactly when every such coefficient is 0 (0 when every group's Σ v is). A dyadic μ may be a midpoint.
+            // the sign of Σ_{G≠top} e^(z_G) (|top| Σ_G v − |G| Σ_top v), which the group expansion settles, and
+            // o = μ exactly when every such coefficient is 0 (0 when every group's Σ v is). A dyadic μ may be a
+            // midpoint.
             let top = groups[0]
             let mean = MPFRFloat(precision: Self.exactSumBits)
             let dyadicMean = mean.divide(top.coefficient, top.size) == 0

@@ -79,8 +79,8 @@ struct AttentionOracleTests {
                     states[2 * k].rounded.bitPattern == lse.bitPattern
                         && states[2 * k + 1].rounded.bitPattern == out.bitPattern,
                     """
-                    line \(l.line), block \(k) of \(o.blocks): (\(states[2 * k].rounded), \(states[2 * k + 1].rounded)), \
-                    expected (\(lse), \(out))
+                    line \(l.line), block \(k) of \(o.blocks): \
+                    (\(states[2 * k].rounded), \(states[2 * k + 1].rounded)), expected (\(lse), \(out))
                     """)
             }
         }
