@@ -38,16 +38,17 @@ struct AttentionBoundFacts {
             e = max(e, max(product, o.bias(j) == 0 ? 0 : o.bias(j).exponent + 1) + 1)
         }
         let t = max(0, e - 1020)
-        let down = Double(sign: .plus, exponent: -t, significand: 1),
-            up = Double(sign: .plus, exponent: t, significand: 1)
+        // x · 2^-t and x · 2^t, one rounding each (2^t itself may lie beyond binary64).
+        func down(_ v: Double) -> Double { Double(sign: .plus, exponent: -t, significand: v) }
+        func up(_ v: Double) -> Double { Double(sign: .plus, exponent: t, significand: v) }
         // Term i: (prescaled score, prescaled |s x| + |b|, key or nil for the sink).
         var terms = kept.map { j in
             (
-                (o.scale * down) * x[j] + o.bias(j) * down,
-                (o.scale * down * x[j]).magnitude + (o.bias(j) * down).magnitude, j
+                down(o.scale) * x[j] + down(o.bias(j)),
+                (down(o.scale) * x[j]).magnitude + down(o.bias(j)).magnitude, j
             )
         }.map { (score: $0.0, size: $0.1, key: Optional($0.2)) }
-        if let sink { terms.append((score: sink * down, size: 0, key: nil)) }
+        if let sink { terms.append((score: down(sink), size: 0, key: nil)) }
         let k = terms.indices.max { terms[$0].score < terms[$1].score }!
         let topSize = terms[k].size
         // log(2^q / 2), taken as log 2^q − log 2: binary64's 2^-1075 itself is not a double.
@@ -57,16 +58,16 @@ struct AttentionBoundFacts {
         for (i, term) in terms.enumerated() {
             let d = term.score - terms[k].score
             let shift = units.accumulator * (d.magnitude + 2 * term.size + 2 * topSize)
-            if i == k || (d + shift) * up >= threshold {
+            if i == k || up(d + shift) >= threshold {
                 liveTerms.append(i)
                 if let key = term.key { live.insert(key) }
             }
         }
         self.live = live
         let scores = liveTerms.map { terms[$0].score }
-        w = (scores.max()! - scores.min()!) * up
-        a = liveTerms.count > 1 ? liveTerms.map { terms[$0].size }.max()! * up : 0
-        top = topSize * up
+        w = up(scores.max()! - scores.min()!)
+        a = liveTerms.count > 1 ? up(liveTerms.map { terms[$0].size }.max()!) : 0
+        top = up(topSize)
     }
 
     /// K = n + 4 + 3w + 3B + 10A units for B merged blocks (ErrorBounds.attentionUnits).

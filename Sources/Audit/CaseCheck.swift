@@ -155,8 +155,9 @@ public final class CaseChecker {
         let judged = formula.function.shape.isAttention ? !formula.function.isConventionCase(c) : c.isFinite
         // The partial states' empty blocks are (−inf, 0) exactly, judged with no allowance.
         let states = formula.function == .attentionStates
+        // (A block's logsumexp that overflows the format is judged too: by its own block's bound.)
         let measurable: (ReferenceValue) -> Bool = {
-            ($0.kind == .real && $0.rounded.isFinite) || (states && $0.kind == .infinity)
+            ($0.kind == .real && ($0.rounded.isFinite || states)) || (states && $0.kind == .infinity)
         }
         guard judged && expected.allSatisfy(measurable) else {
             return nil

@@ -50,8 +50,9 @@ struct AttentionArithmetic: Sendable {
         a = FormatArithmetic(format: precision.accumulator)
     }
 
+    /// x · 2^t in A, one rounding (2^t itself may lie beyond binary64 for a prescaling past 2^1023).
     @inline(__always) func scaled(_ x: Double, _ t: Int) -> Double {
-        t == 0 ? x : a.round(x * Double(sign: .plus, exponent: t, significand: 1))
+        t == 0 ? x : a.round(Double(sign: .plus, exponent: t, significand: x))
     }
 
     /// The terms, prescaled when `guarded` (the accurate kernels), formed as they come otherwise.
@@ -215,12 +216,14 @@ struct AttentionArithmetic: Sendable {
         return AttentionOutputState(o: s.round(combined.o), lse: s.round(combined.lse))
     }
 
-    /// Each block's (lse_k, o_k) over its kept keys, the sink left out; an empty block's (`emptyLSE`, 0).
+    /// Each block's (lse_k, o_k) over its kept keys, the sink left out, each block prescaled for itself as a
+    /// split computes it alone; an empty block's (`emptyLSE`, 0).
     func blockStates(_ x: [Double], _ o: AttentionOptions, emptyLSE: Double = -.infinity) -> [Double] {
-        let r = terms(x, o)
         var states: [Double] = []
-        for range in r.blocks.prefix(o.blocks) {
-            let st = state(r, range)
+        for k in 0..<o.blocks {
+            let range = AttentionOptions.block(k, of: o.blocks, count: x.count)
+            let r = terms(Array(x[range]), o.block(range, count: x.count))
+            let st = state(r, 0..<r.z.count)
             guard st.m > -.infinity else {
                 states += [emptyLSE, 0]
                 continue

@@ -123,6 +123,28 @@ struct AttentionTests {
         }
     }
 
+    @Test("rows from the reviews: each block prescaled for itself, a prescaling past 2^1023, an overflowing state")
+    func reviewedRows() throws {
+        let rows: [(String, String, AuditFunction)] = [
+            (
+                "attention-split-k@float",
+                "-0x1p127 0 0x1.00007p-130 0 scale=0x1p127 blocks=2 masked=0,0,0,1 v=1,2,3,4",
+                .attentionStates
+            ),
+            ("attention-split-k@float", "0x1p127 0x0.800007p-126 scale=0x1p127 blocks=2", .attentionStates),
+            ("attention-two-pass", "0x1p1020 1 scale=0x1p1023", .scaledSoftmax),
+            ("attention-two-pass", "0x1p1020 1 scale=0x1p1023", .attentionOutput),
+        ]
+        let checker = CaseChecker()
+        for (name, row, f) in rows {
+            let k = try #require(Kernel.named(name))
+            let c = try ReferenceFunction(f)!.parse(Substring(row))
+            let (cf, expected) = try f.expected(for: k, on: c, reference: checker.reference)
+            let outcome = try #require(try checker.check(k, f, cf, expected: expected))
+            #expect(outcome.failures.isEmpty, "\(name) \(f.rawValue) on \(row): \(outcome.failures.map(\.detail))")
+        }
+    }
+
     @Test("the bound's units, by hand: K = n + 4 + 3w + 3B + 10A")
     func units() {
         // Keys z = 0.5·[2, 4] and a sink 0: n = 3, w = 2, A = 2, one block.
