@@ -208,6 +208,21 @@ struct HostileReferenceTests {
         #expect(!err.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0 || $0.value == 0x0D }, "\(err)")
     }
 
+    /// Attention's options refused with status 2 and a sentence naming the line and the option.
+    static let attentionRefusals: [Case] = [
+        Case(input: "1 2 bias=0\n", message: "line 1: bias= has 1 value but the row has 2 keys"),
+        Case(input: "1 2 masked=0,2\n", message: "line 1: 'masked=0,2': masked= takes 0 (kept) or 1 (masked) per key"),
+        Case(input: "1 2 blocks=5000\n", message: "line 1: 'blocks=5000': blocks= takes an integer from 1 to 4096"),
+        Case(input: "1 2 scale=nan\n", message: "line 1: 'scale=nan': scale= takes a finite number"),
+        Case(input: "1 2 v=1,nan\n", message: "line 1: v entry 1 is nan; it must be finite"),
+    ]
+
+    @Test("attention's bad options are refused with status 2, the line named", arguments: attentionRefusals)
+    func attentionRefused(_ c: Case) throws {
+        let (status, out, err) = try softmaxAudit(["reference", "attention-output"], input: c.input)
+        #expect(status == 2 && out.isEmpty && err.contains(c.message), "status \(status), stderr: \(err)")
+    }
+
     @Test("CRLF lines are read as lines; inf and Infinity still spell infinities")
     func lineEndings() throws {
         let (status, out, err) = try softmaxAudit(["reference", "softmax"], input: "0 0\r\n-inf Infinity\r\n")
